@@ -1,0 +1,1 @@
+"""The `indexguard` command line."""

@@ -1,0 +1,1 @@
+"""File formats: bencode, torrents, magnets, NZB, images."""

@@ -1,0 +1,1 @@
+"""List formats and loaded lists: terms, hashes, URLs, allowlists."""

@@ -1,0 +1,1 @@
+"""Matchers: terms (Hyperscan or Aho-Corasick), exact hashes, PDQ, URLs."""

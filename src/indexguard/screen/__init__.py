@@ -1,0 +1,1 @@
+"""Screening: an Item becomes a Decision."""

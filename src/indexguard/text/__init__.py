@@ -1,0 +1,1 @@
+"""Canonicalizer and views: one versioned normaliser for list terms and inputs alike."""
