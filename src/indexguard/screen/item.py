@@ -54,8 +54,10 @@ class Item:
             magnet=_opt_str(obj, "magnet"),
             urls=_str_list(obj, "urls") + ([u] if (u := _opt_str(obj, "url")) else []),
             hashes={h: _str_list(obj, h) for h in HASH_FIELDS if obj.get(h) is not None},
+            title=texts["title"],
+            text=texts["text"],
+            description=texts["description"],
             extra={k: v for k, v in obj.items() if k not in _KNOWN},
-            **texts,
         )
 
     def text_fields(self) -> list[tuple[str, str]]:
