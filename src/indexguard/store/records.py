@@ -1,0 +1,153 @@
+"""Decision records, item states and the persistent deny set.
+
+A query is recorded only as the list entries it hit, with counts: never its text. The caller is
+recorded only as a keyed hash computed by the caller of this module.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from indexguard.store.lists_repo import DENY_COUNTER, bump
+from indexguard.store.models import DecisionRecord, DenyEntry, ItemState, utcnow
+
+STATE_OF_ACTION: dict[str, str] = {
+    "allow": "allowed",
+    "warn": "allowed",
+    "review": "hidden",
+    "block": "removed",
+}
+MAX_ID = 256
+MAX_VALUE = 512
+
+
+@dataclass(frozen=True)
+class Record:
+    """What gets stored of one Decision; built by the caller from the Decision and the Item."""
+
+    item_id: str
+    kind: str
+    action: str
+    reasons: list[dict[str, Any]]
+    list_versions: dict[str, str]
+    identities: list[tuple[str, str]]
+    client_hash: str
+
+
+def query_reasons(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Entry ids with counts: no field, span or offset that could help rebuild the query."""
+    counts = Counter(
+        (r.get("list", ""), r.get("list_version", ""), r.get("entry", ""), r.get("category", ""))
+        for r in reasons
+    )
+    return [
+        {"list": k[0], "list_version": k[1], "entry": k[2], "category": k[3], "count": n}
+        for k, n in sorted(counts.items())
+    ]
+
+
+def save(s: Session, rec: Record, track_item: bool) -> int | None:
+    """Store a non-allow Decision (and the item's state when `track_item`); block feeds the deny set."""
+    decision_id = None
+    if rec.action != "allow":
+        row = DecisionRecord(
+            item_id=rec.item_id[:MAX_ID],
+            kind=rec.kind,
+            action=rec.action,
+            reasons=rec.reasons,
+            list_versions=rec.list_versions,
+            identities=[list(i) for i in rec.identities],
+            client_hash=rec.client_hash,
+        )
+        s.add(row)
+        s.flush()
+        decision_id = row.id
+    if track_item and rec.item_id:
+        _set_state(s, rec, decision_id)
+    if rec.action == "block" and rec.identities:
+        _deny(s, rec, decision_id)
+    return decision_id
+
+
+def _set_state(s: Session, rec: Record, decision_id: int | None) -> None:
+    item_id = rec.item_id[:MAX_ID]
+    cur = s.get(ItemState, item_id)
+    state = STATE_OF_ACTION[rec.action]
+    if cur is None:
+        s.add(
+            ItemState(item_id=item_id, kind=rec.kind, state=state, action=rec.action, decision_id=decision_id)
+        )
+        return
+    cur.kind, cur.state, cur.action, cur.decision_id, cur.updated_at = (
+        rec.kind,
+        state,
+        rec.action,
+        decision_id,
+        utcnow(),
+    )
+
+
+def _deny(s: Session, rec: Record, decision_id: int | None) -> None:
+    added = False
+    for kind, value in dict.fromkeys(rec.identities):
+        value = value[:MAX_VALUE]
+        exists = s.scalar(select(DenyEntry.id).where(DenyEntry.kind == kind, DenyEntry.value == value))
+        if exists is not None:
+            continue
+        try:
+            with s.begin_nested():
+                s.add(
+                    DenyEntry(kind=kind, value=value, item_id=rec.item_id[:MAX_ID], decision_id=decision_id)
+                )
+            added = True
+        except IntegrityError:
+            continue  # another worker denied the same identity a moment ago
+    if added:
+        bump(s, DENY_COUNTER)
+
+
+def item_state(s: Session, item_id: str) -> dict[str, Any] | None:
+    cur = s.get(ItemState, item_id)
+    if cur is None:
+        return None
+    out: dict[str, Any] = {
+        "id": cur.item_id,
+        "kind": cur.kind,
+        "state": cur.state,
+        "action": cur.action,
+        "updated_at": cur.updated_at.isoformat(),
+        "decision": None,
+    }
+    if cur.decision_id is not None and (d := s.get(DecisionRecord, cur.decision_id)) is not None:
+        out["decision"] = {
+            "id": d.id,
+            "action": d.action,
+            "reasons": d.reasons,
+            "list_versions": d.list_versions,
+            "at": d.created_at.isoformat(),
+        }
+    return out
+
+
+def set_item_state(s: Session, item_id: str, state: str) -> bool:
+    """For moderation workflows: move an item to allowed, hidden or removed."""
+    cur = s.get(ItemState, item_id)
+    if cur is None or state not in set(STATE_OF_ACTION.values()):
+        return False
+    cur.state, cur.updated_at = state, utcnow()
+    return True
+
+
+def deny_set(s: Session) -> frozenset[tuple[str, str]]:
+    return frozenset((k, v) for k, v in s.execute(select(DenyEntry.kind, DenyEntry.value)).tuples())
+
+
+def decisions_for(s: Session, item_id: str, limit: int = 100) -> list[DecisionRecord]:
+    q = select(DecisionRecord).where(DecisionRecord.item_id == item_id).order_by(DecisionRecord.id.desc())
+    return list(s.scalars(q.limit(limit)).all())
