@@ -1,0 +1,104 @@
+"""The term matcher: term lists and allowlists compiled once per list version set.
+
+Immutable once built, so a service swaps a whole matcher atomically when a list changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import regex
+
+from indexguard.lists.terms import TermEntry, TermList
+from indexguard.match.term_backends import Backend, Pattern, make_backend
+from indexguard.match.term_verify import TermMatch, verify
+from indexguard.text.canonicalize import Canonicalizer, Folded
+
+REGEX_TIMEOUT_S = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRef:
+    list: TermList
+    entry: TermEntry
+
+
+@dataclass(frozen=True, slots=True)
+class FieldMatches:
+    """Matches in one text, allowlisted ones already removed. Spans are in the original text."""
+
+    folded: Folded
+    matches: list[tuple[EntryRef, tuple[int, int], str]]
+    errors: list[str]
+
+
+class TermMatcher:
+    def __init__(
+        self,
+        term_lists: Sequence[TermList],
+        allow_lists: Sequence[TermList] = (),
+        *,
+        backend: str = "auto",
+        canon: Canonicalizer | None = None,
+    ) -> None:
+        self.canon = canon or Canonicalizer()
+        self.lists = tuple(term_lists) + tuple(allow_lists)
+        refs = [EntryRef(tl, e) for tl in self.lists for e in tl.entries]
+        self._refs = [r for r in refs if r.entry.mode != "regex"]
+        self._regex = [(r, regex.compile(r.entry.term, regex.IGNORECASE)) for r in refs if r.entry.mode == "regex"]
+        patterns: dict[Pattern, list[int]] = {}
+        for i, r in enumerate(self._refs):
+            patterns.setdefault(Pattern(r.entry.collapsed, r.entry.token_ends), []).append(i)
+        self._pattern_refs = list(patterns.values())
+        self.backend: Backend = make_backend(list(patterns), backend)
+
+    @property
+    def backend_name(self) -> str:
+        return self.backend.name
+
+    def match(self, text: str) -> FieldMatches:
+        folded = self.canon.fold(text)
+        found: dict[tuple[int, int, int], TermMatch] = {}
+        for pid, starts, ends in self.backend.candidates(folded):
+            for idx in self._pattern_refs[pid]:
+                m = verify(self._refs[idx].entry, idx, folded, starts, ends)
+                if m is not None:
+                    found.setdefault((idx, m.start, m.end), m)
+        matches = [(self._refs[m.entry], folded.original_span(m.start, m.end), m.view) for m in found.values()]
+        errors: list[str] = []
+        if self._regex:
+            matches += self._regex_matches(folded, errors)
+        return FieldMatches(folded, _cancel_allowed(matches), errors)
+
+    def _regex_matches(self, folded: Folded, errors: list[str]) -> list[tuple[EntryRef, tuple[int, int], str]]:
+        out = []
+        for ref, rx in self._regex:
+            try:
+                for m in rx.finditer(folded.text, timeout=REGEX_TIMEOUT_S):
+                    if m.end() > m.start():
+                        out.append((ref, folded.original_span(m.start(), m.end()), "regex"))
+            except TimeoutError:
+                errors.append(f"regex entry {ref.entry.id} of {ref.list.name} timed out")
+        return out
+
+    def needs_full_path(self, texts: Sequence[str]) -> list[int]:
+        """Indexes of texts that may match anything; the others are certainly clean."""
+        if self._regex:
+            return list(range(len(texts)))
+        return self.backend.needs_full_path(texts)
+
+
+def _cancel_allowed(
+    matches: list[tuple[EntryRef, tuple[int, int], str]],
+) -> list[tuple[EntryRef, tuple[int, int], str]]:
+    allows = [span for ref, span, _ in matches if ref.list.allowlist]
+    out = []
+    for ref, span, view in matches:
+        if ref.list.allowlist:
+            continue
+        if any(a[0] < span[1] and span[0] < a[1] for a in allows):
+            continue
+        out.append((ref, span, view))
+    out.sort(key=lambda m: (m[1][0], m[1][1], m[0].entry.id))
+    return out

@@ -1,0 +1,117 @@
+"""The canonicalizer: one versioned character fold applied identically to list terms and inputs.
+
+The fold of one character is: drop it if it is default-ignorable; NFKD (fullwidth, mathematical
+alphanumerics, circled letters, ligatures); drop combining marks; casefold; map confusables from other
+scripts to the ASCII letter they imitate; transliterate the remaining Latin letters (ø, ł, đ) with
+anyascii. It is iterated to a fixed point, so canonicalization is idempotent. Per-character folding
+keeps an exact offset map from folded text back to the original.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+from anyascii import anyascii
+
+from indexguard.text.confusables import ascii_skeleton
+from indexguard.text.ignorables import is_ignorable
+
+CANONICALIZER_VERSION = "ig-canon-1"
+
+
+def _fold_once(ch: str, skeleton: dict[str, str]) -> str:
+    if is_ignorable(ch):
+        return ""
+    decomposed = unicodedata.normalize("NFKD", ch).casefold()
+    decomposed = unicodedata.normalize("NFKD", decomposed)
+    out: list[str] = []
+    for c in decomposed:
+        if c.isascii():
+            out.append(c)
+        elif unicodedata.category(c).startswith("M") or is_ignorable(c):
+            continue
+        elif c in skeleton:
+            out.append(skeleton[c])
+        elif unicodedata.name(c, "").startswith("LATIN"):
+            t = anyascii(c).lower()
+            out.append(t if t.isalnum() else c)
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+class FoldTable(dict[int, str]):
+    """A `str.translate` table that folds each code point on first sight and caches it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._skeleton = ascii_skeleton()
+        for cp in range(128):
+            self[cp] = chr(cp).lower()
+
+    def __missing__(self, cp: int) -> str:
+        folded = self._fold(chr(cp))
+        self[cp] = folded
+        return folded
+
+    def _fold(self, ch: str) -> str:
+        current = _fold_once(ch, self._skeleton)
+        for _ in range(4):
+            nxt = "".join(_fold_once(c, self._skeleton) if not c.isascii() else c for c in current)
+            if nxt == current:
+                break
+            current = nxt
+        return current
+
+
+@dataclass(frozen=True, slots=True)
+class Folded:
+    """Folded text and, for each folded character, the index of the original character it came from.
+
+    `offsets` is None when the input was ASCII: then folding is lowercasing and offsets are identity.
+    """
+
+    text: str
+    original: str
+    offsets: list[int] | None
+
+    def original_span(self, start: int, end: int) -> tuple[int, int]:
+        if self.offsets is None:
+            return (start, end)
+        if start >= end:
+            pos = self.offsets[start] if start < len(self.offsets) else len(self.original)
+            return (pos, pos)
+        return (self.offsets[start], self.offsets[end - 1] + 1)
+
+    def original_char(self, folded_index: int) -> str:
+        if self.offsets is None:
+            return self.original[folded_index]
+        return self.original[self.offsets[folded_index]]
+
+
+class Canonicalizer:
+    """Folds text. One instance per process is enough; it caches per-code-point results."""
+
+    version = CANONICALIZER_VERSION
+
+    def __init__(self) -> None:
+        self._table = FoldTable()
+
+    def canonical(self, text: str) -> str:
+        if text.isascii():
+            return text.lower()
+        return text.translate(self._table)
+
+    def fold(self, text: str) -> Folded:
+        if text.isascii():
+            return Folded(text.lower(), text, None)
+        table = self._table
+        parts: list[str] = []
+        offsets: list[int] = []
+        for i, ch in enumerate(text):
+            f = table[ord(ch)]
+            if f:
+                parts.append(f)
+                offsets.extend([i] * len(f))
+        return Folded("".join(parts), text, offsets)

@@ -1,0 +1,41 @@
+"""The compact view: folded text reduced to its letter units, separators dropped.
+
+Every evasion in the family (spaced or dotted letters, joined or underscored phrases, camelCase,
+leet symbols, multi-character leet) leaves a term's letters contiguous in this view, so one literal
+scan finds all candidates; each unit keeps its span in the folded text so stage two can judge the
+separators that were dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from indexguard.text.leet import COLLAPSE, LEET_SYMBOLS, MULTI
+
+_MULTI_ALT = "|".join(re.escape(m) for m in sorted(MULTI, key=len, reverse=True))
+_SYMBOLS = "".join(re.escape(s) for s in sorted(LEET_SYMBOLS))
+_UNIT = re.compile(f"{_MULTI_ALT}|[^\\W_]|[{_SYMBOLS}]|\\n")
+
+
+@dataclass(frozen=True, slots=True)
+class Compact:
+    """`text` is the collapsed compact view; `starts[i]`/`ends[i]` are the folded span of unit i."""
+
+    text: str
+    starts: list[int]
+    ends: list[int]
+
+
+def compact(folded: str, base: int = 0) -> Compact:
+    """Compact view of `folded` (already canonicalized); spans are offset by `base`."""
+    chars: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    for m in _UNIT.finditer(folded):
+        piece = m.group()
+        letter = MULTI.get(piece, piece)
+        chars.append(COLLAPSE.get(letter, letter))
+        starts.append(m.start() + base)
+        ends.append(m.end() + base)
+    return Compact("".join(chars), starts, ends)
