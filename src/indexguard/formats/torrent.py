@@ -28,8 +28,11 @@ from indexguard.formats.bencode import (
     dict_items,
     is_dict,
 )
-from indexguard.formats.charsets import Decoding, decode_text
+from indexguard.formats.charsets import decode_text
 from indexguard.formats.errors import FormatError, FormatLimitExceeded
+from indexguard.formats.fields import FormatWarning, Text, emit, emit_path, unique
+
+TorrentWarning = FormatWarning
 
 KIND = "torrent"
 V2_MIN_PIECE = 16 * 1024
@@ -52,36 +55,6 @@ _INFO_KEYS = frozenset(
      b"publisher-url", b"publisher-url.utf-8"}
 )
 _FILE_KEYS = frozenset({b"length", b"path", b"path.utf-8", b"attr", b"symlink path"})
-
-
-@dataclass(frozen=True, slots=True)
-class TorrentWarning:
-    """A structured finding: `code` is stable (docs/formats.md), `fields` name text_fields paths."""
-
-    code: str
-    message: str
-    fields: tuple[str, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, "fields": list(self.fields)}
-
-
-@dataclass(frozen=True, slots=True)
-class Text:
-    """A string from the file: raw bytes, the chosen decoding and the other plausible ones."""
-
-    raw: bytes
-    text: str
-    charset: str
-    variants: tuple[Decoding, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"text": self.text, "charset": self.charset}
-        if self.charset != "utf-8":
-            out["raw_hex"] = self.raw.hex()
-        if self.variants:
-            out["variants"] = [{"charset": d.charset, "text": d.text} for d in self.variants]
-        return out
 
 
 @dataclass(slots=True)
@@ -165,24 +138,24 @@ class Torrent:
         """(field path, text) for every human-readable string, every decoded variant included."""
         out: list[tuple[str, str]] = []
         for label, t in self.names:
-            _emit(out, label, t)
+            emit(out, label, t)
         for prefix, files in (("files", self.files), ("v2_tree", self.tree_files)):
             if prefix == "files" and self.single_file:
                 continue  # a single-file torrent's path is its name, already emitted
             for i, f in enumerate(files):
-                _emit_path(out, f"{prefix}[{i}].path", f.path)
+                emit_path(out, f"{prefix}[{i}].path", f.path)
                 if f.path_utf8 is not None:
-                    _emit_path(out, f"{prefix}[{i}].path.utf-8", f.path_utf8)
+                    emit_path(out, f"{prefix}[{i}].path.utf-8", f.path_utf8)
                 if f.symlink is not None:
-                    _emit_path(out, f"{prefix}[{i}].symlink", f.symlink)
+                    emit_path(out, f"{prefix}[{i}].symlink", f.symlink)
         for label, t in self.strings:
-            _emit(out, label, t)
+            emit(out, label, t)
         for prefix, urls in (("trackers", self.trackers), ("web_seeds", self.web_seeds),
                              ("http_seeds", self.http_seeds)):
             for i, t in enumerate(urls):
-                _emit(out, f"{prefix}[{i}]", t)
+                emit(out, f"{prefix}[{i}]", t)
         for label, t in self.extras:
-            _emit(out, label, t)
+            emit(out, label, t)
         return out
 
     def identities(self) -> dict[str, list[str]]:
@@ -192,14 +165,14 @@ class Torrent:
             "infohash_v1": [self.infohash_v1] if self.infohash_v1 else [],
             "infohash_v2": [self.infohash_v2] if self.infohash_v2 else [],
             "infohash_v2_trunc": [self.infohash_v2[:40]] if self.infohash_v2 else [],
-            "bep47_sha1": _unique(f.sha1 for f in files if f.sha1),
-            "pieces_root": _unique(f.pieces_root for f in files if f.pieces_root),
+            "bep47_sha1": unique(f.sha1 for f in files if f.sha1),
+            "pieces_root": unique(f.pieces_root for f in files if f.pieces_root),
         }
 
     def urls(self) -> list[str]:
         """Tracker, web-seed and HTTP-seed URLs and publisher URLs, in file order, de-duplicated."""
         pub = [t.text for label, t in self.strings if label.startswith("publisher-url")]
-        return _unique([t.text.strip() for t in self.trackers + self.web_seeds + self.http_seeds] + pub)
+        return unique([t.text.strip() for t in self.trackers + self.web_seeds + self.http_seeds] + pub)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -229,27 +202,6 @@ class Torrent:
             "warnings": [w.to_json() for w in self.warnings],
             "errors": [e.to_json() for e in self.errors],
         }
-
-
-def _unique(items: Any) -> list[str]:
-    seen: dict[str, None] = {}
-    for x in items:
-        seen.setdefault(x, None)
-    return list(seen)
-
-
-def _emit(out: list[tuple[str, str]], label: str, t: Text) -> None:
-    out.append((label, t.text))
-    for d in t.variants:
-        out.append((f"{label}[{d.charset}]", d.text))
-
-
-def _emit_path(out: list[tuple[str, str]], label: str, parts: list[Text]) -> None:
-    out.append((label, "/".join(t.text for t in parts)))
-    charsets = _unique(d.charset for t in parts for d in t.variants)
-    for cs in charsets:
-        alt = [next((d.text for d in t.variants if d.charset == cs), t.text) for t in parts]
-        out.append((f"{label}[{cs}]", "/".join(alt)))
 
 
 def parse_torrent(data: bytes, *, strict: bool = True, limits: Limits = DEFAULT_LIMITS) -> Torrent:
