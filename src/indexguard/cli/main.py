@@ -9,6 +9,7 @@ import typer
 
 # Modules under indexguard.cli that define `register(app: typer.Typer) -> None`.
 COMMAND_MODULES: tuple[str, ...] = (
+    "hash_cmd",
 )
 
 
