@@ -9,7 +9,9 @@ import typer
 
 # Modules under indexguard.cli that define `register(app: typer.Typer) -> None`.
 COMMAND_MODULES: tuple[str, ...] = (
+    "screen_cmd",
     "hash_cmd",
+    "inspect_cmd",
 )
 
 

@@ -139,7 +139,8 @@ def _parse_csv(text: str, name: str, src: str) -> list[TermEntry]:
     header = [h.strip().lower() for h in next(csv.reader([header_line]))]
     unknown = [h for h in header if h not in CSV_COLUMNS]
     if unknown:
-        raise ListFormatError(src, header_no, f"unknown column(s) {', '.join(unknown)}; allowed: {', '.join(CSV_COLUMNS)}")
+        allowed = ", ".join(CSV_COLUMNS)
+        raise ListFormatError(src, header_no, f"unknown column(s) {', '.join(unknown)}; allowed: {allowed}")
     if "term" not in header:
         raise ListFormatError(src, header_no, "the header has no 'term' column")
     out = []

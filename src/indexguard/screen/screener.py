@@ -1,0 +1,176 @@
+"""The screener: an Item becomes a Decision. This is the policy layer; it holds no database.
+
+A Screener is immutable once built (compiled term databases, loaded hash and URL lists), so a service
+swaps the whole object when a list version changes and every Decision names exactly one version set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from indexguard.errors import IndexguardError
+from indexguard.lists.terms import TermList
+from indexguard.match.hit import Hit
+from indexguard.match.term_matcher import TermMatcher
+from indexguard.screen.decision import Decision, Reason, strongest
+from indexguard.screen.extract import Extracted, extract
+from indexguard.screen.item import Item
+from indexguard.screen.policy import Policy
+
+
+class IdentityMatcher(Protocol):
+    """Exact identities (hashes, infohashes, NZB ids): hash lists and the deny set."""
+
+    def match_identities(self, identities: dict[str, list[str]]) -> list[Hit]: ...
+
+
+class UrlMatcher(Protocol):
+    def match_url(self, url: str) -> list[Hit]: ...
+
+
+class ImageMatcher(Protocol):
+    def match_pdq(self, pdq: str, quality: int | None) -> list[Hit]: ...
+
+
+@dataclass(frozen=True)
+class Screener:
+    terms: TermMatcher
+    policy: Policy = field(default_factory=Policy)
+    identity_matchers: tuple[IdentityMatcher, ...] = ()
+    url_matchers: tuple[UrlMatcher, ...] = ()
+    image_matchers: tuple[ImageMatcher, ...] = ()
+    extra_versions: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls,
+        term_lists: Sequence[TermList] = (),
+        allow_lists: Sequence[TermList] = (),
+        policy: Policy | None = None,
+        *,
+        backend: str = "auto",
+        identity_matchers: Iterable[IdentityMatcher] = (),
+        url_matchers: Iterable[UrlMatcher] = (),
+        image_matchers: Iterable[ImageMatcher] = (),
+        extra_versions: dict[str, str] | None = None,
+    ) -> Screener:
+        return cls(
+            TermMatcher(term_lists, allow_lists, backend=backend),
+            policy or Policy(),
+            tuple(identity_matchers),
+            tuple(url_matchers),
+            tuple(image_matchers),
+            dict(extra_versions or {}),
+        )
+
+    @property
+    def canonicalizer(self) -> str:
+        return self.terms.canon.version
+
+    def versions(self) -> dict[str, str]:
+        out = {tl.name: tl.version for tl in self.terms.lists}
+        out.update(self.extra_versions)
+        return out
+
+    def query(self, text: str, id: str = "", *, reveal: bool = False, locale: str = "default") -> Decision:
+        """The decision for one search query; a blocked query carries the deterrence payload."""
+        decision = self._decide(id, [("query", text)], reveal=reveal)
+        if decision.action == "block":
+            decision.extra["deterrence"] = self.policy.deterrence.payload(locale)
+        return decision
+
+    def screen(self, item: Item, *, reveal: bool = False) -> Decision:
+        if item.kind == "query":
+            return self.query(item.text or item.title or "", item.id, reveal=reveal)
+        try:
+            ex = extract(item)
+        except IndexguardError as e:
+            return self._error(item.id, str(e))
+        reasons = self._reasons(ex, reveal=reveal)
+        decision = self._finish(item.id, reasons)
+        identities = {k: v for k, v in ex.identities.items() if v}
+        if identities:
+            decision.extra["identities"] = identities
+        if ex.errors:
+            decision.extra["errors"] = ex.errors
+            if decision.action in ("allow", "warn"):
+                decision.action = self.policy.error_action
+        return decision
+
+    def screen_many(self, items: Sequence[Item], *, reveal: bool = False) -> list[Decision]:
+        """Screen many items; plain-text items that certainly match nothing skip the per-item path."""
+        simple = [i for i, it in enumerate(items) if _text_only(it)]
+        texts: list[str] = []
+        owner: list[int] = []
+        for i in simple:
+            for _, t in items[i].text_fields():
+                texts.append(t)
+                owner.append(i)
+        flagged = {owner[j] for j in self.terms.needs_full_path(texts)}
+        clean = set(simple) - flagged
+        out: list[Decision] = []
+        for i, it in enumerate(items):
+            if i in clean:
+                out.append(Decision(it.id, "allow", [], self.canonicalizer))
+            else:
+                out.append(self.screen(it, reveal=reveal))
+        return out
+
+    def _decide(self, id: str, fields: list[tuple[str, str]], *, reveal: bool) -> Decision:
+        return self._finish(id, self._term_reasons(fields, reveal=reveal))
+
+    def _term_reasons(self, fields: list[tuple[str, str]], *, reveal: bool) -> list[Reason]:
+        out: list[Reason] = []
+        for name, text in fields:
+            fm = self.terms.match(text)
+            for ref, span, view in fm.matches:
+                e = ref.entry
+                out.append(
+                    Reason(
+                        ref.list.name, ref.list.version, e.id, e.category, name, view, span, e.severity,
+                        detail=e.term if reveal else None,
+                    )
+                )
+            out += [Reason("indexguard", "", "regex-timeout", "error", name, "regex", None, "review", msg)
+                    for msg in fm.errors]
+        return out
+
+    def _reasons(self, ex: Extracted, *, reveal: bool) -> list[Reason]:
+        reasons = self._term_reasons(ex.text_fields, reveal=reveal)
+        for m in self.identity_matchers:
+            reasons += _hit_reasons(m.match_identities(ex.identities), "identities")
+        for fname, url in ex.urls:
+            for um in self.url_matchers:
+                reasons += _hit_reasons(um.match_url(url), fname)
+        for pdq, quality in ex.pdq:
+            for im in self.image_matchers:
+                reasons += _hit_reasons(im.match_pdq(pdq, quality), "pdq")
+        reasons += ex.disagreements
+        return reasons
+
+    def _finish(self, id: str, reasons: list[Reason]) -> Decision:
+        action = strongest([self.policy.action_for(r.severity, r.category) for r in reasons])
+        return Decision(id, action, reasons, self.canonicalizer)
+
+    def _error(self, id: str, message: str) -> Decision:
+        d = Decision(id, self.policy.error_action, [], self.canonicalizer)
+        d.extra["error"] = message
+        return d
+
+
+def _text_only(item: Item) -> bool:
+    return item.kind in ("listing", "url") and not (item.raw or item.magnet or item.urls or item.hashes)
+
+
+def _hit_reasons(hits: list[Hit], field_name: str) -> list[Reason]:
+    out = []
+    for h in hits:
+        where = h.extra.get("field", field_name)
+        detail: Any = h.extra.get("detail")
+        out.append(
+            Reason(h.list, h.list_version, h.entry, h.category, str(where), h.view, h.span, h.severity,
+                   str(detail) if detail is not None else None)
+        )
+    return out
