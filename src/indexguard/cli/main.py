@@ -12,6 +12,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "screen_cmd",
     "hash_cmd",
     "inspect_cmd",
+    "serve_cmd",
 )
 
 

@@ -48,7 +48,7 @@ def _term_parser(allowlist: bool) -> Callable[[str, str, str], Any]:
     def parse(text: str, name: str, fmt: str) -> Any:
         from indexguard.lists.terms import parse_term_list
 
-        return parse_term_list(text, name, fmt, allowlist=allowlist)
+        return parse_term_list(text, name, "csv" if fmt == "csv" else "txt", allowlist=allowlist)
 
     return parse
 

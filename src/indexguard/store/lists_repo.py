@@ -99,9 +99,7 @@ def import_version(
     if same is not None:
         return _info(same, live), False
     number = int(s.scalar(select(func.max(ListVersion.number)).where(ListVersion.list_name == name)) or 0) + 1
-    entries = [
-        {**e.public(), "digest": cipher.keyed_hash(_DIGEST_PURPOSE, e.text)[:32]} for e in parsed.entries
-    ]
+    entries = [{**e.public(), "digest": cipher.keyed_hash(_DIGEST_PURPOSE, e.text)[:32]} for e in parsed.entries]
     row = ListVersion(
         list_name=name,
         kind=kind,

@@ -43,8 +43,7 @@ class Record:
 def query_reasons(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Entry ids with counts: no field, span or offset that could help rebuild the query."""
     counts = Counter(
-        (r.get("list", ""), r.get("list_version", ""), r.get("entry", ""), r.get("category", ""))
-        for r in reasons
+        (r.get("list", ""), r.get("list_version", ""), r.get("entry", ""), r.get("category", "")) for r in reasons
     )
     return [
         {"list": k[0], "list_version": k[1], "entry": k[2], "category": k[3], "count": n}
@@ -80,9 +79,7 @@ def _set_state(s: Session, rec: Record, decision_id: int | None) -> None:
     cur = s.get(ItemState, item_id)
     state = STATE_OF_ACTION[rec.action]
     if cur is None:
-        s.add(
-            ItemState(item_id=item_id, kind=rec.kind, state=state, action=rec.action, decision_id=decision_id)
-        )
+        s.add(ItemState(item_id=item_id, kind=rec.kind, state=state, action=rec.action, decision_id=decision_id))
         return
     cur.kind, cur.state, cur.action, cur.decision_id, cur.updated_at = (
         rec.kind,
@@ -102,9 +99,7 @@ def _deny(s: Session, rec: Record, decision_id: int | None) -> None:
             continue
         try:
             with s.begin_nested():
-                s.add(
-                    DenyEntry(kind=kind, value=value, item_id=rec.item_id[:MAX_ID], decision_id=decision_id)
-                )
+                s.add(DenyEntry(kind=kind, value=value, item_id=rec.item_id[:MAX_ID], decision_id=decision_id))
             added = True
         except IntegrityError:
             continue  # another worker denied the same identity a moment ago

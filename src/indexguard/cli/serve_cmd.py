@@ -1,0 +1,195 @@
+"""`indexguard serve`, `db upgrade`, `audit verify`, `apikey create`, `user create`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from indexguard.errors import IndexguardError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from indexguard.crypto import Cipher
+    from indexguard.web.settings import Settings
+
+DatabaseOpt = Annotated[str | None, typer.Option("--database", help="sqlite:///path.db or postgresql://user@host/db")]
+ConfigOpt = Annotated[str | None, typer.Option("--config", help="TOML settings file")]
+
+
+def _fail(e: Exception) -> typer.Exit:
+    typer.echo(f"error: {e}", err=True)
+    return typer.Exit(2)
+
+
+def _prepare(
+    database: str | None, config: str | None, create_key: bool
+) -> tuple[Settings, sessionmaker[Session], Cipher]:
+    """Settings, migrated engine's session factory and cipher (creating the key file if allowed)."""
+    from indexguard.crypto import Cipher, resolve_key
+    from indexguard.store import db, migrate
+    from indexguard.web.settings import load
+
+    settings = load(config, {"database_url": database})
+    engine = db.make_engine(settings.database_url)
+    migrate.upgrade(engine)
+    key = resolve_key(settings.key_file, db.sqlite_path(settings.database_url), create=create_key)
+    if key.created:
+        typer.echo(
+            f"indexguard: created encryption key file {key.origin.split(':', 1)[1]} (mode 0600). "
+            "Back it up: without it the stored lists cannot be read.",
+            err=True,
+        )
+    return settings, db.session_factory(engine), Cipher(key.key)
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8080)")] = None,
+    workers: Annotated[int | None, typer.Option(help="uvicorn worker processes (default 1)")] = None,
+    database: DatabaseOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Run the HTTP service: migrate, create the admin and demo list on first start, then serve."""
+    import uvicorn
+
+    from indexguard.store.bootstrap import first_start
+    from indexguard.web import logging as jlog
+    from indexguard.web.settings import load
+
+    try:
+        settings = load(config, {"database_url": database, "host": host, "port": port, "workers": workers})
+        jlog.setup(settings.log_level)
+        _, factory, cipher = _prepare(settings.database_url, config, create_key=True)
+        boot = first_start(factory, cipher)
+    except IndexguardError as e:
+        raise _fail(e) from None
+    if boot.admin_password:
+        typer.echo(
+            f"indexguard: first start - created user 'admin' with one-time password: {boot.admin_password}\n"
+            "            (shown once; sign in at /login and create named accounts)",
+            err=True,
+        )
+    if boot.demo_version:
+        typer.echo("indexguard: loaded the placeholder demo list as the live term list", err=True)
+    _worker_env(settings, config)
+    uvicorn.run(
+        "indexguard.web.app:app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=15,
+    )
+
+
+def _worker_env(settings: Settings, config: str | None) -> None:
+    """Workers re-read settings from the environment; they neither migrate nor bootstrap."""
+    from indexguard.crypto import KEY_ENV, KEY_FILE_ENV
+    from indexguard.store import db
+
+    os.environ["INDEXGUARD_DATABASE_URL"] = settings.database_url
+    os.environ["INDEXGUARD_AUTO_MIGRATE"] = "0"
+    os.environ["INDEXGUARD_BOOTSTRAP"] = "0"
+    if config:
+        os.environ["INDEXGUARD_CONFIG"] = os.path.abspath(config)
+    path = db.sqlite_path(settings.database_url)
+    if not os.environ.get(KEY_ENV) and not settings.key_file and path is not None:
+        os.environ[KEY_FILE_ENV] = str(path.with_name(path.name + ".key"))
+    if settings.workers > 1:
+        mp = settings.metrics_dir or tempfile.mkdtemp(prefix="indexguard-metrics-")
+        shutil.rmtree(mp, ignore_errors=True)
+        os.makedirs(mp, exist_ok=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = mp
+
+
+def db_upgrade(database: DatabaseOpt = None, config: ConfigOpt = None) -> None:
+    """Apply the database migrations (the server also does this on start)."""
+    from indexguard.store import db, migrate
+    from indexguard.web.settings import load
+
+    try:
+        settings = load(config, {"database_url": database})
+        rev = migrate.upgrade(db.make_engine(settings.database_url))
+    except IndexguardError as e:
+        raise _fail(e) from None
+    typer.echo(f"database at revision {rev}")
+
+
+def audit_verify(database: DatabaseOpt = None, config: ConfigOpt = None) -> None:
+    """Check the audit log's hash chain; exit 1 and name the first broken row if it was altered."""
+    from indexguard import audit
+    from indexguard.store import db
+    from indexguard.web.settings import load
+
+    try:
+        settings = load(config, {"database_url": database})
+        result = audit.verify(db.session_factory(db.make_engine(settings.database_url)))
+    except IndexguardError as e:
+        raise _fail(e) from None
+    if result.ok:
+        typer.echo(f"audit log intact: {result.checked} rows")
+        return
+    typer.echo(f"audit log BROKEN at row {result.broken_seq}: {result.reason} ({result.checked} rows intact)")
+    raise typer.Exit(1)
+
+
+def apikey_create(
+    name: Annotated[str, typer.Option(help="What the key is for, e.g. the site back end")],
+    scope: Annotated[list[str], typer.Option(help="screen, lists, cases or admin (repeatable)")],
+    database: DatabaseOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Create an API key and print it once; only its hash is stored."""
+    from indexguard import audit
+    from indexguard.store import accounts
+
+    try:
+        _, factory, _ = _prepare(database, config, create_key=True)
+        with factory() as s, s.begin():
+            token = accounts.create_api_key(s, name, scope, "cli")
+        detail = {"name": name, "scopes": sorted(scope)}
+        audit.append(factory, "cli", "apikey.create", token.split("_")[1], detail)
+    except IndexguardError as e:
+        raise _fail(e) from None
+    typer.echo(token)
+
+
+def user_create(
+    username: Annotated[str, typer.Argument(help="Sign-in name")],
+    role: Annotated[str, typer.Option(help="moderator, child_safety_lead or admin")] = "moderator",
+    database: DatabaseOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Create a user with a random one-time password, printed once."""
+    from indexguard import audit
+    from indexguard.store import accounts
+
+    password = accounts.new_password()
+    try:
+        _, factory, _ = _prepare(database, config, create_key=True)
+        with factory() as s, s.begin():
+            accounts.create_user(s, username, password, role)
+        audit.append(factory, "cli", "user.create", username, {"role": role})
+    except IndexguardError as e:
+        raise _fail(e) from None
+    typer.echo(f"created {role} {username!r}; one-time password: {password}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    for name, help_text, command, fn in (
+        ("db", "Database maintenance.", "upgrade", db_upgrade),
+        ("audit", "The hash-chained audit log.", "verify", audit_verify),
+        ("apikey", "API keys for site back ends.", "create", apikey_create),
+        ("user", "User accounts for people.", "create", user_create),
+    ):
+        sub = typer.Typer(help=help_text, no_args_is_help=True)
+        sub.command(command)(fn)
+        app.add_typer(sub, name=name)

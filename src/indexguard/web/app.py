@@ -1,0 +1,134 @@
+"""The FastAPI application factory.
+
+`create_app(settings)` for tests and embedding; `app_from_env()` is the uvicorn factory the
+`serve` command starts in each worker (settings from INDEXGUARD_* and INDEXGUARD_CONFIG).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from indexguard.crypto import Cipher, KeyUnavailable, resolve_key
+from indexguard.errors import IndexguardError, ListFormatError
+from indexguard.store import accounts, db, lists_repo, migrate
+from indexguard.store.bootstrap import first_start
+from indexguard.store.list_kinds import ListKindUnavailable
+from indexguard.web import logging as jlog
+from indexguard.web import routes_auth, routes_lists, routes_ops, routes_screen
+from indexguard.web.auth import KeyCache
+from indexguard.web.deps import Services
+from indexguard.web.live import LiveLists
+from indexguard.web.metrics import Metrics
+from indexguard.web.settings import Settings, load, policy
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
+_STATUS: list[tuple[type[Exception], int]] = [
+    (ListFormatError, 422),
+    (lists_repo.ListNotFound, 404),
+    (lists_repo.ListStateError, 409),
+    (accounts.AccountError, 422),
+    (ListKindUnavailable, 501),
+    (KeyUnavailable, 500),
+]
+
+
+def build_services(settings: Settings) -> Services:
+    engine = db.make_engine(settings.database_url)
+    if settings.auto_migrate:
+        migrate.upgrade(engine)
+    key = resolve_key(settings.key_file, db.sqlite_path(settings.database_url), create=settings.bootstrap)
+    cipher = Cipher(key.key)
+    factory = db.session_factory(engine)
+    metrics = Metrics()
+    live = LiveLists(factory, cipher, metrics, policy(settings), settings.poll_seconds)
+    return Services(settings, engine, factory, cipher, live, metrics, KeyCache(factory, settings.key_cache_seconds))
+
+
+def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
+    svc = svc or build_services(settings)
+    log = jlog.get("app")
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.bootstrap:
+            boot = first_start(svc.sessions, svc.cipher)
+            if boot.admin_password:
+                print(
+                    f"indexguard: created user 'admin' with one-time password: {boot.admin_password}", file=sys.stderr
+                )
+        svc.live.start()
+        log.info("started", extra={"generation": svc.live.state.generation if svc.live.state else None})
+        try:
+            yield
+        finally:
+            svc.live.stop()
+            svc.engine.dispose()
+            log.info("stopped")
+
+    app = FastAPI(
+        title="indexguard",
+        version="0.1.0",
+        summary="Keep child sexual abuse material links off search indexes and link-sharing sites.",
+        lifespan=lifespan,
+    )
+    app.state.services = svc
+    for router in (routes_screen.router, routes_lists.router, routes_auth.router, routes_ops.router):
+        app.include_router(router)
+    app.add_exception_handler(IndexguardError, _indexguard_error)
+    if settings.access_log:
+        app.add_middleware(AccessLog)
+    return app
+
+
+async def _indexguard_error(_request: Request, exc: Exception) -> JSONResponse:
+    status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 400)
+    return JSONResponse({"detail": str(exc)}, status_code=status)
+
+
+class AccessLog:
+    """One JSON line per request: method, path (no query string), status, milliseconds. Plain ASGI,
+    because BaseHTTPMiddleware costs more than the screening itself."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.log = jlog.get("access")
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = [500]
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            self.log.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"][:200],
+                    "status": status[0],
+                    "ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+
+
+def app_from_env() -> FastAPI:
+    settings = load()
+    jlog.setup(settings.log_level)
+    return create_app(settings)

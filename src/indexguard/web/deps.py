@@ -1,0 +1,42 @@
+"""What every request may need, held on `app.state.services` (one instance per worker)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import HTTPException, Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from indexguard.crypto import Cipher
+from indexguard.web.auth import KeyCache
+from indexguard.web.live import LiveLists, LiveState
+from indexguard.web.metrics import Metrics
+from indexguard.web.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    cipher: Cipher
+    live: LiveLists
+    metrics: Metrics
+    keys: KeyCache
+
+
+def services(request: Request) -> Services:
+    svc: Services = request.app.state.services
+    return svc
+
+
+def live_state(request: Request) -> LiveState:
+    state = services(request).live.state
+    if state is None:
+        raise HTTPException(503, "no screener loaded yet; retry shortly")
+    return state
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"

@@ -1,0 +1,206 @@
+"""The live Screener of one worker, and the poller that swaps it when lists change.
+
+Every request reads `LiveLists.state` once and uses that snapshot to the end, so a swap is atomic
+per request: a Decision is made wholly by the old or wholly by the new list set. Builds happen on
+the poller thread, never on the request path.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from indexguard.crypto import Cipher
+from indexguard.errors import IndexguardError
+from indexguard.match.hit import Hit
+from indexguard.screen.policy import Policy
+from indexguard.screen.screener import Screener
+from indexguard.store import lists_repo, records
+from indexguard.store.list_kinds import KINDS
+from indexguard.store.lists_repo import LoadedList
+from indexguard.web.logging import get as get_logger
+from indexguard.web.metrics import Metrics
+
+log = get_logger("live")
+_SHADOW_SAMPLES = 20
+
+
+@dataclass(frozen=True)
+class Shadow:
+    list_name: str
+    version_id: int
+    version: str
+    screener: Screener
+
+
+@dataclass(frozen=True)
+class LiveState:
+    generation: int
+    screener: Screener
+    versions: dict[str, str]
+    shadows: tuple[Shadow, ...]
+    deny_generation: int
+    deny: frozenset[tuple[str, str]]
+
+
+class _HashIdentities:
+    """Exact hash banks as the Screener's IdentityMatcher."""
+
+    def __init__(self, banks: list[Any]) -> None:
+        from indexguard.match.hash_set import ExactHashSet
+
+        self._set = ExactHashSet(banks)
+
+    def match_identities(self, identities: dict[str, list[str]]) -> list[Hit]:
+        hits: list[Hit] = []
+        for kind, values in identities.items():
+            for v in values:
+                try:
+                    hits += self._set.lookup(kind, v)
+                except IndexguardError:
+                    continue  # an identity type or shape this bank cannot hold
+        return hits
+
+
+class _Urls:
+    """URL lists as the Screener's UrlMatcher."""
+
+    def __init__(self, lists: list[Any]) -> None:
+        from indexguard.match.url_match import UrlMatcher
+
+        self._m = UrlMatcher(lists)
+
+    def match_url(self, url: str) -> list[Hit]:
+        return self._m.match(url)
+
+
+def build_screener(loaded: list[LoadedList], policy: Policy) -> Screener:
+    """Term lists and allowlists to the term matcher, hash banks and URL lists to their matchers."""
+    by_kind: dict[str, list[Any]] = {k: [x.parsed.obj for x in loaded if x.kind == k] for k in KINDS}
+    return Screener.build(
+        term_lists=by_kind["term"],
+        allow_lists=by_kind["allow"],
+        policy=policy,
+        identity_matchers=[_HashIdentities(by_kind["hash"])] if by_kind["hash"] else [],
+        url_matchers=[_Urls(by_kind["url"])] if by_kind["url"] else [],
+        extra_versions={x.name: x.version for x in loaded if x.kind in ("hash", "url")},
+    )
+
+
+@dataclass
+class _ShadowTally:
+    compared: int = 0
+    transitions: Counter[str] = field(default_factory=Counter)
+    samples: list[str] = field(default_factory=list)
+
+
+class LiveLists:
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        cipher: Cipher,
+        metrics: Metrics,
+        policy: Policy,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self._factory = factory
+        self._cipher = cipher
+        self._metrics = metrics
+        self._poll = poll_seconds
+        self.policy = policy
+        self._parsed: dict[int, LoadedList] = {}  # by list_versions.id: versions never change
+        self._state: LiveState | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._tallies: dict[int, _ShadowTally] = {}
+        self.last_error: str | None = None
+
+    @property
+    def state(self) -> LiveState | None:
+        return self._state
+
+    def refresh(self) -> bool:
+        """Rebuild if either generation moved; True when a new state was swapped in."""
+        with self._factory() as s:
+            gen = lists_repo.generation(s, lists_repo.LISTS_COUNTER)
+            deny_gen = lists_repo.generation(s, lists_repo.DENY_COUNTER)
+            cur = self._state
+            if cur is not None and cur.generation == gen and cur.deny_generation == deny_gen:
+                return False
+            if cur is not None and cur.generation == gen:
+                self._state = LiveState(gen, cur.screener, cur.versions, cur.shadows, deny_gen, records.deny_set(s))
+                return True
+            live = lists_repo.live_set(s)
+            deny = records.deny_set(s)
+            loaded = [self._load(v) for v in live.live]
+            shadows = tuple(self._shadow(loaded, name, v) for name, v in live.shadows.items())
+        screener = build_screener(loaded, self.policy)
+        versions = {x.name: x.version for x in loaded}
+        self._state = LiveState(live.generation, screener, versions, shadows, deny_gen, deny)
+        self._metrics.set_live(versions, live.generation)
+        log.info("lists live", extra={"generation": live.generation, "lists": versions})
+        return True
+
+    def _load(self, row: Any) -> LoadedList:
+        hit = self._parsed.get(row.id)
+        if hit is None:
+            hit = self._parsed[row.id] = lists_repo.load(self._cipher, row)
+        return hit
+
+    def _shadow(self, live: list[LoadedList], name: str, row: Any) -> Shadow:
+        candidate = self._load(row)
+        lists = [x for x in live if x.name != name] + [candidate]
+        return Shadow(name, row.id, row.version, build_screener(lists, self.policy))
+
+    def note_shadow(self, shadow: Shadow, live_action: str, shadow_action: str, decision_id: str) -> None:
+        with self._lock:
+            t = self._tallies.setdefault(shadow.version_id, _ShadowTally())
+            t.compared += 1
+            if live_action != shadow_action:
+                t.transitions[f"{live_action}->{shadow_action}"] += 1
+                if len(t.samples) < _SHADOW_SAMPLES:
+                    t.samples.append(decision_id)
+
+    def flush_shadow(self) -> None:
+        with self._lock:
+            tallies, self._tallies = self._tallies, {}
+        if not tallies:
+            return
+        with self._factory() as s, s.begin():
+            for vid, t in tallies.items():
+                lists_repo.add_shadow_counts(s, vid, t.compared, dict(t.transitions), t.samples)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._poll):
+            self.tick()
+
+    def tick(self) -> None:
+        try:
+            self.refresh()
+            self.flush_shadow()
+            self.last_error = None
+        except Exception as e:  # keep serving the last good lists; readiness reports the error
+            self.last_error = type(e).__name__
+            log.exception("list refresh failed; still serving generation %s", self._generation())
+
+    def _generation(self) -> int | None:
+        return self._state.generation if self._state else None
+
+    def start(self) -> None:
+        self.tick()
+        self._thread = threading.Thread(target=self._run, name="indexguard-lists", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        try:
+            self.flush_shadow()
+        except Exception:
+            log.exception("could not flush shadow counts on shutdown")

@@ -1,0 +1,200 @@
+"""POST /v1/query, /v1/listings, /v1/torrents, /v1/nzbs, /v1/images, /v1/batch; GET /v1/items/{id}."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from indexguard.screen.item import Item, ItemError
+from indexguard.store import records
+from indexguard.store.accounts import Principal
+from indexguard.web import screening
+from indexguard.web.auth import require
+from indexguard.web.deps import Services, client_address, live_state, services
+from indexguard.web.live import LiveState
+
+router = APIRouter(prefix="/v1", tags=["screening"])
+Screen = Annotated[Principal, Depends(require("screen"))]
+ItemId = Field(default="", max_length=256, pattern=r"^[^\x00-\x1f\x7f]*$")
+Text = Field(default=None, max_length=65_536)
+
+
+class QueryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    q: str = Field(max_length=8_192, description="The search query. Never stored, never logged.")
+    id: str = ItemId
+
+
+class ListingIn(BaseModel):
+    """A listing: the JSON item of DESIGN.md (hashes may be precomputed, so no image need be sent)."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str = Field(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")
+    kind: str = Field(default="listing", pattern="^(listing|url|query)$")
+    title: str | None = Text
+    text: str | None = Text
+    description: str | None = Text
+    files: list[str] = Field(default_factory=list, max_length=100_000)
+    magnet: str | None = Field(default=None, max_length=65_536)
+    url: str | None = Field(default=None, max_length=8_192)
+    urls: list[str] = Field(default_factory=list, max_length=10_000)
+    pdq: list[str] | str | None = None
+    md5: list[str] | str | None = None
+    sha1: list[str] | str | None = None
+    sha256: list[str] | str | None = None
+    infohash: list[str] | str | None = None
+
+
+class BatchIn(BaseModel):
+    items: list[dict[str, Any]] = Field(description="Items as for /v1/listings (any kind but file uploads).")
+
+
+class DecisionOut(BaseModel):
+    """The Decision of DESIGN.md, plus `lists` (the list versions that made it)."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str
+    action: str
+    reasons: list[dict[str, Any]]
+    canonicalizer: str
+    lists: dict[str, str]
+
+
+def _client_hash(svc: Services, request: Request, p: Principal) -> str:
+    return svc.cipher.keyed_hash("client", f"{p.name}|{client_address(request)}")
+
+
+async def _finish(
+    request: Request, state: LiveState, results: list[screening.Screened], endpoint: str, started: float, track: bool
+) -> None:
+    svc = services(request)
+    screening.observe(svc.metrics, endpoint, started, results)
+    if state.shadows:
+        screening.compare_shadows(svc.live, state, results)
+    keep = [r for r in results if r.decision.action != "allow" or track]
+    if keep:
+        ch = _client_hash(svc, request, request.state.principal)
+        recs = [screening.to_record(r, state.versions, ch) for r in keep]
+        await run_in_threadpool(screening.persist, svc.sessions, recs, track)
+
+
+async def _single(request: Request, item: Item, endpoint: str, track: bool) -> JSONResponse:
+    started = time.perf_counter()
+    state = live_state(request)
+    result = screening.screen_one(state, item)
+    await _finish(request, state, [result], endpoint, started, track)
+    return JSONResponse(screening.decision_json(result, state.versions))
+
+
+_DECISION: dict[int | str, dict[str, Any]] = {200: {"model": DecisionOut, "description": "The Decision"}}
+
+
+@router.post("/query", responses=_DECISION, summary="Screen a search query")
+async def query(body: QueryIn, request: Request, _p: Screen) -> JSONResponse:
+    if len(body.q) > services(request).settings.max_query_chars:
+        raise HTTPException(413, f"query longer than {services(request).settings.max_query_chars} characters")
+    return await _single(request, Item(id=body.id, kind="query", text=body.q), "query", track=False)
+
+
+@router.post("/listings", responses=_DECISION, summary="Screen a listing given as JSON")
+async def listing(body: ListingIn, request: Request, _p: Screen) -> JSONResponse:
+    try:
+        item = Item.from_json(body.model_dump(exclude_none=True))
+    except ItemError as e:
+        raise HTTPException(422, str(e)) from None
+    return await _single(request, item, "listing", track=True)
+
+
+async def _upload(request: Request, file: UploadFile, item_id: str, kind: str) -> JSONResponse:
+    limit = services(request).settings.max_upload_bytes
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise HTTPException(413, f"file larger than {limit} bytes")
+    if not data:
+        raise HTTPException(422, "the uploaded file is empty")
+    item = Item(id=item_id, kind=kind, raw=data)  # type: ignore[arg-type]
+    return await _single(request, item, kind, track=True)
+
+
+UploadId = Annotated[str, Form(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
+
+@router.post("/torrents", responses=_DECISION, summary="Screen an uploaded .torrent file")
+async def torrent(request: Request, _p: Screen, file: Annotated[UploadFile, File()], id: UploadId) -> JSONResponse:
+    return await _upload(request, file, id, "torrent")
+
+
+@router.post("/nzbs", responses=_DECISION, summary="Screen an uploaded NZB file")
+async def nzb(request: Request, _p: Screen, file: Annotated[UploadFile, File()], id: UploadId) -> JSONResponse:
+    return await _upload(request, file, id, "nzb")
+
+
+@router.post("/images", responses=_DECISION, summary="Screen an uploaded image (hashed, never stored)")
+async def image(request: Request, _p: Screen, file: Annotated[UploadFile, File()], id: UploadId) -> JSONResponse:
+    return await _upload(request, file, id, "image")
+
+
+_BATCH_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": BatchIn.model_json_schema()}},
+    }
+}
+
+
+@router.post(
+    "/batch",
+    summary="Screen many items; Decisions come back in input order",
+    openapi_extra=_BATCH_BODY,
+    responses={200: {"description": '{"decisions": [Decision, ...]}'}},
+)
+async def batch(request: Request, _p: Screen) -> JSONResponse:
+    svc = services(request)
+    started = time.perf_counter()
+    body = await request.body()
+    if len(body) > svc.settings.max_body_bytes:
+        raise HTTPException(413, f"body larger than {svc.settings.max_body_bytes} bytes")
+    items = _batch_items(body, svc.settings.max_batch_items)
+    state = live_state(request)
+    results = screening.screen_batch(state, items)
+    await _finish(request, state, results, "batch", started, track=False)
+    return JSONResponse({"decisions": [screening.decision_json(r, state.versions) for r in results]})
+
+
+def _batch_items(body: bytes, limit: int) -> list[Item]:
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise HTTPException(422, "body is not valid JSON") from None
+    raw = doc.get("items") if isinstance(doc, dict) else None
+    if not isinstance(raw, list):
+        raise HTTPException(422, 'body must be {"items": [...]}')
+    if len(raw) > limit:
+        raise HTTPException(413, f"at most {limit} items per batch")
+    items = []
+    for i, obj in enumerate(raw):
+        try:
+            it = Item.from_json(obj, default_id=str(i))
+        except ItemError as e:
+            raise HTTPException(422, f"items[{i}]: {e}") from None
+        if it.kind in ("torrent", "nzb", "image"):
+            raise HTTPException(422, f"items[{i}]: upload {it.kind} files to their own endpoint")
+        if len(it.id) > records.MAX_ID or any(ord(c) < 32 or ord(c) == 127 for c in it.id):
+            raise HTTPException(422, f"items[{i}]: 'id' must be at most 256 printable characters")
+        items.append(it)
+    return items
+
+
+@router.get("/items/{item_id}", summary="The current state of an item: allowed, hidden or removed")
+def item_state(item_id: str, request: Request, _p: Screen) -> dict[str, Any]:
+    with services(request).sessions() as s:
+        out = records.item_state(s, item_id)
+    if out is None:
+        raise HTTPException(404, "no record of this item (never screened singly, or allowed within a batch)")
+    return out

@@ -1,0 +1,129 @@
+"""One screening call as the service makes it: screen, apply the deny set, record, compare shadows.
+
+Pure of HTTP: routes call `screen_one`/`screen_batch` and `persist`, and turn results into JSON.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from indexguard.errors import IndexguardError
+from indexguard.screen.decision import Decision, Reason
+from indexguard.screen.item import Item
+from indexguard.store import records
+from indexguard.store.records import Record
+from indexguard.web.live import LiveLists, LiveState
+from indexguard.web.metrics import Metrics
+
+DENY_LIST = "deny-set"
+_BTIH = re.compile(r"xt=urn:btih:([0-9a-fA-F]{40}|[A-Za-z2-7]{32})")
+_IDENTITY_HASHES = ("infohash", "md5", "sha1", "sha256", "pdq")
+
+
+@dataclass(frozen=True)
+class Screened:
+    item: Item
+    decision: Decision
+    identities: list[tuple[str, str]]
+
+
+def identities(item: Item, decision: Decision | None = None) -> list[tuple[str, str]]:
+    """What identifies the item beyond its words: hashes, infohashes, magnet btih, URLs, and any
+    identities the core reports in Decision.extra["identities"] ({kind: value or [values]})."""
+    out: list[tuple[str, str]] = []
+    for kind in _IDENTITY_HASHES:
+        out += [(kind, v.strip().lower()) for v in item.hashes.get(kind, []) if v.strip()]
+    if item.magnet and (m := _BTIH.search(item.magnet)):
+        out.append(("infohash", m.group(1).lower()))
+    out += [("url", u.strip()) for u in item.urls if u.strip()]
+    extra = decision.extra.get("identities") if decision is not None else None
+    if isinstance(extra, dict):
+        for kind, vals in extra.items():
+            for v in vals if isinstance(vals, list) else [vals]:
+                if isinstance(v, str) and v:
+                    out.append((str(kind), v.lower() if kind != "url" else v))
+    return list(dict.fromkeys(out))
+
+
+def _fail_closed(item: Item, error: IndexguardError) -> Decision:
+    reason = Reason("parser", "", "unparseable", "unparseable", "raw", "raw", None, "review", str(error)[:300])
+    return Decision(item.id, "review", [reason], "", {"error": str(error)[:300]})
+
+
+def _apply_deny(d: Decision, ids: list[tuple[str, str]], state: LiveState) -> None:
+    hits = [k for k in ids if k in state.deny]
+    if not hits or d.action == "block":
+        return
+    d.action = "block"
+    for kind, _value in hits:
+        d.reasons.append(
+            Reason(DENY_LIST, str(state.deny_generation), f"deny:{kind}", "deny-set", "identity", "exact",
+                   None, "block", "this identity was blocked before")
+        )  # fmt: skip
+
+
+def screen_one(state: LiveState, item: Item) -> Screened:
+    try:
+        d = state.screener.query(item.text or "", id=item.id) if item.kind == "query" else state.screener.screen(item)
+    except IndexguardError as e:
+        d = _fail_closed(item, e)
+    ids = identities(item, d) if item.kind != "query" else []
+    _apply_deny(d, ids, state)
+    return Screened(item, d, ids)
+
+
+def screen_batch(state: LiveState, items: list[Item]) -> list[Screened]:
+    try:
+        decisions = state.screener.screen_many(items)
+    except IndexguardError:
+        return [screen_one(state, it) for it in items]  # find the bad one; the rest still screen
+    out = []
+    for it, d in zip(items, decisions, strict=True):
+        ids = identities(it, d) if it.kind != "query" else []
+        _apply_deny(d, ids, state)
+        out.append(Screened(it, d, ids))
+    return out
+
+
+def compare_shadows(live: LiveLists, state: LiveState, results: list[Screened]) -> None:
+    for shadow in state.shadows:
+        for r in results:
+            try:
+                if r.item.kind == "query":
+                    sd = shadow.screener.query(r.item.text or "", id=r.item.id)
+                else:
+                    sd = shadow.screener.screen(r.item)
+            except IndexguardError:
+                continue
+            live.note_shadow(shadow, r.decision.action, sd.action, r.item.id)
+
+
+def to_record(r: Screened, versions: dict[str, str], client_hash: str) -> Record:
+    reasons = [x.to_json() for x in r.decision.reasons]
+    if r.item.kind == "query":
+        reasons = records.query_reasons(reasons)
+    used = {x["list"]: x["list_version"] for x in reasons}
+    return Record(r.item.id, r.item.kind, r.decision.action, reasons, {**versions, **used}, r.identities, client_hash)
+
+
+def persist(factory: sessionmaker[Session], recs: list[Record], track_items: bool) -> None:
+    with factory() as s, s.begin():
+        for rec in recs:
+            records.save(s, rec, track_items)
+
+
+def observe(metrics: Metrics, endpoint: str, started: float, results: list[Screened]) -> None:
+    metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+    metrics.items.labels(endpoint).inc(len(results))
+    for r in results:
+        metrics.decision(r.decision.action, {x.category for x in r.decision.reasons})
+
+
+def decision_json(r: Screened, versions: dict[str, str]) -> dict[str, object]:
+    out = r.decision.to_json()
+    out["lists"] = versions
+    return out
