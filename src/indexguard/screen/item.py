@@ -40,7 +40,9 @@ class Item:
             raise ItemError("'id' must be a string")
         kind = obj.get("kind", "listing")
         if kind not in KINDS:
-            raise ItemError(f"'kind' must be one of {', '.join(KINDS)}, not {kind!r}")
+            # An unknown kind is a caller's label, not a reason to skip screening: every text field is
+            # still screened, as a listing's would be, and the label is kept in `extra`.
+            kind = "listing"
         texts = {}
         for name in TEXT_FIELDS:
             v = obj.get(name)
@@ -57,7 +59,7 @@ class Item:
             title=texts["title"],
             text=texts["text"],
             description=texts["description"],
-            extra={k: v for k, v in obj.items() if k not in _KNOWN},
+            extra={k: v for k, v in obj.items() if k not in _KNOWN or (k == "kind" and v not in KINDS)},
         )
 
     def text_fields(self) -> list[tuple[str, str]]:

@@ -1,0 +1,3 @@
+from indexguard.cli.main import main
+
+main()
