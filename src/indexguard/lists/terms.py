@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, cast
+from typing import Literal
 
 import regex
 
@@ -168,8 +168,8 @@ def _csv_entry(row: dict[str, str], name: str, src: str, no: int) -> TermEntry:
     return TermEntry(
         id=row.get("id") or f"{name}:{no}",
         term=term if mode == "regex" else " ".join(term.split()),
-        mode=cast(Mode, mode),
-        severity=cast(Severity, severity),
+        mode=mode,
+        severity=severity,
         category=row.get("category") or "csam",
         source=row.get("source") or name,
         note=row.get("note", ""),
