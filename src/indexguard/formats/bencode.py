@@ -144,7 +144,12 @@ def decode(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Decoded:
     except (ValueError, TypeError, RecursionError, OverflowError):
         root, warnings = lenient_decode(data, limits)
         return Decoded(root=root, data=data, strict=False, warnings=warnings)
-    _check_tree(root, limits)
+    try:
+        _check_tree(root, limits)
+    except (FormatError, FormatLimitExceeded):
+        # The strict tree has no offsets: the tokenizer finds the same fault and says where.
+        lenient_decode(data, limits)
+        raise
     return Decoded(root=root, data=data, strict=True)
 
 
@@ -155,6 +160,8 @@ def _check_tree(root: BValue, limits: Limits) -> None:
     while stack:
         v, depth = stack.pop()
         tokens += 1
+        if tokens > limits.max_tokens:
+            raise FormatLimitExceeded(KIND, "too_many_tokens", f"more than {limits.max_tokens} tokens")
         if isinstance(v, bytes):
             continue
         if isinstance(v, int):
@@ -168,8 +175,6 @@ def _check_tree(root: BValue, limits: Limits) -> None:
         elif isinstance(v, dict):
             tokens += len(v)
             stack.extend((x, depth + 1) for x in v.values())
-        if tokens > limits.max_tokens:
-            raise FormatLimitExceeded(KIND, "too_many_tokens", f"more than {limits.max_tokens} tokens")
 
 
 def _strict_span(data: bytes, root: dict[bytes, BValue], key: bytes) -> tuple[int, int] | None:

@@ -70,7 +70,8 @@ class TorrentFile:
 
     @property
     def pad(self) -> bool:
-        return "p" in self.attr
+        """BEP 47 `attr` p, or BitComet's older `_____padding_file_` naming."""
+        return "p" in self.attr or bool(self.path and self.path[-1].raw.startswith(b"_____padding_file_"))
 
     def path_text(self) -> str:
         return "/".join(t.text for t in self.path)
