@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import bencode2
@@ -153,10 +154,8 @@ def test_roundtrip_property(value: object) -> None:
 @given(st.binary(max_size=300))
 def test_random_bytes_never_crash(data: bytes) -> None:
     t0 = time.perf_counter()
-    try:
+    with contextlib.suppress(ParseError):
         decode(data)
-    except ParseError:
-        pass
     assert time.perf_counter() - t0 < 1.0
 
 
@@ -173,7 +172,5 @@ def test_mutated_documents_never_crash(value: object, data: st.DataObject) -> No
             del raw[pos:]
         else:
             raw[pos:pos] = data.draw(st.binary(min_size=1, max_size=4))
-    try:
+    with contextlib.suppress(ParseError):
         decode(bytes(raw))
-    except ParseError:
-        pass

@@ -15,15 +15,17 @@ from indexguard.formats.errors import FormatError, FormatLimitExceeded
 from indexguard.formats.torrent import parse_torrent
 
 # libtorrent's `test_torrents`: these load there, so they must parse in strict mode here.
-LOADS = (
-    "base slash_path slash_path2 slash_path3 backslash_path url_list url_list2 url_list3 httpseed "
-    "empty_httpseed long_name whitespace_url duplicate_files pad_file creation_date no_creation_date "
-    "url_seed url_seed_multi url_seed_multi_single_file url_seed_multi_space url_seed_multi_space_nolist "
-    "empty_path_multi duplicate_web_seeds invalid_name2 invalid_name3 symlink1 symlink2 unordered "
-    "symlink_zero_size pad_file_no_path large absolute_filename invalid_filename invalid_filename2 "
-    "overlapping_symlinks v2 v2_multipiece_file v2_only v2_invalid_filename v2_multiple_files v2_symlinks "
-    "v2_hybrid empty_path parent_path hidden_parent_path single_multi_file"
-).split()
+LOADS = [
+    "base", "slash_path", "slash_path2", "slash_path3", "backslash_path", "url_list", "url_list2",
+    "url_list3", "httpseed", "empty_httpseed", "long_name", "whitespace_url", "duplicate_files",
+    "pad_file", "creation_date", "no_creation_date", "url_seed", "url_seed_multi",
+    "url_seed_multi_single_file", "url_seed_multi_space", "url_seed_multi_space_nolist",
+    "empty_path_multi", "duplicate_web_seeds", "invalid_name2", "invalid_name3", "symlink1",
+    "symlink2", "unordered", "symlink_zero_size", "pad_file_no_path", "large", "absolute_filename",
+    "invalid_filename", "invalid_filename2", "overlapping_symlinks", "v2", "v2_multipiece_file",
+    "v2_only", "v2_invalid_filename", "v2_multiple_files", "v2_symlinks", "v2_hybrid", "empty_path",
+    "parent_path", "hidden_parent_path", "single_multi_file"
+]
 
 # libtorrent's `test_error_torrents`: file -> (libtorrent's error, our code). Our code is the
 # same reason except where noted.
