@@ -140,7 +140,7 @@ def set_item_state(s: Session, item_id: str, state: str) -> bool:
 
 
 def deny_set(s: Session) -> frozenset[tuple[str, str]]:
-    return frozenset((k, v) for k, v in s.execute(select(DenyEntry.kind, DenyEntry.value)).tuples())
+    return frozenset((k, v) for k, v in s.execute(select(DenyEntry.kind, DenyEntry.value)))
 
 
 def decisions_for(s: Session, item_id: str, limit: int = 100) -> list[DecisionRecord]:
