@@ -31,7 +31,8 @@ _MAX_IDN_LABEL = 63
 SB_HOST_LABELS = 5
 SB_PATH_PREFIXES = 4
 
-_HEX = b"0123456789abcdefABCDEF"
+_ESCAPED = re.compile(rb"%([0-9a-fA-F]{2})")
+_UNSAFE = re.compile(rb"[\x00-\x20\x7f-\xff#%]")
 _PORT_AFTER_COLON = re.compile(rb"\d+(?:/|$)")
 _PORT_AT_END = re.compile(rb":(\d+)$")
 _DOTS = re.compile(rb"\.{2,}")
@@ -172,19 +173,11 @@ def _to_bytes(url: str | bytes) -> bytes:
 
 
 def _unescape_once(s: bytes) -> bytes:
-    if b"%" not in s:
-        return s
-    out = bytearray()
-    i, n = 0, len(s)
-    while i < n:
-        c = s[i]
-        if c == 0x25 and i + 2 < n and s[i + 1] in _HEX and s[i + 2] in _HEX:
-            out.append(int(s[i + 1 : i + 3], 16))
-            i += 3
-        else:
-            out.append(c)
-            i += 1
-    return bytes(out)
+    return _ESCAPED.sub(_unhex, s) if b"%" in s else s
+
+
+def _unhex(m: re.Match[bytes]) -> bytes:
+    return bytes((int(m.group(1), 16),))
 
 
 def _unescape_fully(s: bytes) -> bytes:
@@ -197,13 +190,11 @@ def _unescape_fully(s: bytes) -> bytes:
 
 
 def _escape(s: bytes) -> bytes:
-    out = bytearray()
-    for c in s:
-        if c <= 0x20 or c >= 0x7F or c == 0x23 or c == 0x25:
-            out += b"%%%02x" % c
-        else:
-            out.append(c)
-    return bytes(out)
+    return _UNSAFE.sub(_hex, s)
+
+
+def _hex(m: re.Match[bytes]) -> bytes:
+    return b"%%%02x" % m.group(0)[0]
 
 
 def _split_scheme(s: bytes) -> tuple[str | None, bytes]:
@@ -247,7 +238,7 @@ def _idn_to_ascii(host: bytes) -> bytes:
     """Punycode for a host with non-ASCII characters. As in the reference implementation, a lone
     0x80 byte is not taken as Unicode (legacy); such hosts stay percent-escaped."""
     plain = _unescape_once(host)
-    if not any(c > 0x80 for c in plain):
+    if plain.isascii() or not any(c > 0x80 for c in plain):
         return host
     try:
         text = plain.decode("utf-8")
