@@ -239,7 +239,7 @@ def _xml(data: bytes) -> Element:
     except ParseError as e:
         line, col = getattr(e, "position", (None, None))
         raise FormatError(KIND, "bad_xml", f"not well-formed XML (line {line}, column {col})") from None
-    except (ValueError, UnicodeError) as e:
+    except (ValueError, UnicodeError, LookupError) as e:
         raise FormatError(KIND, "bad_xml", f"undecodable XML ({e})") from None
     return root
 
