@@ -57,6 +57,15 @@ def test_reference_hashes_within_ten_bits(shared_dir: Path) -> None:
     assert checked >= 14
 
 
+def test_shrunk_pdq_stays_close_to_reference(shared_dir: Path) -> None:
+    root = _pdq_dir(shared_dir)
+    with (root / "expected-hashes.csv").open() as f:
+        for row in csv.DictReader(f):
+            got = hash_image((root / row["path"]).read_bytes(), pdq_max_side=512)
+            if got.quality >= 80:
+                assert pdq_distance(got.pdq, row["pdq_hex"]) <= 10, row["path"]
+
+
 def test_bridge_mods_match_the_original(shared_dir: Path) -> None:
     mods = _pdq_dir(shared_dir) / "bridge-mods"
     orig = hash_image((mods / "aaa-orig.jpg").read_bytes()).pdq

@@ -17,7 +17,9 @@ from indexguard.errors import IndexguardError
 from indexguard.formats.image import DEFAULT_LIMITS, ImageLimits, hash_image
 
 
-def hash_one(path: Path, *, dihedral: bool, limits: ImageLimits) -> tuple[dict[str, Any], bool]:
+def hash_one(
+    path: Path, *, dihedral: bool, limits: ImageLimits, pdq_max_side: int | None = None
+) -> tuple[dict[str, Any], bool]:
     """The JSON object for one file and whether it succeeded."""
     try:
         size = path.stat().st_size
@@ -27,7 +29,7 @@ def hash_one(path: Path, *, dihedral: bool, limits: ImageLimits) -> tuple[dict[s
     except OSError as exc:
         return {"path": str(path), "error": f"cannot read: {exc.strerror or exc}"}, False
     try:
-        hashes = hash_image(data, dihedral=dihedral, limits=limits)
+        hashes = hash_image(data, dihedral=dihedral, limits=limits, pdq_max_side=pdq_max_side)
     except IndexguardError as exc:
         return {"path": str(path), "error": str(exc)}, False
     return {"path": str(path), **hashes.as_dict()}, True
@@ -46,12 +48,16 @@ def register(app: typer.Typer) -> None:
         max_bytes: Annotated[
             int, typer.Option(help="Refuse image files larger than this.")
         ] = DEFAULT_LIMITS.max_bytes,
+        pdq_max_side: Annotated[
+            int | None,
+            typer.Option(help="Shrink larger images to this side before PDQ (faster, a few bits of drift)."),
+        ] = None,
     ) -> None:
         """Print PDQ (with quality), MD5, SHA-1 and SHA-256 of each image as JSON lines."""
         limits = ImageLimits(max_bytes=max_bytes, max_pixels=max_pixels)
         failed = False
         for path in images:
-            obj, ok = hash_one(path, dihedral=dihedral, limits=limits)
+            obj, ok = hash_one(path, dihedral=dihedral, limits=limits, pdq_max_side=pdq_max_side)
             failed = failed or not ok
             sys.stdout.write(json.dumps(obj, sort_keys=False) + "\n")
             sys.stdout.flush()

@@ -75,13 +75,20 @@ class ImageHashes:
 
 
 def hash_image(
-    data: bytes, *, dihedral: bool = False, limits: ImageLimits = DEFAULT_LIMITS
+    data: bytes,
+    *,
+    dihedral: bool = False,
+    limits: ImageLimits = DEFAULT_LIMITS,
+    pdq_max_side: int | None = None,
 ) -> ImageHashes:
-    """Hash one encoded image (any format Pillow reads). Raises ParseError or LimitExceeded."""
+    """Hash one encoded image (any format Pillow reads). Raises ParseError or LimitExceeded.
+
+    pdq_max_side: shrink larger images to this side before PDQ (about 5x faster on photos, a few
+    bits of drift from the full-resolution reference); None hashes at full resolution.
+    """
     if len(data) > limits.max_bytes:
         raise LimitExceeded("image", f"{len(data)} bytes exceeds the limit of {limits.max_bytes}")
-    rgb = decode_rgb(data, limits)
-    height, width = int(rgb.shape[0]), int(rgb.shape[1])
+    rgb, (width, height) = _decode(data, limits, pdq_max_side)
     if dihedral:
         vectors, quality = pdqhash.compute_dihedral(rgb)
         variants = [bits_to_hex(v) for v in vectors]
@@ -109,13 +116,27 @@ def bits_to_hex(bits: npt.NDArray[np.generic]) -> str:
 
 def decode_rgb(data: bytes, limits: ImageLimits = DEFAULT_LIMITS) -> npt.NDArray[np.uint8]:
     """Decode to an upright (EXIF orientation applied) H×W×3 uint8 array."""
+    return _decode(data, limits, None)[0]
+
+
+def _decode(
+    data: bytes, limits: ImageLimits, max_side: int | None
+) -> tuple[npt.NDArray[np.uint8], tuple[int, int]]:
+    """Upright RGB pixels (shrunk to max_side when given) and the upright full size."""
     image = _open_checked(data, limits)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image.load()
             upright = ImageOps.exif_transpose(image)
-            return _to_rgb_array(upright)
+            rgb = _to_rgb_array(upright)
+            size = upright.size
+            if max_side is not None and max(size) > max_side:
+                # Shrink after the mode conversion: resampling raw LAB or palette bytes is wrong.
+                small = Image.fromarray(rgb, "RGB")
+                small.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
+                rgb = np.asarray(small, dtype=np.uint8)
+            return rgb, size
     except LimitExceeded:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
