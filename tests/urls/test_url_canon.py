@@ -181,6 +181,12 @@ def test_fullwidth_delimiter_in_host_is_refused() -> None:
         canonicalize("http://\u00fc\uff0f.example.test/")
 
 
+@pytest.mark.parametrize("raw", ["%\u200b22.example.test", "]%\u200b\u200ba0", "\u00fc\uff0541.test"])
+def test_idn_mapping_that_would_form_an_escape_is_refused(raw: str) -> None:
+    with pytest.raises(UrlError, match="IDNA"):
+        canonicalize(raw)
+
+
 def test_length_is_bounded_and_the_error_is_a_limit() -> None:
     with pytest.raises(UrlError) as info:
         canonicalize("http://example.test/" + "a" * MAX_URL_BYTES)

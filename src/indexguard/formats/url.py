@@ -264,7 +264,11 @@ def _idn_to_ascii(host: bytes) -> bytes:
             labels.append(idna.alabel(label))
         except (idna.IDNAError, UnicodeError) as e:
             raise UrlError(f"IDN label {n} of the host is not valid ({e})") from None
-    return _escape(b".".join(labels))
+    out = _escape(b".".join(labels))
+    # Mapping can also join '%' to hex digits (an ignored character between them vanishes).
+    if _escape(_unescape_fully(out)) != out:
+        raise UrlError("the host maps to percent-escapes under IDNA")
+    return out
 
 
 def _parse_ipv4(host: bytes) -> bytes | None:
