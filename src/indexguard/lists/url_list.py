@@ -102,9 +102,9 @@ def parse_url_list(
     src = source or name
     if fmt not in (None, "txt", "csv"):
         raise ListFormatError(src, None, f"format must be txt or csv, not {fmt!r}")
-    lines = _numbered_lines(text, src)
     if fmt is None:
-        fmt = "csv" if _looks_like_header(lines) else "txt"
+        fmt = "csv" if _looks_like_header(text) else "txt"
+    lines = _numbered_lines(text, src)
     entries = list(_parse_csv(lines, name, src) if fmt == "csv" else _parse_plain(lines, name, src))
     seen: set[str] = set()
     for e in entries:
@@ -178,7 +178,7 @@ def _canon(raw: str) -> CanonicalUrl:
         raise ValueError(f"not a usable URL: {e.reason}") from None
 
 
-def _parse_plain(lines: list[tuple[int, str]], name: str, src: str) -> Iterator[UrlEntry]:
+def _parse_plain(lines: Iterator[tuple[int, str]], name: str, src: str) -> Iterator[UrlEntry]:
     for n, line in lines:
         raw = _strip_comment(line)
         if not raw:
@@ -189,7 +189,7 @@ def _parse_plain(lines: list[tuple[int, str]], name: str, src: str) -> Iterator[
             raise ListFormatError(src, n, str(e)) from None
 
 
-def _parse_csv(lines: list[tuple[int, str]], name: str, src: str) -> Iterator[UrlEntry]:
+def _parse_csv(lines: Iterator[tuple[int, str]], name: str, src: str) -> Iterator[UrlEntry]:
     header: list[str] | None = None
     for n, line in lines:
         if not line.strip() or line.lstrip().startswith("#"):
@@ -248,21 +248,28 @@ def _csv_entry(rec: dict[str, str], name: str, src: str, n: int) -> UrlEntry:
     )
 
 
-def _numbered_lines(text: str, src: str) -> list[tuple[int, str]]:
-    out = []
-    for n, line in enumerate(text.splitlines(), start=1):
+def _numbered_lines(text: str, src: str) -> Iterator[tuple[int, str]]:
+    for n, line in enumerate(_lazy_lines(text), start=1):
         if len(line) > MAX_LINE_CHARS:
             raise ListFormatError(src, n, f"line longer than {MAX_LINE_CHARS} characters")
-        out.append((n, line))
-    return out
+        yield n, line
 
 
-def _looks_like_header(lines: list[tuple[int, str]]) -> bool:
-    for _, line in lines:
+def _looks_like_header(text: str) -> bool:
+    for line in _lazy_lines(text):
         s = line.strip()
         if s and not s.startswith("#"):
             return "," in s and "url" in [c.strip().lower() for c in s.split(",")]
     return False
+
+
+def _lazy_lines(text: str) -> Iterator[str]:
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        yield text[start:end].removesuffix("\r")
+        start = end + 1
 
 
 def _strip_comment(line: str) -> str:
