@@ -1,9 +1,10 @@
 """Stage one of term matching: candidate finders behind one interface.
 
-Both backends return candidates as runs of letter units, and stage two (term_verify) alone decides, so
-the two give identical decisions. Hyperscan scans the collapsed text, which keeps a one-to-one offset
-map with the folded text, and falls back to the compact view only when the text has runs of single
-letters, multi-character leet or non-ASCII letters. Aho-Corasick always scans the compact view.
+Both backends scan the compact view (letters only, leet collapsed, separators dropped), where every
+evasion of the family leaves a term's letters contiguous, and return candidates as runs of letter
+units; stage two (term_verify) alone decides, so the two give identical decisions. Hyperscan adds a
+fast exit: for ASCII text it first scans the compact view built in C without offsets, and builds the
+offset-carrying view only when something may match.
 """
 
 from __future__ import annotations
@@ -12,23 +13,18 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import ahocorasick_rs
 
 from indexguard.text.canonicalize import Folded
-from indexguard.text.leet import COLLAPSE_TABLE, LOWER_COLLAPSE_BYTES
+from indexguard.text.leet import LOWER_COLLAPSE_BYTES, MULTI, SEPARATOR_BYTES
 from indexguard.text.units import Compact, compact
 
 # Candidate: (pattern index, unit starts, unit ends) in folded-text offsets.
 Candidate = tuple[int, list[int], list[int]]
 
-_SEP = "[^a-z0-9\\n]*"
-# Triggers for the compact view, written in the collapsed alphabet (| is already i there).
-_TRIGGERS = (
-    "(?:^|[^a-z0-9\\n])[a-z0-9][^a-z0-9\\n]+[a-z0-9](?:[^a-z0-9\\n]|$)",
-    "\\(\\)|\\[\\]|i<|i\\)|/\\\\|\\\\/|i-i|i_i|\\(_\\)",
-)
+_MULTI_RE = re.compile("|".join(re.escape(m) for m in MULTI))
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,13 +33,6 @@ class Pattern:
 
     collapsed: str
     token_ends: frozenset[int]
-
-    def tokens(self) -> list[str]:
-        out, start = [], 0
-        for i in sorted(self.token_ends):
-            out.append(self.collapsed[start : i + 1])
-            start = i + 1
-        return out
 
 
 class Backend(Protocol):
@@ -54,8 +43,8 @@ class Backend(Protocol):
     def needs_full_path(self, texts: Sequence[str]) -> list[int]: ...
 
 
-def _k_candidates(k: Compact, hits: list[tuple[int, int, int]]) -> list[Candidate]:
-    return [(pid, k.starts[s:e], k.ends[s:e]) for pid, s, e in hits]
+def _k_candidates(k: Compact, spans: list[tuple[int, int, int]]) -> list[Candidate]:
+    return [(pid, k.starts[s:e], k.ends[s:e]) for pid, s, e in spans]
 
 
 class AhoCorasickBackend:
@@ -80,95 +69,82 @@ class HyperscanBackend:
     def __init__(self, patterns: Sequence[Pattern]) -> None:
         import hyperscan
 
-        self._hs = hyperscan
-        self._n = len(patterns)
+        self._hs: Any = hyperscan
+        self._literals = [p.collapsed for p in patterns]
+        self._lengths = [len(lit.encode("utf-8")) for lit in self._literals]
         self._local = threading.local()
-        exprs = [_l_expression(p) for p in patterns] + list(_TRIGGERS)
-        flags = [_flags(hyperscan, e) for e in exprs]
-        self._db_l = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        self._db_l.compile(expressions=[e.encode() for e in exprs], ids=list(range(len(exprs))), flags=flags)
-        self._db_k = None
-        if patterns:
-            lits = [re.escape(p.collapsed) for p in patterns]
-            self._db_k = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-            self._db_k.compile(
-                expressions=[e.encode() for e in lits],
-                ids=list(range(len(lits))),
-                flags=[_flags(hyperscan, e) for e in lits],
-            )
+        self._db_k: Any = _literal_db(hyperscan, self._literals) if patterns else None
+        self._db_multi: Any = _literal_db(hyperscan, list(MULTI))
 
-    def _scratch(self, which: str) -> object:
-        s = getattr(self._local, which, None)
-        if s is None:
-            db = self._db_l if which == "l" else self._db_k
-            s = self._hs.Scratch(db)
-            setattr(self._local, which, s)
-        return s
-
-    def _scan(self, db: object, data: bytes, which: str) -> list[tuple[int, int, int]]:
-        hits: list[tuple[int, int, int]] = []
-        add: Callable[[tuple[int, int, int]], None] = hits.append
+    def _scan(self, data: bytes, which: str = "k") -> list[tuple[int, int]]:
+        db = self._db_k if which == "k" else self._db_multi
+        scratch = getattr(self._local, which, None)
+        if scratch is None:
+            # Hyperscan scratch space is per thread; a service scans from many threads at once.
+            scratch = self._hs.Scratch(db)
+            setattr(self._local, which, scratch)
+        hits: list[tuple[int, int]] = []
+        add: Callable[[tuple[int, int]], None] = hits.append
 
         def on_match(pid: int, start: int, end: int, flags: int, ctx: object) -> None:
-            add((pid, start, end))
+            add((pid, end))
 
-        db.scan(data, match_event_handler=on_match, scratch=self._scratch(which))  # type: ignore[attr-defined]
+        db.scan(data, match_event_handler=on_match, scratch=scratch)
         return hits
 
     def candidates(self, folded: Folded) -> list[Candidate]:
         text = folded.text
-        if self._n == 0:
+        if self._db_k is None:
             return []
-        if text.isascii():
-            hits = self._scan(self._db_l, text.translate(COLLAPSE_TABLE).encode("ascii"), "l")
-            out: list[Candidate] = []
-            trigger = False
-            for pid, s, e in hits:
-                if pid >= self._n:
-                    trigger = True
-                    continue
-                k = compact(text[s:e], base=s)
-                out.append((pid, k.starts, k.ends))
-            if not trigger:
-                return out
-        return self._compact_candidates(text)
-
-    def _compact_candidates(self, text: str) -> list[Candidate]:
+        if (
+            text.isascii()
+            and not _MULTI_RE.search(text)
+            and not self._scan(text.encode("ascii").translate(LOWER_COLLAPSE_BYTES, SEPARATOR_BYTES))
+        ):
+            return []
         k = compact(text)
-        data = k.text.encode("utf-8")
-        hits = self._scan(self._db_k, data, "k")
-        if not k.text.isascii():
+        hits = self._scan(k.text.encode("utf-8"))
+        if k.text.isascii():
+            spans = [(pid, end - self._lengths[pid], end) for pid, end in hits]
+        else:
             char_at = _byte_to_char(k.text)
-            hits = [(pid, char_at[s], char_at[e]) for pid, s, e in hits]
-        return _k_candidates(k, hits)
+            spans = [(pid, char_at[end - self._lengths[pid]], char_at[end]) for pid, end in hits]
+        return _k_candidates(k, spans)
 
     def needs_full_path(self, texts: Sequence[str]) -> list[int]:
         """Indexes of texts that may hold a term; the rest are certainly clean. One scan for all."""
         ascii_idx = [i for i, t in enumerate(texts) if t.isascii() and "\n" not in t]
-        out = set(range(len(texts))) - set(ascii_idx)
-        if ascii_idx and self._n:
-            joined = "\n".join(texts[i] for i in ascii_idx).encode("ascii").translate(LOWER_COLLAPSE_BYTES)
-            hits = self._scan(self._db_l, joined, "l")
-            if hits:
-                import numpy as np
+        rest = set(range(len(texts))) - set(ascii_idx)
+        if not ascii_idx or self._db_k is None:
+            return sorted(rest)
+        buf = "\n".join(texts[i] for i in ascii_idx).encode("ascii")
+        return sorted(rest | {ascii_idx[j] for j in self.flag_lines(buf)})
 
-                lengths = np.fromiter((len(texts[i]) + 1 for i in ascii_idx), dtype=np.int64, count=len(ascii_idx))
-                starts = np.cumsum(lengths) - lengths
-                ends = np.fromiter((h[2] for h in hits), dtype=np.int64, count=len(hits))
-                for j in np.unique(np.searchsorted(starts, ends - 1, side="right") - 1):
-                    out.add(ascii_idx[int(j)])
-        return sorted(out)
+    def flag_lines(self, buf: bytes) -> list[int]:
+        """0-based line numbers of an ASCII, newline-separated buffer whose lines may hold a term."""
+        import numpy as np
+
+        if self._db_k is None:
+            return []
+        compacted = buf.translate(LOWER_COLLAPSE_BYTES, SEPARATOR_BYTES)
+        lines: set[int] = set()
+        for data, which in ((compacted, "k"), (buf, "multi")):
+            ends = [end for _, end in self._scan(data, which)]
+            if ends:
+                newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+                lines.update(int(x) for x in np.searchsorted(newlines, np.asarray(ends) - 1))
+        return sorted(lines)
 
 
-def _l_expression(p: Pattern) -> str:
-    return _SEP.join(re.escape(t) for t in p.tokens())
-
-
-def _flags(hs: object, expr: str) -> int:
-    f: int = hs.HS_FLAG_SOM_LEFTMOST | hs.HS_FLAG_MULTILINE  # type: ignore[attr-defined]
-    if not expr.isascii():
-        f |= hs.HS_FLAG_UTF8  # type: ignore[attr-defined]
-    return f
+def _literal_db(hs: Any, literals: list[str]) -> Any:
+    db = hs.Database(mode=hs.HS_MODE_BLOCK)
+    db.compile(
+        expressions=[lit.encode("utf-8") for lit in literals],
+        ids=list(range(len(literals))),
+        flags=0,
+        literal=True,
+    )
+    return db
 
 
 def _byte_to_char(text: str) -> list[int]:

@@ -82,6 +82,15 @@ class TermMatcher:
                 errors.append(f"regex entry {ref.entry.id} of {ref.list.name} timed out")
         return out
 
+    def flag_lines(self, buf: bytes) -> list[int] | None:
+        """For an ASCII newline-separated buffer: the lines that may match, or None when this
+        backend has no bulk path (the caller then screens every line)."""
+        flag = getattr(self.backend, "flag_lines", None)
+        if flag is None or self._regex or not buf.isascii():
+            return None
+        lines: list[int] = flag(buf)
+        return lines
+
     def needs_full_path(self, texts: Sequence[str]) -> list[int]:
         """Indexes of texts that may match anything; the others are certainly clean."""
         if self._regex:

@@ -70,3 +70,13 @@ def allowed(term_char: str) -> frozenset[str]:
     spellings = {term_char, *SINGLE.get(term_char, "")}
     spellings.update(seq for seq, letter in MULTI.items() if letter == term_char)
     return frozenset(spellings)
+
+
+def _separator_bytes() -> bytes:
+    keep = set(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789\n")
+    keep.update(s.encode()[0] for s in LEET_SYMBOLS)
+    return bytes(c for c in range(128) if c not in keep)
+
+
+# ASCII bytes that the compact view drops (everything but letters, digits, leet symbols, newline).
+SEPARATOR_BYTES = _separator_bytes()

@@ -11,11 +11,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from indexguard.text.leet import COLLAPSE, LEET_SYMBOLS, MULTI
+from indexguard.text.leet import COLLAPSE, COLLAPSE_TABLE, LEET_SYMBOLS, MULTI
 
 _MULTI_ALT = "|".join(re.escape(m) for m in sorted(MULTI, key=len, reverse=True))
 _SYMBOLS = "".join(re.escape(s) for s in sorted(LEET_SYMBOLS))
 _UNIT = re.compile(f"{_MULTI_ALT}|[^\\W_]|[{_SYMBOLS}]|\\n")
+_MULTI_RE = re.compile(_MULTI_ALT)
+_ASCII_UNITS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789\n") | LEET_SYMBOLS
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +31,12 @@ class Compact:
 
 def compact(folded: str, base: int = 0) -> Compact:
     """Compact view of `folded` (already canonicalized); spans are offset by `base`."""
+    if folded.isascii() and not _MULTI_RE.search(folded):
+        # Every unit is one character: a comprehension is several times faster than the regex walk.
+        keep = _ASCII_UNITS
+        starts = [i + base for i, c in enumerate(folded) if c in keep]
+        text = "".join([folded[i - base] for i in starts]).translate(COLLAPSE_TABLE)
+        return Compact(text, starts, [i + 1 for i in starts])
     chars: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
