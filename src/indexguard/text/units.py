@@ -34,9 +34,9 @@ def compact(folded: str, base: int = 0) -> Compact:
     if folded.isascii() and not _MULTI_RE.search(folded):
         # Every unit is one character: a comprehension is several times faster than the regex walk.
         keep = _ASCII_UNITS
-        starts = [i + base for i, c in enumerate(folded) if c in keep]
-        text = "".join([folded[i - base] for i in starts]).translate(COLLAPSE_TABLE)
-        return Compact(text, starts, [i + 1 for i in starts])
+        at = [i for i, c in enumerate(folded) if c in keep]
+        text = "".join([folded[i] for i in at]).translate(COLLAPSE_TABLE)
+        return Compact(text, [i + base for i in at], [i + base + 1 for i in at])
     chars: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
