@@ -9,10 +9,11 @@ turns non-canonical forms into warnings. Hashes are always taken from raw byte s
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import bencode2
 
@@ -145,7 +146,7 @@ def decode(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Decoded:
         root, warnings = lenient_decode(data, limits)
         return Decoded(root=root, data=data, strict=False, warnings=warnings)
     try:
-        _check_tree(root, limits)
+        _check_tree(root, data, limits)
     except (FormatError, FormatLimitExceeded):
         # The strict tree has no offsets: the tokenizer finds the same fault and says where.
         lenient_decode(data, limits)
@@ -153,28 +154,48 @@ def decode(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Decoded:
     return Decoded(root=root, data=data, strict=True)
 
 
-def _check_tree(root: BValue, limits: Limits) -> None:
-    """Depth, token and int64 limits for a tree the strict path produced (iterative walk)."""
+_BIG_INT = re.compile(rb"i-?\d{19,}e")
+
+
+def _check_tree(root: BValue, data: bytes, limits: Limits) -> None:
+    """Depth, token and int64 limits for a tree the strict path produced. Walks containers only,
+    iteratively; token counting and the int scan are skipped when the input is too short or has
+    no 19-digit integer to break them (each token takes at least two bytes)."""
+    if _BIG_INT.search(data):
+        _check_ints(root)
+    count_tokens = len(data) > 2 * limits.max_tokens
     tokens = 0
-    stack: list[tuple[BValue, int]] = [(root, 1)]
-    while stack:
-        v, depth = stack.pop()
-        tokens += 1
+    level: list[BValue] = [root] if type(root) in _CONTAINERS else []
+    depth = 1
+    while level:  # breadth first, one level at a time: no recursion, no per-node tuples
+        if depth > limits.max_depth:
+            raise FormatLimitExceeded(KIND, "too_deep", f"nesting deeper than {limits.max_depth}")
+        nxt: list[BValue] = []
+        for v in level:
+            values: Any = v.values() if isinstance(v, dict) else v
+            if count_tokens:
+                tokens += 2 * len(values) + 1
+            nxt += [x for x in values if type(x) in _CONTAINERS]
         if tokens > limits.max_tokens:
             raise FormatLimitExceeded(KIND, "too_many_tokens", f"more than {limits.max_tokens} tokens")
-        if isinstance(v, bytes):
-            continue
+        level = nxt
+        depth += 1
+
+
+_CONTAINERS = frozenset({list, dict})
+
+
+def _check_ints(root: BValue) -> None:
+    stack: list[BValue] = [root]
+    while stack:
+        v = stack.pop()
         if isinstance(v, int):
             if not INT64_MIN <= v <= INT64_MAX:
                 raise FormatError(KIND, "integer_overflow", "integer does not fit in 64 bits")
-            continue
-        if depth > limits.max_depth:
-            raise FormatLimitExceeded(KIND, "too_deep", f"nesting deeper than {limits.max_depth}")
-        if isinstance(v, list):
-            stack.extend((x, depth + 1) for x in v)
+        elif isinstance(v, list):
+            stack.extend(v)
         elif isinstance(v, dict):
-            tokens += len(v)
-            stack.extend((x, depth + 1) for x in v.values())
+            stack.extend(v.values())
 
 
 def _strict_span(data: bytes, root: dict[bytes, BValue], key: bytes) -> tuple[int, int] | None:

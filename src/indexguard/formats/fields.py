@@ -22,7 +22,7 @@ class FormatWarning:
         return {"code": self.code, "message": self.message, "fields": list(self.fields)}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: its __init__ is on the hot path of every torrent parse
 class Text:
     """A string from the file: raw bytes, the chosen decoding and the other plausible ones."""
 

@@ -249,6 +249,8 @@ class _Builder:
         self.t.errors.append(TorrentWarning(code, message, fields))
 
     def text(self, raw: bytes, label: str) -> Text:
+        if raw.isascii():
+            return Text(raw, raw.decode("ascii"), "utf-8")
         decs = decode_text(raw, self.encoding)
         best = decs[0]
         if best.charset != "utf-8":
@@ -332,7 +334,8 @@ class _Builder:
                 self.error("invalid_name", "'files' is not a list")
                 return
             for i, entry in enumerate(files_v):
-                self._check_time()
+                if not i & 1023:
+                    self._check_time()
                 f = self.v1_file(i, entry)
                 if f is not None:
                     t.files.append(f)
@@ -377,7 +380,7 @@ class _Builder:
         symlink = None
         if "l" in attr:
             symlink = self.path_list(dict_get(entry, b"symlink path"), f"{label}.symlink", required=True)
-        for key in (b"path", b"path.utf-8", b"length"):
+        for key in (b"path", b"path.utf-8", b"length") if isinstance(entry, BDict) else ():
             if len(dict_get_all(entry, key)) > 1:
                 self.warn("duplicate_key", f"{label} repeats '{key.decode()}'; the others are screened "
                           "as extras", (label,))
@@ -582,6 +585,8 @@ class _Builder:
                 continue
             if not is_dict(node):
                 continue
+            if known is _FILE_KEYS and isinstance(node, dict) and node.keys() <= _FILE_OR_BINARY:
+                continue  # the common case: a file entry with nothing beyond what v1_file read
             counts: dict[bytes, int] = {}
             for key, v in dict_items(node):
                 n = counts[key] = counts.get(key, 0) + 1
@@ -604,6 +609,7 @@ class _Builder:
             raise FormatLimitExceeded(KIND, "time_budget", f"parsing took over {self.limits.time_budget}s")
 
 
+_FILE_OR_BINARY = _FILE_KEYS | _BINARY_KEYS
 _FILES_MARK = frozenset({b"\x00files"})  # marks the info.files list: its items are file dicts
 _STRING_KEYS = frozenset(
     {b"comment", b"comment.utf-8", b"created by", b"created by.utf-8", b"source", b"publisher",
