@@ -292,9 +292,10 @@ class PdqIndex:
         masks = _flip_masks(radius)
         words = q.view(np.uint16).reshape(-1, WORDS).astype(np.int64)
         probes = words[:, :, None] ^ masks[None, None, :]  # (Q, 16, M)
-        word_no = np.arange(WORDS)[None, :, None]
-        starts = seg.offsets[word_no, probes]
-        lens = seg.offsets[word_no, probes + 1] - starts
+        flat = probes + (np.arange(WORDS, dtype=np.int64) * (WORD_VALUES + 1))[None, :, None]
+        offsets = seg.offsets.reshape(-1)
+        starts = np.take(offsets, flat)
+        lens = np.take(offsets, flat + 1) - starts
         per_query = lens.reshape(len(q), -1).sum(axis=1)
         brute_mask = per_query > self.brute_ratio * seg.size
         parts: list[RangeResult] = []
