@@ -191,3 +191,10 @@ def test_record_for_a_decision_and_identities_of_an_item() -> None:
                            "urls": ["http://h.test/a", "http:///broken"]})
     ids = normalize_identities(identities_of_item(item))
     assert ids == {"infohash_v1": (V1,), "url": ("h.test/a",), "sha256": (FILE_SHA256,)}
+
+
+def test_deny_set_serves_as_the_screeners_identity_matcher() -> None:
+    deny = MemoryDenySet()
+    deny.add({"infohash_v1": [V1]}, _rec("d-20"))
+    (hit,) = deny.match_identities({"infohash_v1": [V1], "infohash_v2": []})
+    assert (hit.list, hit.entry, hit.view) == (DENY_LIST, "d-20", "identity:infohash_v1")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from indexguard.formats.url import UrlError
 from indexguard.lists.url_list import parse_url_list
@@ -149,3 +151,20 @@ def test_text_without_links_finds_nothing() -> None:
 def test_trailing_punctuation_and_brackets_are_not_part_of_the_url() -> None:
     (f,) = extract_urls("(see https://h.test/a_(b)).")
     assert f.url == "https://h.test/a_(b)"
+
+
+def test_match_url_holds_unreadable_urls_for_review(matcher: UrlMatcher) -> None:
+    (hit,) = matcher.match_url("http:///nohost")
+    assert (hit.entry, hit.severity, hit.category) == ("unreadable-url", "review", "error")
+    assert "no host" in hit.extra["detail"]
+    assert [h.entry for h in matcher.match_url("http://example.test/")] == ["block:4"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("hxtp:/.[]()dotw wW-ab?#%\u00fc\n")), max_size=80))
+def test_text_scan_never_crashes_and_spans_point_into_the_text(text: str) -> None:
+    m = UrlMatcher([parse_url_list("example.test\n", "l")])
+    scan = m.scan_text(text)
+    for f in scan.urls:
+        assert 0 <= f.span[0] < f.span[1] <= len(text)
+    assert all(h.span in {f.span for f in scan.urls} for h in scan.hits)

@@ -116,6 +116,14 @@ class UrlMatcher:
                     hits.append(_hit(ix.list, e, span))
         return hits
 
+    def match_url(self, url: str) -> list[Hit]:
+        """For the screener: like match(), but an unreadable URL gives one `review` hit saying why
+        instead of raising, so the item is held (fail closed) and its other reasons are kept."""
+        try:
+            return self.match(url)
+        except UrlError as e:
+            return [unreadable_url_hit(e)]
+
     def match_text(self, text: str) -> list[Hit]:
         """Hits for every URL found in free text, each with the span of its URL."""
         return self.scan_text(text).hits
@@ -129,6 +137,11 @@ class UrlMatcher:
             except UrlError:
                 out.unparsed.append(found.span)
         return out
+
+
+def unreadable_url_hit(e: UrlError, span: tuple[int, int] | None = None) -> Hit:
+    return Hit("indexguard", "", "unreadable-url", "error", "review", "url", span,
+               {"detail": f"URL cannot be read: {e.reason}"})
 
 
 def _covers(allow: UrlEntry, block: UrlEntry) -> bool:

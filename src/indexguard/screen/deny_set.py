@@ -263,6 +263,10 @@ class MemoryDenySet:
                             out[did] = replace(self._records[did], matched=t)
         return list(out.values())
 
+    def match_identities(self, identities: dict[str, list[str]]) -> list[Hit]:
+        """The screener's IdentityMatcher interface: deny_hits(lookup(identities))."""
+        return deny_hits(self.lookup(identities))
+
     def remove(self, decision_id: str) -> bool:
         with self._lock:
             rec = self._records.pop(decision_id, None)
