@@ -21,12 +21,14 @@ from indexguard.formats.bencode import (
     DEFAULT_LIMITS,
     BDict,
     BValue,
+    Decoded,
     Limits,
     decode,
     dict_get,
     dict_get_all,
     dict_items,
     is_dict,
+    lenient_decode,
 )
 from indexguard.formats.charsets import decode_text
 from indexguard.formats.errors import FormatError, FormatLimitExceeded
@@ -208,6 +210,10 @@ class Torrent:
 def parse_torrent(data: bytes, *, strict: bool = True, limits: Limits = DEFAULT_LIMITS) -> Torrent:
     """Parse a .torrent. Raises FormatError / FormatLimitExceeded (ParseError / LimitExceeded)."""
     decoded = decode(data, limits)
+    if decoded.strict and decoded.value_span(b"info") is None and is_dict(dict_get(decoded.root, b"info")):
+        # the strict span could not be verified byte for byte: take it from the tokenizer instead
+        root_l, warnings = lenient_decode(data, limits)
+        decoded = Decoded(root=root_l, data=data, strict=False, warnings=warnings)
     root = decoded.root
     if not is_dict(root):
         raise FormatError(KIND, "not_a_dict", "the file is bencode but not a dictionary", 0)
