@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 from typing import Annotated, TextIO
@@ -14,16 +15,25 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from indexguard.cli.inputs import Entry, read_inputs
-from indexguard.cli.lists_opts import load_screener
+from indexguard.cli.lists_opts import (
+    AllowHashesOpt,
+    AllowOpt,
+    AllowUrlsOpt,
+    BackendOpt,
+    DenyOpt,
+    HashesOpt,
+    ListArgs,
+    TermsOpt,
+    UrlsOpt,
+    load_screener,
+)
 from indexguard.errors import IndexguardError
 from indexguard.screen.decision import Decision
+from indexguard.screen.deny_set import DenySet, record_for
 from indexguard.screen.screener import Screener
 
 BATCH = 4096
 
-TermsOpt = Annotated[list[Path] | None, typer.Option("--terms", help="term list (.txt or .csv); repeatable")]
-AllowOpt = Annotated[list[Path] | None, typer.Option("--allow", help="allowlist (.txt or .csv); repeatable")]
-BackendOpt = Annotated[str, typer.Option(help="term matcher backend: auto, hyperscan or ahocorasick")]
 RevealOpt = Annotated[bool, typer.Option("--reveal", help="include matched term text in reasons (confidential!)")]
 
 
@@ -41,19 +51,27 @@ def screen(
     inputs: Annotated[list[str], typer.Argument(help="JSONL item files, .torrent, .nzb or image files; - for stdin")],
     terms: TermsOpt = None,
     allow: AllowOpt = None,
+    hashes: HashesOpt = None,
+    allow_hashes: AllowHashesOpt = None,
+    urls: UrlsOpt = None,
+    allow_urls: AllowUrlsOpt = None,
+    deny: DenyOpt = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="write Decisions here (default stdout)")] = None,
     backend: BackendOpt = "auto",
     reveal: RevealOpt = False,
     progress: Annotated[bool, typer.Option(help="show a progress bar on stderr")] = True,
 ) -> None:
     """Screen items and write one Decision per item as JSONL, in input order."""
+    args = ListArgs(terms, allow, hashes, allow_hashes, urls, allow_urls, deny, backend)
     try:
-        screener = load_screener(terms, allow, backend=backend)
+        screener, deny_set = load_screener(args)
     except IndexguardError as e:
         raise _fail(str(e)) from None
     out: TextIO = output.open("w", encoding="utf-8") if output else sys.stdout
     try:
-        counts = _screen_all(screener, read_inputs(inputs), out, reveal, progress and sys.stderr.isatty())
+        counts = _screen_all(
+            screener, read_inputs(inputs), out, reveal, progress and sys.stderr.isatty(), deny_set
+        )
     finally:
         if output:
             out.close()
@@ -61,7 +79,9 @@ def screen(
     print(f"indexguard: screened {sum(counts.values())} items: {summary or 'none'}", file=sys.stderr)
 
 
-def _screen_all(screener: Screener, entries: Iterator[Entry], out: TextIO, reveal: bool, bar: bool) -> dict[str, int]:
+def _screen_all(
+    screener: Screener, entries: Iterator[Entry], out: TextIO, reveal: bool, bar: bool, deny: DenySet | None
+) -> dict[str, int]:
     counts = {"allow": 0, "warn": 0, "review": 0, "block": 0}
     progress = _progress() if bar else None
     task = progress.add_task("screening", total=None) if progress else None
@@ -69,7 +89,9 @@ def _screen_all(screener: Screener, entries: Iterator[Entry], out: TextIO, revea
         progress.start()
     try:
         while chunk := list(islice(entries, BATCH)):
-            for d in _screen_chunk(screener, chunk, reveal):
+            for entry, d in zip(chunk, _screen_chunk(screener, chunk, reveal), strict=True):
+                if deny is not None:
+                    d = _with_deny(screener, deny, entry, d, reveal)
                 counts[d.action] += 1
                 out.write(json.dumps(d.to_json(), ensure_ascii=False) + "\n")
             if progress and task is not None:
@@ -78,6 +100,22 @@ def _screen_all(screener: Screener, entries: Iterator[Entry], out: TextIO, revea
         if progress:
             progress.stop()
     return counts
+
+
+def _with_deny(screener: Screener, deny: DenySet, entry: Entry, d: Decision, reveal: bool) -> Decision:
+    """Remember a block; re-screen an item whose identities an earlier item of this run just blocked."""
+    ids = d.extra.get("identities")
+    if not ids:
+        return d
+    if d.action != "block" and entry.item is not None and deny.lookup(ids):
+        d = screener.screen(entry.item, reveal=reveal)
+    if d.action == "block":
+        deny.add(ids, record_for(d, d.id, _now()))
+    return d
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _screen_chunk(screener: Screener, chunk: list[Entry], reveal: bool) -> list[Decision]:
@@ -117,7 +155,7 @@ def query(
 ) -> None:
     """Print the Decision for one search query (with the deterrence payload when blocked)."""
     try:
-        screener = load_screener(terms, allow, backend=backend)
+        screener, _ = load_screener(ListArgs(terms, allow, backend=backend))
     except IndexguardError as e:
         raise _fail(str(e)) from None
     d = screener.query(text, reveal=reveal, locale=locale)

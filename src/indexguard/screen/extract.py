@@ -52,6 +52,8 @@ class Extracted:
 def extract(item: Item) -> Extracted:
     ex = Extracted(text_fields=item.text_fields())
     ex.urls = [(f"urls[{i}]", u) for i, u in enumerate(item.urls)]
+    # The deny set remembers a blocked listing's URLs too (it canonicalizes them itself).
+    ex.identities["url"] = list(dict.fromkeys(item.urls))
     _item_hashes(item, ex)
     if item.magnet:
         _magnet(item.magnet, ex)
@@ -103,7 +105,9 @@ def _raw(item: Item, ex: Extracted) -> None:
 def _torrent(data: bytes, ex: Extracted) -> None:
     from indexguard.formats.torrent import parse_torrent
 
-    t = parse_torrent(data)
+    # Non-strict: a torrent libtorrent would refuse still has its text screened; its validity errors
+    # hold the item for review.
+    t = parse_torrent(data, strict=False)
     ex.text_fields += t.text_fields()
     ex.add_identities(t.identities())
     ex.urls += [(f"torrent.url[{i}]", u) for i, u in enumerate(t.urls())]
@@ -121,10 +125,11 @@ def _torrent(data: bytes, ex: Extracted) -> None:
 def _nzb(data: bytes, filename: object, ex: Extracted) -> None:
     from indexguard.formats.nzb import parse_nzb
 
-    n = parse_nzb(data, filename if isinstance(filename, str) else None)
+    n = parse_nzb(data, filename if isinstance(filename, str) else None, strict=False)
     ex.text_fields += n.text_fields()
     ex.add_identities(n.identities())
     ex.add_warnings("", list(n.warnings))
+    ex.errors += [f"nzb: {w.code}: {w.message}" for w in n.errors]
 
 
 def _image(data: bytes, ex: Extracted) -> None:

@@ -29,6 +29,8 @@ class IdentityMatcher(Protocol):
 class UrlMatcher(Protocol):
     def match_url(self, url: str) -> list[Hit]: ...
 
+    def match_text(self, text: str) -> list[Hit]: ...
+
 
 class ImageMatcher(Protocol):
     def match_pdq(self, pdq: str, quality: int | None) -> list[Hit]: ...
@@ -101,7 +103,8 @@ class Screener:
 
     def screen_many(self, items: Sequence[Item], *, reveal: bool = False) -> list[Decision]:
         """Screen many items; plain-text items that certainly match nothing skip the per-item path."""
-        simple = [i for i, it in enumerate(items) if _text_only(it)]
+        # With URL lists, free text can hold a listed link, so every item takes the full path.
+        simple = [] if self.url_matchers else [i for i, it in enumerate(items) if _text_only(it)]
         texts: list[str] = []
         owner: list[int] = []
         for i in simple:
@@ -141,9 +144,12 @@ class Screener:
         reasons = self._term_reasons(ex.text_fields, reveal=reveal)
         for m in self.identity_matchers:
             reasons += _hit_reasons(m.match_identities(ex.identities), "identities")
-        for fname, url in ex.urls:
-            for um in self.url_matchers:
+        for um in self.url_matchers:
+            for fname, url in ex.urls:
                 reasons += _hit_reasons(um.match_url(url), fname)
+            # Links written into titles and descriptions, defanged ones included.
+            for fname, text in ex.text_fields:
+                reasons += _hit_reasons(um.match_text(text), fname)
         for pdq, quality in ex.pdq:
             for im in self.image_matchers:
                 reasons += _hit_reasons(im.match_pdq(pdq, quality), "pdq")

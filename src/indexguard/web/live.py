@@ -75,7 +75,10 @@ class _Urls:
         self._m = UrlMatcher(lists)
 
     def match_url(self, url: str) -> list[Hit]:
-        return self._m.match(url)
+        return self._m.match_url(url)
+
+    def match_text(self, text: str) -> list[Hit]:
+        return self._m.match_text(text)
 
 
 def build_screener(loaded: list[LoadedList], policy: Policy) -> Screener:
