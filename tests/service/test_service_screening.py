@@ -31,6 +31,7 @@ def test_query_block_carries_deterrence_and_versions(env: Env) -> None:
 def test_query_is_recorded_without_text_and_client_hashed(env: Env) -> None:
     env.wait_live("site", env.import_list("site", TERMS)["version"])
     _q(env, "private husinjopuk marker-7731", "q2")
+    assert env.svc.recorder.flush()
     with env.svc.sessions() as s:
         rows = s.scalars(select(DecisionRecord)).all()
     assert len(rows) == 1

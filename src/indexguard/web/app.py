@@ -26,6 +26,7 @@ from indexguard.web.auth import KeyCache
 from indexguard.web.deps import Services
 from indexguard.web.live import LiveLists
 from indexguard.web.metrics import Metrics
+from indexguard.web.recorder import Recorder
 from indexguard.web.settings import Settings, load, policy
 
 Scope = MutableMapping[str, Any]
@@ -50,7 +51,8 @@ def build_services(settings: Settings) -> Services:
     factory = db.session_factory(engine)
     metrics = Metrics()
     live = LiveLists(factory, cipher, metrics, policy(settings), settings.poll_seconds)
-    return Services(settings, engine, factory, cipher, live, metrics, KeyCache(factory, settings.key_cache_seconds))
+    keys = KeyCache(factory, settings.key_cache_seconds)
+    return Services(settings, engine, factory, cipher, live, metrics, keys, Recorder(factory))
 
 
 def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
@@ -66,11 +68,13 @@ def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
                     f"indexguard: created user 'admin' with one-time password: {boot.admin_password}", file=sys.stderr
                 )
         svc.live.start()
+        svc.recorder.start()
         log.info("started", extra={"generation": svc.live.state.generation if svc.live.state else None})
         try:
             yield
         finally:
             svc.live.stop()
+            svc.recorder.stop()
             svc.engine.dispose()
             log.info("stopped")
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from fastapi import HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session, sessionmaker
 
 from indexguard.store import accounts
@@ -27,11 +28,18 @@ class KeyCache:
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[float, Principal | None]] = {}
 
-    def lookup(self, token: str) -> Principal | None:
-        now = time.monotonic()
+    def cached(self, token: str) -> tuple[bool, Principal | None]:
+        """(found, principal) from memory only: the hot path never waits on the database."""
         hit = self._cache.get(token)
-        if hit is not None and hit[0] > now:
-            return hit[1]
+        if hit is not None and hit[0] > time.monotonic():
+            return True, hit[1]
+        return False, None
+
+    def lookup(self, token: str) -> Principal | None:
+        found, p = self.cached(token)
+        if found:
+            return p
+        now = time.monotonic()
         with self._factory() as s:
             p = accounts.key_principal(s, token)
         with self._lock:
@@ -49,12 +57,11 @@ def _bearer(request: Request) -> str | None:
 
 
 def principal(request: Request) -> Principal | None:
-    from indexguard.web.deps import services
-
-    svc = services(request)
+    """Blocking lookup, for code already off the event loop."""
+    svc = request.app.state.services
     token = _bearer(request)
     if token:
-        return svc.keys.lookup(token)
+        return svc.keys.lookup(token)  # type: ignore[no-any-return]
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         with svc.sessions() as s:
@@ -62,12 +69,21 @@ def principal(request: Request) -> Principal | None:
     return None
 
 
-def require(scope: str) -> Callable[[Request], Principal]:
+async def principal_async(request: Request) -> Principal | None:
+    token = _bearer(request)
+    if token:
+        found, p = request.app.state.services.keys.cached(token)
+        if found:
+            return p  # type: ignore[no-any-return]
+    return await run_in_threadpool(principal, request)
+
+
+def require(scope: str) -> Callable[[Request], Awaitable[Principal]]:
     """A dependency: the caller must be authenticated and hold `scope` (keys) or a role granting it.
     Session callers must also send the session's CSRF token on state-changing requests."""
 
-    def dependency(request: Request) -> Principal:
-        p = principal(request)
+    async def dependency(request: Request) -> Principal:
+        p = await principal_async(request)
         if p is None:
             raise HTTPException(401, "authentication required", headers={"WWW-Authenticate": "Bearer"})
         if scope not in p.scopes:
@@ -84,9 +100,9 @@ def require(scope: str) -> Callable[[Request], Principal]:
     return dependency
 
 
-def require_admin_user(request: Request) -> Principal:
+async def require_admin_user(request: Request) -> Principal:
     """Reveal of list text: a signed-in person with the admin role, never a machine key."""
-    p = require("admin")(request)
+    p = await require("admin")(request)
     if p.kind != "user" or p.role != "admin":
         raise HTTPException(403, "revealing list text requires a signed-in user with the admin role")
     return p

@@ -12,6 +12,7 @@ from indexguard.crypto import Cipher
 from indexguard.web.auth import KeyCache
 from indexguard.web.live import LiveLists, LiveState
 from indexguard.web.metrics import Metrics
+from indexguard.web.recorder import Recorder
 from indexguard.web.settings import Settings
 
 
@@ -24,6 +25,7 @@ class Services:
     live: LiveLists
     metrics: Metrics
     keys: KeyCache
+    recorder: Recorder
 
 
 def services(request: Request) -> Services:

@@ -81,7 +81,10 @@ async def _finish(
     if keep:
         ch = _client_hash(svc, request, request.state.principal)
         recs = [screening.to_record(r, state.versions, ch) for r in keep]
-        await run_in_threadpool(screening.persist, svc.sessions, recs, track)
+        if track:  # the item's state must be readable as soon as the caller has the answer
+            await run_in_threadpool(screening.persist, svc.sessions, recs, track)
+        else:
+            svc.recorder.submit(recs)
 
 
 async def _single(request: Request, item: Item, endpoint: str, track: bool) -> JSONResponse:
@@ -152,7 +155,7 @@ _BATCH_BODY = {
     "/batch",
     summary="Screen many items; Decisions come back in input order",
     openapi_extra=_BATCH_BODY,
-    responses={200: {"description": '{"decisions": [Decision, ...]}'}},
+    responses={200: {"description": '{"lists": {name: version}, "decisions": [Decision, ...]}'}},
 )
 async def batch(request: Request, _p: Screen) -> JSONResponse:
     svc = services(request)
@@ -164,7 +167,8 @@ async def batch(request: Request, _p: Screen) -> JSONResponse:
     state = live_state(request)
     results = screening.screen_batch(state, items)
     await _finish(request, state, results, "batch", started, track=False)
-    return JSONResponse({"decisions": [screening.decision_json(r, state.versions) for r in results]})
+    decisions = [screening.decision_json(r, None) for r in results]
+    return JSONResponse({"lists": state.versions, "decisions": decisions})
 
 
 def _batch_items(body: bytes, limit: int) -> list[Item]:
@@ -185,7 +189,7 @@ def _batch_items(body: bytes, limit: int) -> list[Item]:
             raise HTTPException(422, f"items[{i}]: {e}") from None
         if it.kind in ("torrent", "nzb", "image"):
             raise HTTPException(422, f"items[{i}]: upload {it.kind} files to their own endpoint")
-        if len(it.id) > records.MAX_ID or any(ord(c) < 32 or ord(c) == 127 for c in it.id):
+        if len(it.id) > records.MAX_ID or not it.id.isprintable():
             raise HTTPException(422, f"items[{i}]: 'id' must be at most 256 printable characters")
         items.append(it)
     return items

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,13 +35,15 @@ class Screened:
 def identities(item: Item, decision: Decision | None = None) -> list[tuple[str, str]]:
     """What identifies the item beyond its words: hashes, infohashes, magnet btih, URLs, and any
     identities the core reports in Decision.extra["identities"] ({kind: value or [values]})."""
+    extra = decision.extra.get("identities") if decision is not None else None
+    if not (item.hashes or item.magnet or item.urls or extra):
+        return []  # the common case of a plain-text listing: nothing to look up
     out: list[tuple[str, str]] = []
     for kind in _IDENTITY_HASHES:
         out += [(kind, v.strip().lower()) for v in item.hashes.get(kind, []) if v.strip()]
     if item.magnet and (m := _BTIH.search(item.magnet)):
         out.append(("infohash", m.group(1).lower()))
     out += [("url", u.strip()) for u in item.urls if u.strip()]
-    extra = decision.extra.get("identities") if decision is not None else None
     if isinstance(extra, dict):
         for kind, vals in extra.items():
             for v in vals if isinstance(vals, list) else [vals]:
@@ -55,8 +58,10 @@ def _fail_closed(item: Item, error: IndexguardError) -> Decision:
 
 
 def _apply_deny(d: Decision, ids: list[tuple[str, str]], state: LiveState) -> None:
+    if not ids or not state.deny or d.action == "block":
+        return
     hits = [k for k in ids if k in state.deny]
-    if not hits or d.action == "block":
+    if not hits:
         return
     d.action = "block"
     for kind, _value in hits:
@@ -119,11 +124,18 @@ def persist(factory: sessionmaker[Session], recs: list[Record], track_items: boo
 def observe(metrics: Metrics, endpoint: str, started: float, results: list[Screened]) -> None:
     metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
     metrics.items.labels(endpoint).inc(len(results))
+    counts: Counter[tuple[str, str]] = Counter()
     for r in results:
-        metrics.decision(r.decision.action, {x.category for x in r.decision.reasons})
+        if not r.decision.reasons:
+            counts[(r.decision.action, "none")] += 1
+        for c in {x.category for x in r.decision.reasons}:
+            counts[(r.decision.action, c)] += 1
+    for (action, category), n in counts.items():
+        metrics.decisions.labels(action, category).inc(n)
 
 
-def decision_json(r: Screened, versions: dict[str, str]) -> dict[str, object]:
+def decision_json(r: Screened, versions: dict[str, str] | None) -> dict[str, object]:
     out = r.decision.to_json()
-    out["lists"] = versions
+    if versions is not None:
+        out["lists"] = versions
     return out
