@@ -1,0 +1,102 @@
+"""The lists a sweep screens with, in a form that travels to worker processes and Dask workers.
+
+Workers receive list *text* (not compiled databases, which do not pickle) and build the Screener once;
+the cache below keys it by the bundle's fingerprint so every later chunk on that worker reuses it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from indexguard.errors import ListFormatError
+from indexguard.lists.terms import TermList, parse_term_list
+from indexguard.screen.screener import Screener
+from indexguard.text.canonicalize import Canonicalizer
+
+Fmt = Literal["txt", "csv"]
+
+
+@dataclass(frozen=True, slots=True)
+class ListText:
+    """One term list or allowlist as text; `only_ids` keeps a subset of entries (incremental sweeps)."""
+
+    name: str
+    text: str
+    fmt: Fmt
+    source: str
+    allowlist: bool = False
+    only_ids: frozenset[str] | None = None
+
+    @classmethod
+    def read(cls, path: Path, *, allowlist: bool = False) -> ListText:
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise ListFormatError(str(path), None, f"cannot read: {e.strerror or e}") from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            line = data[: e.start].count(b"\n") + 1
+            raise ListFormatError(str(path), line, f"not valid UTF-8 (byte {e.start})") from None
+        fmt: Fmt = "csv" if path.suffix.lower() == ".csv" else "txt"
+        return cls(path.stem, text, fmt, str(path), allowlist)
+
+    def parse(self, canon: Canonicalizer | None = None) -> TermList:
+        tl = parse_term_list(self.text, self.name, self.fmt, allowlist=self.allowlist, source=self.source,
+                             canon=canon)
+        if self.only_ids is None:
+            return tl
+        keep = tuple(e for e in tl.entries if e.id in self.only_ids)
+        return TermList(tl.name, tl.version, keep, tl.allowlist, tl.source, dict(tl.meta))
+
+
+@dataclass(frozen=True, slots=True)
+class ListBundle:
+    lists: tuple[ListText, ...]
+    backend: str = "auto"
+
+    @property
+    def fingerprint(self) -> str:
+        h = hashlib.sha256(self.backend.encode())
+        for lt in self.lists:
+            h.update(f"\0{lt.name}\0{lt.fmt}\0{lt.allowlist}\0".encode())
+            h.update(lt.text.encode())
+            h.update("\0".join(sorted(lt.only_ids)).encode() if lt.only_ids is not None else b"\1all")
+        return h.hexdigest()
+
+    def build(self) -> Screener:
+        canon = Canonicalizer()
+        parsed = [lt.parse(canon) for lt in self.lists]
+        terms = [tl for tl in parsed if not tl.allowlist]
+        allows = [tl for tl in parsed if tl.allowlist]
+        return Screener.build(terms, allows, backend=self.backend)
+
+
+class ScreenerCache:
+    """Compiled Screeners by bundle fingerprint. A worker holds one for its lifetime: compiling a
+    10,000-term list costs about a second, screening one chunk a fraction of that."""
+
+    def __init__(self, size: int = 2) -> None:
+        self._size = size
+        self._items: dict[str, Screener] = {}
+
+    def get(self, bundle: ListBundle) -> Screener:
+        key = bundle.fingerprint
+        found = self._items.get(key)
+        if found is None:
+            found = bundle.build()
+            while len(self._items) >= self._size:
+                self._items.pop(next(iter(self._items)))
+            self._items[key] = found
+        return found
+
+
+# One cache per process: worker processes and Dask workers import this module once and keep it.
+WORKER_CACHE = ScreenerCache()
+
+
+def screener_for(bundle: ListBundle) -> Screener:
+    return WORKER_CACHE.get(bundle)

@@ -1,0 +1,153 @@
+"""One sweep from start to finish: plan chunks, dispatch them (in process, to a process pool or to
+Dask) with a bounded number in flight, take results back in chunk order, write output, checkpoint,
+summarise. Memory stays bounded: at most `window` chunks are in flight, and results hold only the
+flagged items."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from indexguard.sweep.bundle import ListBundle
+from indexguard.sweep.checkpoint import Checkpoint, State
+from indexguard.sweep.fields import FieldMap
+from indexguard.sweep.local import Executor, InlineExecutor, Pending, PoolExecutor
+from indexguard.sweep.output import open_writer, write_json
+from indexguard.sweep.progress import SweepProgress
+from indexguard.sweep.screening import ChunkResult
+from indexguard.sweep.sources import Chunk, SqlSource, SweepSize, plan, source_kind, total_bytes
+from indexguard.sweep.summary import Totals
+
+FlaggedHook = Callable[[list[dict[str, Any]]], None]
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    sources: list[str]
+    bundle: ListBundle
+    fields: FieldMap = field(default_factory=FieldMap)
+    size: SweepSize = field(default_factory=SweepSize)
+    output: Path | None = None
+    summary: Path | None = None
+    workers: int = 1
+    checkpoint: Path | None = None
+    resume: bool = False
+    dask: str | None = None
+    dask_processes: bool = True
+    sql: SqlSource | None = None
+    with_items: bool = False
+    progress: bool = False
+
+
+def fingerprint(cfg: SweepConfig) -> str:
+    """What makes two runs the same sweep: sources (with size and mtime), lists, fields, chunking, output."""
+    h = hashlib.sha256()
+    for spec in cfg.sources:
+        kind = source_kind(spec)
+        if kind in ("sql", "dir"):
+            h.update(f"{kind}\0{spec}\0".encode())
+        else:
+            st = os.stat(spec)
+            h.update(f"{os.path.abspath(spec)}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+    if cfg.sql:
+        h.update(f"{cfg.sql.url}\0{cfg.sql.query}\0".encode())
+    h.update(cfg.bundle.fingerprint.encode())
+    h.update(repr((cfg.fields, cfg.size, str(cfg.output), cfg.with_items)).encode())
+    return h.hexdigest()
+
+
+def make_executor(cfg: SweepConfig) -> Executor:
+    if cfg.dask:
+        from indexguard.sweep.dask_run import DaskExecutor
+
+        return DaskExecutor(cfg.dask, cfg.bundle, cfg.with_items, cfg.workers if cfg.workers > 1 else None,
+                            processes=cfg.dask_processes)
+    if cfg.workers > 1:
+        return PoolExecutor(cfg.bundle, cfg.with_items, cfg.workers)
+    return InlineExecutor(cfg.bundle, cfg.with_items)
+
+
+def run_sweep(cfg: SweepConfig, on_flagged: FlaggedHook | None = None) -> dict[str, Any]:
+    """Run (or resume) a sweep; returns the summary (also written to cfg.summary)."""
+    fp = fingerprint(cfg)
+    ckpt = Checkpoint(cfg.checkpoint) if cfg.checkpoint else None
+    state = ckpt.begin(fp, cfg.resume) if ckpt else State(fp)
+    totals = Totals.from_json(state.totals) if state.totals else Totals()
+    started = time.perf_counter()
+    items_before = totals.items
+    if not state.done:
+        resume_at = state.output_bytes if state.next_chunk > 0 else None
+        writer = open_writer(cfg.output, resume_at, state.next_chunk)
+        executor = make_executor(cfg)
+        size = total_bytes(cfg.sources)
+        try:
+            with SweepProgress(cfg.progress, size) as bar:
+                for chunk, result in _dispatch(cfg, executor, state.next_chunk):
+                    writer.write(chunk.index, result.flagged)
+                    totals.add(result)
+                    if on_flagged and result.flagged:
+                        on_flagged(result.flagged)
+                    state.next_chunk = chunk.index + 1
+                    state.output_bytes = writer.position()
+                    state.totals = totals.to_json()
+                    if ckpt:
+                        ckpt.save(state)
+                    bar.advance(chunk.nbytes, result.items)
+            writer.finish()
+        finally:
+            executor.close()
+        state.done = True
+        if ckpt:
+            ckpt.save(state)
+    seconds = time.perf_counter() - started
+    summary = build_summary(cfg, totals, seconds, totals.items - items_before)
+    if cfg.summary:
+        write_json(cfg.summary, summary)
+    return summary
+
+
+def _dispatch(cfg: SweepConfig, executor: Executor, first: int) -> Any:
+    """(chunk, result) in chunk order, keeping at most a few chunks per worker in flight."""
+    window = max(2, 2 * executor.workers)
+    pending: deque[tuple[Chunk, Pending]] = deque()
+    for chunk in plan(cfg.sources, cfg.fields, cfg.size, cfg.sql):
+        if chunk.index < first:
+            continue
+        pending.append((chunk, executor.submit(chunk)))
+        if len(pending) >= window:
+            done, handle = pending.popleft()
+            yield done, _result(handle)
+    while pending:
+        done, handle = pending.popleft()
+        yield done, _result(handle)
+
+
+def _result(handle: Pending) -> ChunkResult:
+    return handle.result()
+
+
+def build_summary(cfg: SweepConfig, totals: Totals, seconds: float, items_this_run: int) -> dict[str, Any]:
+    screener_versions = {lt.name: _version(lt) for lt in cfg.bundle.lists}
+    out = totals.to_json()
+    out["lists"] = screener_versions
+    out["sources"] = cfg.sources
+    out["run"] = {
+        "seconds": round(seconds, 3),
+        "items": items_this_run,
+        "items_per_s": round(items_this_run / seconds, 1) if seconds > 0 else 0.0,
+        "mode": f"dask {cfg.dask}" if cfg.dask else ("multiprocessing" if cfg.workers > 1 else "in-process"),
+        "workers": cfg.workers,
+    }
+    return out
+
+
+def _version(lt: Any) -> dict[str, Any]:
+    tl = lt.parse()
+    return {"version": tl.version, "entries": len(tl.entries), "allowlist": lt.allowlist,
+            "subset": lt.only_ids is not None}

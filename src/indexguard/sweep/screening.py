@@ -1,0 +1,274 @@
+"""Screening one chunk: the bulk path first, the per-item path only for what it cannot clear.
+
+The bulk path (TermMatcher.flag_lines: one Hyperscan scan in C over a newline-separated buffer of titles)
+returns every line that *may* match; every other text-only row is certainly `allow`. Flagged rows, rows
+with torrents/NZBs/URLs/hashes and anything unusual go through exactly the code `indexguard screen`
+runs (Item.from_json, Screener.screen_many), so a sweep decides every item as `screen` would.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from indexguard.screen.decision import Decision
+from indexguard.screen.item import Item, ItemError
+from indexguard.screen.screener import Screener
+from indexguard.sweep.sources import Chunk, file_kind
+from indexguard.sweep.tables import TableRows, flag_table_rows
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class Entry:
+    """One source record: an Item, or the error that stopped one from being read."""
+
+    row: int
+    item: Item | None
+    error: str = ""
+    id: str = ""
+
+
+@dataclass(slots=True)
+class ChunkResult:
+    index: int
+    items: int = 0
+    actions: Counter[str] = field(default_factory=Counter)
+    categories: Counter[str] = field(default_factory=Counter)
+    entries: Counter[str] = field(default_factory=Counter)
+    errors: int = 0
+    flagged: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def screen_chunk(chunk: Chunk, screener: Screener, *, with_items: bool = False) -> ChunkResult:
+    t0 = time.perf_counter()
+    result = ChunkResult(chunk.index)
+    reader = _READERS[chunk.kind]
+    clean, entries = reader(chunk, screener)
+    result.items += clean
+    result.actions["allow"] += clean
+    _decide(chunk, screener, entries, result, with_items)
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+def _decide(chunk: Chunk, screener: Screener, entries: list[Entry], result: ChunkResult, with_items: bool) -> None:
+    items = [e.item for e in entries if e.item is not None]
+    decided = iter(screener.screen_many(items))
+    for e in entries:
+        if e.item is not None:
+            d = next(decided)
+        else:
+            d = Decision(e.id, screener.policy.error_action, [], screener.canonicalizer)
+            d.extra["error"] = e.error
+        _count(result, d)
+        if d.action != "allow":
+            rec: dict[str, Any] = {"source": chunk.source, "row": e.row, **d.to_json()}
+            if with_items and e.item is not None and e.item.raw is None:
+                rec["item"] = _item_json(e.item)
+            result.flagged.append(rec)
+
+
+def _count(result: ChunkResult, d: Decision) -> None:
+    result.items += 1
+    result.actions[d.action] += 1
+    if "error" in d.extra or "errors" in d.extra:
+        result.errors += 1
+    for cat in sorted({r.category for r in d.reasons}):
+        result.categories[cat] += 1
+    for key in sorted({f"{r.list}:{r.entry}" for r in d.reasons}):
+        result.entries[key] += 1
+
+
+def _item_json(item: Item) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": item.id, "kind": item.kind}
+    for name in ("title", "text", "description", "magnet"):
+        if (v := getattr(item, name)) is not None:
+            out[name] = v
+    if item.files:
+        out["files"] = item.files
+    if item.urls:
+        out["urls"] = item.urls
+    out.update(item.hashes)
+    return out
+
+
+def _entry_from_obj(row: int, obj: Any, fallback: str) -> Entry:
+    try:
+        return Entry(row, Item.from_json(obj, default_id=fallback))
+    except ItemError as e:
+        ident = obj.get("id") if isinstance(obj, dict) and isinstance(obj.get("id"), str) else fallback
+        return Entry(row, None, f"{fallback}: {e}", str(ident))
+
+
+def _read_range(chunk: Chunk) -> bytes:
+    with open(chunk.path, "rb") as fh:
+        fh.seek(chunk.start)
+        return fh.read(chunk.end - chunk.start)
+
+
+# --- JSONL -------------------------------------------------------------------------------------------
+
+def _jsonl(chunk: Chunk, screener: Screener) -> tuple[int, list[Entry]]:
+    data = _read_range(chunk)
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    name = os.path.basename(chunk.source)
+
+    def entry(i: int) -> Entry:
+        return _jsonl_entry(lines[i], chunk.first_row + i, name, chunk)
+
+    table = _arrow_jsonl(data)
+    if table is not None and table.num_rows == len(lines):
+        rows = TableRows(table, chunk.fields, null_id_is_error=chunk.fields.pairs is None)
+        slow = flag_table_rows(rows, screener) or []
+        return len(lines) - len(slow), [entry(i) for i in slow]
+    entries = [entry(i) for i, raw in enumerate(lines) if raw.strip()]
+    return 0, entries
+
+
+def _jsonl_entry(raw: bytes, lineno: int, name: str, chunk: Chunk) -> Entry:
+    fallback = f"{name}:{lineno}"
+    try:
+        obj = json.loads(raw.decode("utf-8", errors="replace"))
+    except json.JSONDecodeError as e:
+        return Entry(lineno, None, f"{fallback}: not valid JSON: {e.msg} (column {e.colno})", fallback)
+    if isinstance(obj, dict):
+        obj = chunk.fields.apply(obj, fallback)
+    return _entry_from_obj(lineno, obj, fallback)
+
+
+def _arrow_jsonl(data: bytes) -> Any:
+    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow.json as pj  # type: ignore[import-untyped]
+
+    from indexguard.sweep.tables import JSON_STRING_FIELDS
+
+    schema = pa.schema([(n, pa.string()) for n in JSON_STRING_FIELDS])
+    try:
+        return pj.read_json(
+            io.BytesIO(data),
+            read_options=pj.ReadOptions(use_threads=False, block_size=max(len(data) + 1, 1 << 16)),
+            parse_options=pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer"),
+        )
+    except (pa.ArrowException, ValueError, OverflowError):
+        # Anything arrow will not read in one go is read line by line, each bad line its own error.
+        return None
+
+
+# --- plain titles ------------------------------------------------------------------------------------
+
+def _txt(chunk: Chunk, screener: Screener) -> tuple[int, list[Entry]]:
+    data = _read_range(chunk)
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    name = os.path.basename(chunk.source)
+    nonblank = [i for i, raw in enumerate(lines) if raw.strip()]
+    flagged = screener.terms.flag_lines(data) if data.isascii() else None
+    if flagged is None:
+        texts: list[str] = []
+        owners: list[int] = []
+        bad: list[int] = []
+        for i in nonblank:
+            try:
+                texts.append(lines[i].decode("utf-8").rstrip("\r"))
+                owners.append(i)
+            except UnicodeDecodeError:
+                bad.append(i)
+        flagged = sorted({owners[j] for j in screener.terms.needs_full_path(texts)} | set(bad))
+    slow = [i for i in flagged if lines[i].strip()]
+    entries = [_txt_entry(lines[i], chunk.first_row + i, name) for i in slow]
+    return len(nonblank) - len(slow), entries
+
+
+def _txt_entry(raw: bytes, lineno: int, name: str) -> Entry:
+    ident = f"{name}:{lineno}"
+    try:
+        return Entry(lineno, Item(id=ident, title=raw.decode("utf-8").rstrip("\r")))
+    except UnicodeDecodeError as e:
+        return Entry(lineno, None, f"{ident}: not valid UTF-8 (byte {e.start})", ident)
+
+
+# --- CSV and Parquet ---------------------------------------------------------------------------------
+
+def _csv(chunk: Chunk, screener: Screener) -> tuple[int, list[Entry]]:
+    from indexguard.sweep.tables import csv_row, read_csv_chunk
+
+    data = _read_range(chunk)
+    name = os.path.basename(chunk.source)
+    table, rows = read_csv_chunk(chunk.header, data)
+    if table is not None:
+        slow = flag_table_rows(TableRows(table, chunk.fields), screener) or []
+        return table.num_rows - len(slow), [_csv_entry(csv_row(table, i), chunk, i, name) for i in slow]
+    return 0, [_csv_entry(r, chunk, i, name) for i, r in enumerate(rows) if r is not None]
+
+
+def _csv_entry(row: dict[str, Any] | str, chunk: Chunk, i: int, name: str) -> Entry:
+    no = chunk.first_row + i
+    fallback = f"{name}:{no}"
+    if isinstance(row, str):
+        return Entry(no, None, f"{fallback}: {row}", fallback)
+    clean = {k: v for k, v in row.items() if v not in (None, "")}
+    return _entry_from_obj(no, chunk.fields.apply(clean, fallback), fallback)
+
+
+def _parquet(chunk: Chunk, screener: Screener) -> tuple[int, list[Entry]]:
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+    name = os.path.basename(chunk.source)
+    table = pq.ParquetFile(chunk.path).read_row_group(chunk.start, use_threads=False)
+
+    def entry(i: int) -> Entry:
+        no = chunk.first_row + i
+        fallback = f"{name}:{no}"
+        row = {k: v for k, v in table.slice(i, 1).to_pylist()[0].items() if v is not None}
+        return _entry_from_obj(no, chunk.fields.apply(row, fallback), fallback)
+
+    slow = flag_table_rows(TableRows(table, chunk.fields), screener) or []
+    return table.num_rows - len(slow), [entry(i) for i in slow]
+
+
+# --- SQL rows and file trees -------------------------------------------------------------------------
+
+def _rows(chunk: Chunk, screener: Screener) -> tuple[int, list[Entry]]:
+    out = []
+    for i, row in enumerate(chunk.rows):
+        no = chunk.first_row + i
+        fallback = f"sql:{no}"
+        clean = {k: v for k, v in row.items() if v is not None}
+        out.append(_entry_from_obj(no, chunk.fields.apply(clean, fallback), fallback))
+    return 0, out
+
+
+def _files(chunk: Chunk, screener: Screener) -> tuple[int, list[Entry]]:
+    out = []
+    for i, path in enumerate(chunk.paths):
+        rel = os.path.relpath(path, chunk.path)
+        kind = file_kind(path) or "listing"
+        try:
+            if os.path.getsize(path) > MAX_FILE_BYTES:
+                out.append(Entry(chunk.first_row + i, None, f"{rel}: file larger than {MAX_FILE_BYTES} bytes", rel))
+                continue
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError as e:
+            out.append(Entry(chunk.first_row + i, None, f"{rel}: cannot read: {e.strerror or e}", rel))
+            continue
+        item = Item(id=rel, kind=kind, raw=data, extra={"filename": os.path.basename(path)})  # type: ignore[arg-type]
+        out.append(Entry(chunk.first_row + i, item))
+    return 0, out
+
+
+_READERS: dict[str, Callable[[Chunk, Screener], tuple[int, list[Entry]]]] = {
+    "jsonl": _jsonl, "txt": _txt, "csv": _csv, "parquet": _parquet, "rows": _rows, "files": _files,
+}
