@@ -13,6 +13,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "hash_cmd",
     "inspect_cmd",
     "serve_cmd",
+    "sweep_cmd",
 )
 
 
