@@ -231,7 +231,8 @@ class Outbox:
     def next_due(self) -> float | None:
         with self._lock:
             row = self._db.execute("SELECT MIN(next_attempt) FROM webhook_outbox WHERE status = 'pending'").fetchone()
-        return None if row[0] is None else float(row[0])
+        value = row[0]
+        return None if value is None else float(value)
 
     def mark(self, did: str, status: str, attempts: int, next_attempt: float, error: str | None, now: float) -> None:
         with self._lock:
@@ -277,7 +278,7 @@ class RetryPolicy:
     def delay(self, attempts: int, rng: random.Random) -> float:
         """Exponential backoff with "equal jitter": half fixed, half random, so retries from many
         senders spread out but never come back sooner than half the nominal delay."""
-        nominal = min(self.max_delay, self.base_delay * 2 ** max(0, attempts - 1))
+        nominal = min(self.max_delay, self.base_delay * float(2 ** max(0, attempts - 1)))
         return nominal / 2 + rng.uniform(0, nominal / 2)
 
 
