@@ -14,6 +14,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "inspect_cmd",
     "serve_cmd",
     "sweep_cmd",
+    "proxy_cmd",
+    "export_cmd",
+    "probe_cmd",
 )
 
 
