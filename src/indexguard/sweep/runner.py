@@ -81,6 +81,7 @@ def run_sweep(cfg: SweepConfig, on_flagged: FlaggedHook | None = None) -> dict[s
     totals = Totals.from_json(state.totals) if state.totals else Totals()
     started = time.perf_counter()
     items_before = totals.items
+    busy = 0.0
     if not state.done:
         resume_at = state.output_bytes if state.next_chunk > 0 else None
         writer = open_writer(cfg.output, resume_at, state.next_chunk)
@@ -91,6 +92,7 @@ def run_sweep(cfg: SweepConfig, on_flagged: FlaggedHook | None = None) -> dict[s
                 for chunk, result in _dispatch(cfg, executor, state.next_chunk):
                     writer.write(chunk.index, result.flagged)
                     totals.add(result)
+                    busy += result.seconds
                     if on_flagged and result.flagged:
                         on_flagged(result.flagged)
                     state.next_chunk = chunk.index + 1
@@ -107,6 +109,8 @@ def run_sweep(cfg: SweepConfig, on_flagged: FlaggedHook | None = None) -> dict[s
             ckpt.save(state)
     seconds = time.perf_counter() - started
     summary = build_summary(cfg, totals, seconds, totals.items - items_before)
+    summary["run"]["busy_seconds"] = round(busy, 3)
+    summary["run"]["items_per_busy_s"] = round((totals.items - items_before) / busy, 1) if busy > 0 else 0.0
     if cfg.summary:
         write_json(cfg.summary, summary)
     return summary
