@@ -48,7 +48,7 @@ def test_no_server_errors(api_schema: object) -> None:
     for op in ops:
 
         @given(case=op.as_strategy())
-        @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def run(case: schemathesis.Case) -> None:
             r = case.call(headers={"Authorization": f"Bearer {_TOKEN['all']}"})
             statuses.append(r.status_code)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from indexguard.crypto import Cipher
 from indexguard.errors import IndexguardError
 from indexguard.store.list_kinds import ParsedList, parse_list
-from indexguard.store.models import Generation, ListVersion, LiveList, ShadowStat, utcnow
+from indexguard.store.models import Generation, ListVersion, LiveList, ShadowStat, iso, utcnow
 
 LISTS_COUNTER = "lists"
 DENY_COUNTER = "deny"
@@ -49,7 +49,7 @@ class VersionInfo:
             "format": self.fmt,
             "entries": self.entries,
             "created_by": self.created_by,
-            "created_at": self.created_at.isoformat(),
+            "created_at": iso(self.created_at),
             "live": self.live,
             "shadow": self.shadow,
         }

@@ -13,6 +13,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def iso(t: datetime) -> str:
+    """ISO-8601 in UTC; SQLite hands datetimes back naive, they were written as UTC."""
+    return (t if t.tzinfo is not None else t.replace(tzinfo=UTC)).isoformat()
+
+
 class Base(DeclarativeBase):
     pass
 

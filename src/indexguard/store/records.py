@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from indexguard.store.lists_repo import DENY_COUNTER, bump
-from indexguard.store.models import DecisionRecord, DenyEntry, ItemState, utcnow
+from indexguard.store.models import DecisionRecord, DenyEntry, ItemState, iso, utcnow
 
 STATE_OF_ACTION: dict[str, str] = {
     "allow": "allowed",
@@ -116,7 +116,7 @@ def item_state(s: Session, item_id: str) -> dict[str, Any] | None:
         "kind": cur.kind,
         "state": cur.state,
         "action": cur.action,
-        "updated_at": cur.updated_at.isoformat(),
+        "updated_at": iso(cur.updated_at),
         "decision": None,
     }
     if cur.decision_id is not None and (d := s.get(DecisionRecord, cur.decision_id)) is not None:
@@ -125,7 +125,7 @@ def item_state(s: Session, item_id: str) -> dict[str, Any] | None:
             "action": d.action,
             "reasons": d.reasons,
             "list_versions": d.list_versions,
-            "at": d.created_at.isoformat(),
+            "at": iso(d.created_at),
         }
     return out
 

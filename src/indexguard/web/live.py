@@ -172,7 +172,7 @@ class LiveLists:
             t.compared += 1
             if live_action != shadow_action:
                 t.transitions[f"{live_action}->{shadow_action}"] += 1
-                if len(t.samples) < _SHADOW_SAMPLES:
+                if decision_id and len(t.samples) < _SHADOW_SAMPLES:
                     t.samples.append(decision_id)
 
     def flush_shadow(self) -> None:

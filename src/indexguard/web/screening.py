@@ -5,6 +5,7 @@ Pure of HTTP: routes call `screen_one`/`screen_batch` and `persist`, and turn re
 
 from __future__ import annotations
 
+import base64
 import re
 import time
 from collections import Counter
@@ -42,14 +43,26 @@ def identities(item: Item, decision: Decision | None = None) -> list[tuple[str, 
     for kind in _IDENTITY_HASHES:
         out += [(kind, v.strip().lower()) for v in item.hashes.get(kind, []) if v.strip()]
     if item.magnet and (m := _BTIH.search(item.magnet)):
-        out.append(("infohash", m.group(1).lower()))
+        out.append(("infohash", _btih_hex(m.group(1))))
     out += [("url", u.strip()) for u in item.urls if u.strip()]
     if isinstance(extra, dict):
         for kind, vals in extra.items():
             for v in vals if isinstance(vals, list) else [vals]:
                 if isinstance(v, str) and v:
                     out.append((str(kind), v.lower() if kind != "url" else v))
-    return list(dict.fromkeys(out))
+    return list(dict.fromkeys(_infohash_kind(k, v) for k, v in out))
+
+
+def _btih_hex(text: str) -> str:
+    """A magnet btih in hex, whether written as 40 hex digits or 32 base32 letters."""
+    return base64.b32decode(text.upper()).hex() if len(text) == 32 else text.lower()
+
+
+def _infohash_kind(kind: str, value: str) -> tuple[str, str]:
+    # A site's bare "infohash" and the core's typed ones name the same identity in the deny set.
+    if kind == "infohash":
+        kind = {40: "infohash_v1", 64: "infohash_v2"}.get(len(value), kind)
+    return kind, value
 
 
 def _fail_closed(item: Item, error: IndexguardError) -> Decision:

@@ -72,7 +72,7 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             return text in ("1", "true", "yes", "on")
         return kind(value)
     except (TypeError, ValueError):
-        raise SettingsError(f"{source}: {name} must be a {kind.__name__}, not {value!r}") from None
+        raise SettingsError(f"{source}: {name} must be of type {kind.__name__}, not {value!r}") from None
 
 
 def load(config_file: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Settings:
