@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import sys
@@ -61,7 +62,10 @@ def proxy(
         print("indexguard: INDEXGUARD_PROXY_LINK_SECRET not set; download links expire on restart", file=sys.stderr)
     import uvicorn
 
-    uvicorn.run(make_proxy_app(cfg, screener), host=host, port=int(port), log_level="info")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    # No access log: request lines carry the search text, which must not reach logs.
+    uvicorn.run(make_proxy_app(cfg, screener), host=host, port=int(port), log_level="info", access_log=False)
 
 
 def _client_keys(given: list[str] | None, open_access: bool) -> list[str]:
