@@ -115,3 +115,33 @@ def test_shadow_mode_reports_what_would_change(env: Env) -> None:
     stop = env.client.delete("/v1/lists/site/shadow", headers=h)
     assert stop.status_code == 200
     assert env.client.get("/v1/lists/site/shadow", headers=h).status_code == 409
+
+
+def test_hash_and_url_lists_go_live(env: Env) -> None:
+    import hashlib
+
+    md5 = hashlib.md5(b"synthetic-bytes-1").hexdigest()
+    h = {**env.auth("lists"), "Content-Type": "text/csv"}
+    bank = f"hash,type,id,category,source\n{md5},md5,h1,csam,test\n"
+    r = env.client.post(
+        "/v1/lists", params={"name": "bank", "kind": "hash", "activate": "true"}, content=bank, headers=h
+    )
+    assert r.status_code == 201, r.text
+    r2 = env.client.post(
+        "/v1/lists",
+        params={"name": "urls", "kind": "url", "activate": "true"},
+        content="bad.example.test\n",
+        headers={**h, "Content-Type": "text/plain"},
+    )
+    assert r2.status_code == 201, r2.text
+    env.wait_live("urls", r2.json()["version"])
+    env.wait_live("bank", r.json()["version"])
+    s = env.auth("screen")
+    d = env.client.post("/v1/listings", json={"id": "h", "title": "x", "md5": md5}, headers=s).json()
+    assert d["action"] == "block" and d["reasons"][0]["list"] == "bank" and md5 not in str(d["reasons"])
+    u = env.client.post("/v1/listings", json={"id": "u", "url": "http://BAD.example.test/a"}, headers=s).json()
+    assert u["action"] == "block" and u["reasons"][0]["list"] == "urls"
+    bad = env.client.post("/v1/lists", params={"name": "bank2", "kind": "hash"}, content="0" * 32 + "\n", headers=h)
+    assert bad.status_code == 422
+    mixed = env.client.post("/v1/lists", params={"name": "bank", "kind": "term"}, content="bizu\n", headers=h)
+    assert mixed.status_code == 409
