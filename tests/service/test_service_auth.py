@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from tests.service.conftest import PASSWORD, Env
+from ig_service_helpers import PASSWORD, Env
 
 from indexguard.store import accounts
 

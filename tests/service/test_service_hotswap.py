@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 import uvicorn
-from tests.service.conftest import settings_for
+from ig_service_helpers import settings_for
 
 from indexguard.store import accounts
 from indexguard.web.app import build_services, create_app

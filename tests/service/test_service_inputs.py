@@ -9,7 +9,7 @@ import pytest
 from fastapi import HTTPException
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.service.conftest import settings_for
+from ig_service_helpers import settings_for
 
 from indexguard.web.routes_screen import _batch_items
 

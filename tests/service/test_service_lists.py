@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ig_service_helpers import Env
 from sqlalchemy import select
-from tests.service.conftest import Env
 
 from indexguard import audit
 from indexguard.store.models import AuditEntry, ListVersion

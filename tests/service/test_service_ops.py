@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from tests.service.conftest import TERMS, Env
+from ig_service_helpers import TERMS, Env
 
 
 def test_health_ready_openapi(env: Env) -> None:

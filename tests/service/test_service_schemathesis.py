@@ -10,7 +10,7 @@ import pytest
 schemathesis = pytest.importorskip("schemathesis", reason="schemathesis not installed in this environment")
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
-from tests.service.conftest import settings_for  # noqa: E402
+from ig_service_helpers import settings_for  # noqa: E402
 
 from indexguard.store import accounts  # noqa: E402
 from indexguard.store.bootstrap import first_start  # noqa: E402

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
+from ig_service_helpers import TERMS, Env
 from sqlalchemy import select
-from tests.service.conftest import TERMS, Env
 
 from indexguard.store.models import DecisionRecord
 

@@ -1,0 +1,65 @@
+"""Helpers shared by the service tests (imported by module name: pytest puts this directory on
+sys.path, and the name is unique across the test tree)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from fastapi.testclient import TestClient
+
+from indexguard.store import accounts
+from indexguard.web.deps import Services
+from indexguard.web.settings import Settings
+
+PASSWORD = "correct horse battery staple"
+TERMS = "bizu\nhusinjopuk\nwexal tromp\n"  # placeholder pseudo-words only
+
+
+def settings_for(url: str, **kw: object) -> Settings:
+    base: dict[str, object] = {"database_url": url, "poll_seconds": 0.1, "access_log": False, "key_cache_seconds": 0.5}
+    base.update(kw)
+    return Settings(**base)  # type: ignore[arg-type]
+
+
+@dataclass
+class Env:
+    client: TestClient
+    svc: Services
+    keys: dict[str, str] = field(default_factory=dict)  # scope -> token
+
+    def auth(self, scope: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[scope]}"}
+
+    def login(self, role: str) -> TestClient:
+        """A second client signed in as a user of `role`; its CSRF token in headers for unsafe calls."""
+        name = f"{role}-{uuid.uuid4().hex[:6]}"
+        with self.svc.sessions() as s, s.begin():
+            accounts.create_user(s, name, PASSWORD, role)
+        c = TestClient(self.client.app)
+        page = c.get("/login")
+        token = page.cookies.get("ig_login_csrf") or c.cookies.get("ig_login_csrf")
+        r = c.post("/login", data={"username": name, "password": PASSWORD, "csrf_token": token})
+        assert r.status_code == 200, r.text  # followed the redirect to /v1/session
+        c.headers["X-CSRF-Token"] = r.json()["csrf_token"]
+        return c
+
+    def import_list(self, name: str, text: str, kind: str = "term", activate: bool = True) -> dict[str, object]:
+        r = self.client.post(
+            "/v1/lists",
+            params={"name": name, "kind": kind, "activate": str(activate).lower()},
+            content=text.encode(),
+            headers={**self.auth("lists"), "Content-Type": "text/plain"},
+        )
+        assert r.status_code == 201, r.text
+        return r.json()  # type: ignore[no-any-return]
+
+    def wait_live(self, name: str, version: str, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = self.svc.live.state
+            if state is not None and state.versions.get(name) == version:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"{name} {version[:12]} not live after {timeout}s")
