@@ -69,7 +69,7 @@ PARQUET_COLUMNS = ("id", "action", "source", "row", "categories", "entries", "de
 
 
 def parquet_table(records: list[dict[str, Any]]) -> Any:
-    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow as pa
 
     cols: dict[str, list[Any]] = {c: [] for c in PARQUET_COLUMNS}
     for r in records:
@@ -100,7 +100,7 @@ class ParquetParts:
     def write(self, index: int, records: list[dict[str, Any]]) -> None:
         if not records:
             return
-        import pyarrow.parquet as pq  # type: ignore[import-untyped]
+        import pyarrow.parquet as pq
 
         tmp = self.parts / f"part-{index:09d}.tmp"
         pq.write_table(parquet_table(records), tmp)

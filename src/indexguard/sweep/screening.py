@@ -148,8 +148,8 @@ def _jsonl_entry(raw: bytes, lineno: int, name: str, chunk: Chunk) -> Entry:
 
 
 def _arrow_jsonl(data: bytes) -> Any:
-    import pyarrow as pa  # type: ignore[import-untyped]
-    import pyarrow.json as pj  # type: ignore[import-untyped]
+    import pyarrow as pa
+    import pyarrow.json as pj
 
     from indexguard.sweep.tables import JSON_STRING_FIELDS
 
@@ -223,7 +223,7 @@ def _csv_entry(row: dict[str, Any] | str, chunk: Chunk, i: int, name: str) -> En
 
 
 def _parquet(chunk: Chunk, screener: Screener) -> tuple[int, list[Entry]]:
-    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+    import pyarrow.parquet as pq
 
     name = os.path.basename(chunk.source)
     table = pq.ParquetFile(chunk.path).read_row_group(chunk.start, use_threads=False)

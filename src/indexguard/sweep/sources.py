@@ -155,7 +155,7 @@ def _csv_chunks(path: str, fields: FieldMap, size: SweepSize) -> Iterator[Chunk]
 
 
 def _parquet_chunks(path: str, fields: FieldMap) -> Iterator[Chunk]:
-    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+    import pyarrow.parquet as pq
 
     try:
         meta = pq.ParquetFile(path).metadata

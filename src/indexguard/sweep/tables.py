@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pyarrow as pa  # type: ignore[import-untyped]
-import pyarrow.compute as pc  # type: ignore[import-untyped]
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from indexguard.screen.item import TEXT_FIELDS
 from indexguard.screen.screener import Screener
@@ -120,7 +120,7 @@ def joined_lines(arr: pa.Array) -> bytes:
 def read_csv_chunk(header: bytes, data: bytes) -> tuple[pa.Table | None, list[CsvRow]]:
     """Arrow's reader for the common case; on any error, Python's csv module row by row (a row with the
     wrong number of fields becomes an error string, a blank line None)."""
-    import pyarrow.csv as pacsv  # type: ignore[import-untyped]
+    import pyarrow.csv as pacsv
 
     cols = next(csv.reader([header.decode("utf-8", errors="replace")]), [])
     try:
