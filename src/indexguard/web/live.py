@@ -143,6 +143,8 @@ class LiveLists:
             deny = records.deny_set(s)
             loaded = [self._load(v) for v in live.live]
             shadows = tuple(self._shadow(loaded, name, v) for name, v in live.shadows.items())
+            keep = {v.id for v in live.live} | {v.id for v in live.shadows.values()}
+            self._parsed = {k: v for k, v in self._parsed.items() if k in keep}
         screener = build_screener(loaded, self.policy)
         versions = {x.name: x.version for x in loaded}
         self._state = LiveState(live.generation, screener, versions, shadows, deny_gen, deny)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,10 +45,9 @@ class Settings:
     deterrence_message: str | None = None  # None: the core's default message
     help_links: tuple[dict[str, str], ...] | None = None  # None: the core's default links
     metrics_dir: str | None = None  # PROMETHEUS_MULTIPROC_DIR for several workers
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
-_FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name != "extra"}
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 _TYPES: dict[str, type] = {n: type(getattr(Settings(), n)) for n in _FIELDS}
 
 
