@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -160,3 +171,143 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+# --- cases (issue 6): reports, cases, signals, history, media, reveals, trusted flaggers ---
+
+
+class Case(Base):
+    """One case per item: every report and every review/block Decision about it is a signal.
+
+    `status`: open | confirmed | dismissed. The item's own state (allowed/hidden/removed) stays in
+    `items`; the clock columns record when the case first reached each step.
+    """
+
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(256), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    priority: Mapped[float] = mapped_column(Float, default=0.0, index=True)
+    severity: Mapped[str] = mapped_column(String(8))  # highest of the signals: block | review | report
+    category: Mapped[str] = mapped_column(String(64))  # category of the strongest signal
+    source: Mapped[str] = mapped_column(String(16))  # what opened it: report | trusted | screen | hotline | deny
+    trusted: Mapped[bool] = mapped_column(default=False)
+    signal_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Metadata the site sent, with every matched span masked: never list text.
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    resolution: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    last_signal_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    hidden_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    reported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Escalation: the hotline module picks up cases with hotline_requested and sets reported_at.
+    hotline_requested: Mapped[bool] = mapped_column(default=False, index=True)
+    hotline_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    hotline_requested_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    legal_hold: Mapped[bool] = mapped_column(default=False)
+    legal_hold_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    legal_hold_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    legal_hold_reason: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AbuseReport(Base):
+    """A public or trusted-flagger report. The reporter's address is kept only as a keyed hash;
+    contact and comment are sealed (AES-GCM); `comment_masked` has list matches masked."""
+
+    __tablename__ = "abuse_reports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    item_id: Mapped[str] = mapped_column(String(256), index=True)
+    category: Mapped[str] = mapped_column(String(32))
+    url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    comment_masked: Mapped[str | None] = mapped_column(Text, nullable=True)
+    comment_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    contact_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    reporter: Mapped[str] = mapped_column(String(128))  # "public" or the key's name
+    trusted: Mapped[bool] = mapped_column(default=False)
+    client_hash: Mapped[str] = mapped_column(String(64), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class CaseSignal(Base):
+    __tablename__ = "case_signals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(16))  # report | trusted | screen | hotline | deny
+    severity: Mapped[str] = mapped_column(String(8))
+    category: Mapped[str] = mapped_column(String(64))
+    confidence: Mapped[float] = mapped_column(Float, default=0.5)
+    reporter: Mapped[str] = mapped_column(String(128))
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"), nullable=True)
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("abuse_reports.id"), nullable=True)
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # list, version, entry, category
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CaseEvent(Base):
+    """The case history: every state change and action, who and when (the audit log has them too)."""
+
+    __tablename__ = "case_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CaseMedia(Base):
+    """Thumbnail bytes a site supplied: sealed at rest, served only through the reveal endpoint."""
+
+    __tablename__ = "case_media"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RevealRecord(Base):
+    """Every reveal request, granted or refused."""
+
+    __tablename__ = "case_reveals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    media_id: Mapped[int | None] = mapped_column(ForeignKey("case_media.id"), nullable=True)
+    actor: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    reason: Mapped[str] = mapped_column(String(512))
+    granted: Mapped[bool] = mapped_column(default=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AllowProposal(Base):
+    """A dismissal's proposed allowlist entry: the list entries that fired, for a list manager to act on."""
+
+    __tablename__ = "allow_proposals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[str] = mapped_column(String(256))
+    entries: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    note: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | accepted | rejected
+    proposed_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TrustedFlagger(Base):
+    """API keys (by prefix) whose reports take the priority lane and hide the item at once."""
+
+    __tablename__ = "trusted_flaggers"
+    key_prefix: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
