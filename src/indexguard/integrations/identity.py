@@ -9,12 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from indexguard.errors import IndexguardError
 from indexguard.lists.hash_list import HashBank, load_hash_list
 from indexguard.lists.terms import TermList
-from indexguard.match.hash_set import ExactHashSet
 from indexguard.match.hit import Hit
 from indexguard.screen.deny_set import DenySet, deny_hits
+from indexguard.screen.hash_matchers import HashIdentities
 from indexguard.screen.screener import IdentityMatcher, Screener
 
 
@@ -29,21 +28,8 @@ class DenySetMatcher:
         return deny_hits(self.deny.lookup(identities))
 
 
-class HashBankMatcher:
-    """Exact hash banks (infohashes, file hashes, NZB ids) as an IdentityMatcher."""
-
-    def __init__(self, banks: Sequence[HashBank]) -> None:
-        self._set = ExactHashSet(banks)
-
-    def match_identities(self, identities: dict[str, list[str]]) -> list[Hit]:
-        hits: list[Hit] = []
-        for kind, values in identities.items():
-            for v in values:
-                try:
-                    hits += self._set.lookup(kind, v)
-                except IndexguardError:
-                    continue  # a type or shape no bank can hold cannot match
-        return hits
+# Kept under this name for the integrations' callers; one implementation serves the CLI, service and proxy.
+HashBankMatcher = HashIdentities
 
 
 def load_banks(paths: Sequence[Path] | None) -> list[HashBank]:

@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from indexguard.crypto import Cipher
-from indexguard.errors import IndexguardError
-from indexguard.match.hit import Hit
+from indexguard.match.url_match import UrlMatcher
+from indexguard.screen.hash_matchers import hash_matchers
 from indexguard.screen.policy import Policy
 from indexguard.screen.screener import Screener
 from indexguard.store import lists_repo, records
@@ -48,49 +48,17 @@ class LiveState:
     deny: frozenset[tuple[str, str]]
 
 
-class _HashIdentities:
-    """Exact hash banks as the Screener's IdentityMatcher."""
-
-    def __init__(self, banks: list[Any]) -> None:
-        from indexguard.match.hash_set import ExactHashSet
-
-        self._set = ExactHashSet(banks)
-
-    def match_identities(self, identities: dict[str, list[str]]) -> list[Hit]:
-        hits: list[Hit] = []
-        for kind, values in identities.items():
-            for v in values:
-                try:
-                    hits += self._set.lookup(kind, v)
-                except IndexguardError:
-                    continue  # an identity type or shape this bank cannot hold
-        return hits
-
-
-class _Urls:
-    """URL lists as the Screener's UrlMatcher."""
-
-    def __init__(self, lists: list[Any]) -> None:
-        from indexguard.match.url_match import UrlMatcher
-
-        self._m = UrlMatcher(lists)
-
-    def match_url(self, url: str) -> list[Hit]:
-        return self._m.match_url(url)
-
-    def match_text(self, text: str) -> list[Hit]:
-        return self._m.match_text(text)
-
-
 def build_screener(loaded: list[LoadedList], policy: Policy) -> Screener:
     """Term lists and allowlists to the term matcher, hash banks and URL lists to their matchers."""
     by_kind: dict[str, list[Any]] = {k: [x.parsed.obj for x in loaded if x.kind == k] for k in KINDS}
+    identity, images = hash_matchers(by_kind["hash"])
     return Screener.build(
         term_lists=by_kind["term"],
         allow_lists=by_kind["allow"],
         policy=policy,
-        identity_matchers=[_HashIdentities(by_kind["hash"])] if by_kind["hash"] else [],
-        url_matchers=[_Urls(by_kind["url"])] if by_kind["url"] else [],
+        identity_matchers=identity,
+        image_matchers=images,
+        url_matchers=[UrlMatcher(by_kind["url"])] if by_kind["url"] else [],
         extra_versions={x.name: x.version for x in loaded if x.kind in ("hash", "url")},
     )
 
