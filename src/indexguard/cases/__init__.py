@@ -1,0 +1,1 @@
+"""Reports and cases: one case per item, many signals; delist first, decide second."""

@@ -1,0 +1,66 @@
+"""Public abuse reports: categories, hotline links, reference numbers, input checks."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from indexguard.errors import IndexguardError
+
+CATEGORIES: dict[str, str] = {
+    "csam": "Child sexual abuse material",
+    "non_photographic": "Non-photographic depictions (drawings, CGI, AI-generated)",
+    "advert": "An advert or link to such material",
+    "grooming_other": "Grooming or other",
+}
+# The case category a report's category maps to (list categories use the same names).
+DEFAULT_HOTLINES: tuple[dict[str, str], ...] = (
+    {"name": "IWF (UK): report child sexual abuse imagery", "url": "https://report.iwf.org.uk/"},
+    {"name": "NCMEC CyberTipline (US)", "url": "https://report.cybertip.org/"},
+    {"name": "INHOPE: find the hotline in your country", "url": "https://www.inhope.org/EN/articles/member-hotlines"},
+)
+MAX_ITEM = 256
+MAX_URL = 2_048
+MAX_COMMENT = 4_000
+MAX_CONTACT = 256
+_REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read over the phone
+
+
+class ReportError(IndexguardError):
+    """A report that cannot be accepted; the message says which field and why."""
+
+
+@dataclass(frozen=True)
+class ReportIn:
+    item_id: str
+    category: str
+    url: str | None = None
+    comment: str | None = None
+    contact: str | None = None
+
+    def checked(self) -> ReportIn:
+        item = self.item_id.strip()
+        url = (self.url or "").strip() or None
+        if not item and not url:
+            raise ReportError("say which listing: its id (item) or its address (url)")
+        if len(item) > MAX_ITEM or not item.isprintable():
+            raise ReportError(f"item must be at most {MAX_ITEM} printable characters")
+        if self.category not in CATEGORIES:
+            raise ReportError(f"category must be one of {', '.join(CATEGORIES)}")
+        if url is not None and (len(url) > MAX_URL or not url.isprintable()):
+            raise ReportError(f"url must be at most {MAX_URL} printable characters")
+        if self.comment is not None and len(self.comment) > MAX_COMMENT:
+            raise ReportError(f"comment must be at most {MAX_COMMENT} characters")
+        if self.contact is not None and len(self.contact) > MAX_CONTACT:
+            raise ReportError(f"contact must be at most {MAX_CONTACT} characters")
+        return ReportIn(item or f"url:{url}"[:MAX_ITEM], self.category, url, _blank(self.comment), _blank(self.contact))
+
+
+def _blank(v: str | None) -> str | None:
+    return v.strip() or None if v is not None else None
+
+
+def new_reference() -> str:
+    """A reference the reporter can quote: R-XXXX-XXXX (40 bits of randomness)."""
+    body = "".join(secrets.choice(_REF_ALPHABET) for _ in range(8))
+    return f"R-{body[:4]}-{body[4:]}"
