@@ -18,13 +18,15 @@ from typing import Any, Protocol
 import ahocorasick_rs
 
 from indexguard.text.canonicalize import Folded
-from indexguard.text.leet import LOWER_COLLAPSE_BYTES, MULTI, SEPARATOR_BYTES
-from indexguard.text.units import Compact, compact
+from indexguard.text.leet import LEET_SYMBOLS, LOWER_COLLAPSE_BYTES, MULTI, SEPARATOR_BYTES
+from indexguard.text.units import Compact, compact, compact_without_symbols
 
 # Candidate: (pattern index, unit starts, unit ends) in folded-text offsets.
 Candidate = tuple[int, list[int], list[int]]
 
 _MULTI_RE = re.compile("|".join(re.escape(m) for m in MULTI))
+_SYMBOL_BYTES = tuple(s.encode() for s in sorted(LEET_SYMBOLS))
+SEPARATOR_AND_SYMBOL_BYTES = SEPARATOR_BYTES + b"".join(_SYMBOL_BYTES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,12 @@ class Backend(Protocol):
     def needs_full_path(self, texts: Sequence[str]) -> list[int]: ...
 
 
+def _views(text: str) -> list[Compact]:
+    """The compact view, and the one reading leet symbols as separators when the text has any."""
+    second = compact_without_symbols(text)
+    return [compact(text)] if second is None else [compact(text), second]
+
+
 def _k_candidates(k: Compact, spans: list[tuple[int, int, int]]) -> list[Candidate]:
     return [(pid, k.starts[s:e], k.ends[s:e]) for pid, s, e in spans]
 
@@ -56,8 +64,10 @@ class AhoCorasickBackend:
     def candidates(self, folded: Folded) -> list[Candidate]:
         if self._ac is None:
             return []
-        k = compact(folded.text)
-        return _k_candidates(k, self._ac.find_matches_as_indexes(k.text, overlapping=True))
+        out: list[Candidate] = []
+        for k in _views(folded.text):
+            out += _k_candidates(k, self._ac.find_matches_as_indexes(k.text, overlapping=True))
+        return out
 
     def needs_full_path(self, texts: Sequence[str]) -> list[int]:
         return list(range(len(texts))) if self._ac is not None else []
@@ -96,20 +106,18 @@ class HyperscanBackend:
         text = folded.text
         if self._db_k is None:
             return []
-        if (
-            text.isascii()
-            and not _MULTI_RE.search(text)
-            and not self._scan(text.encode("ascii").translate(LOWER_COLLAPSE_BYTES, SEPARATOR_BYTES))
-        ):
+        if text.isascii() and not _MULTI_RE.search(text) and not self._flag_ascii(text.encode("ascii")):
             return []
-        k = compact(text)
-        hits = self._scan(k.text.encode("utf-8"))
-        if k.text.isascii():
-            spans = [(pid, end - self._lengths[pid], end) for pid, end in hits]
-        else:
-            char_at = _byte_to_char(k.text)
-            spans = [(pid, char_at[end - self._lengths[pid]], char_at[end]) for pid, end in hits]
-        return _k_candidates(k, spans)
+        out: list[Candidate] = []
+        for k in _views(text):
+            hits = self._scan(k.text.encode("utf-8"))
+            if k.text.isascii():
+                spans = [(pid, end - self._lengths[pid], end) for pid, end in hits]
+            else:
+                char_at = _byte_to_char(k.text)
+                spans = [(pid, char_at[end - self._lengths[pid]], char_at[end]) for pid, end in hits]
+            out += _k_candidates(k, spans)
+        return out
 
     def needs_full_path(self, texts: Sequence[str]) -> list[int]:
         """Indexes of texts that may hold a term; the rest are certainly clean. One scan for all."""
@@ -120,20 +128,34 @@ class HyperscanBackend:
         buf = "\n".join(texts[i] for i in ascii_idx).encode("ascii")
         return sorted(rest | {ascii_idx[j] for j in self.flag_lines(buf)})
 
+    def _flag_ascii(self, data: bytes) -> bool:
+        """True when one ASCII text may hold a term in either compact view (no offsets needed)."""
+        if self._scan(data.translate(LOWER_COLLAPSE_BYTES, SEPARATOR_BYTES)):
+            return True
+        return _has_symbols(data) and bool(
+            self._scan(data.translate(LOWER_COLLAPSE_BYTES, SEPARATOR_AND_SYMBOL_BYTES))
+        )
+
     def flag_lines(self, buf: bytes) -> list[int]:
         """0-based line numbers of an ASCII, newline-separated buffer whose lines may hold a term."""
         import numpy as np
 
         if self._db_k is None:
             return []
-        compacted = buf.translate(LOWER_COLLAPSE_BYTES, SEPARATOR_BYTES)
         lines: set[int] = set()
-        for data, which in ((compacted, "k"), (buf, "multi")):
+        views = [(buf.translate(LOWER_COLLAPSE_BYTES, SEPARATOR_BYTES), "k"), (buf, "multi")]
+        if _has_symbols(buf):
+            views.append((buf.translate(LOWER_COLLAPSE_BYTES, SEPARATOR_AND_SYMBOL_BYTES), "k"))
+        for data, which in views:
             ends = [end for _, end in self._scan(data, which)]
             if ends:
                 newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
                 lines.update(int(x) for x in np.searchsorted(newlines, np.asarray(ends) - 1))
         return sorted(lines)
+
+
+def _has_symbols(data: bytes) -> bool:
+    return any(sym in data for sym in _SYMBOL_BYTES)
 
 
 def _literal_db(hs: Any, literals: list[str]) -> Any:

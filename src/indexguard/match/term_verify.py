@@ -109,11 +109,19 @@ def _boundary_before(folded: Folded, pos: int) -> tuple[bool, bool]:
     return (pos - j >= 2 and (j == 0 or not _is_word(text[j - 1]))), False
 
 
+def _caps_end(folded: Folded, pos: int) -> bool:
+    """`BIZUpack`: a run of two or more capitals followed by lowercase ends a word."""
+    if pos < 2 or pos >= len(folded.text):
+        return False
+    a, b, c = folded.original_char(pos - 2), folded.original_char(pos - 1), folded.original_char(pos)
+    return a.isupper() and b.isupper() and c.islower()
+
+
 def _boundary_after(folded: Folded, pos: int) -> tuple[bool, bool]:
     text = folded.text
     if pos >= len(text) or not _is_word(text[pos]):
         return True, False
-    if _camel(folded, pos):
+    if _camel(folded, pos) or _caps_end(folded, pos):
         return True, True
     j = pos
     while j < len(text) and text[j].isdigit():

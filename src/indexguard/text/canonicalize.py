@@ -25,6 +25,10 @@ def _fold_once(ch: str, skeleton: dict[str, str]) -> str:
         return ""
     decomposed = unicodedata.normalize("NFKD", ch).casefold()
     decomposed = unicodedata.normalize("NFKD", decomposed)
+    if unicodedata.category(ch).startswith("S") and sum(c.isalnum() for c in decomposed) > 1:
+        # A symbol that decomposes to several letters (™ -> tm, ℡ -> tel) must not glue letters onto
+        # the word beside it; it stays a separator. Circled and squared single letters still fold.
+        return ch
     out: list[str] = []
     for c in decomposed:
         if c.isascii():

@@ -29,6 +29,17 @@ class Compact:
     ends: list[int]
 
 
+_UNIT_NO_SYMBOLS = re.compile(f"{_MULTI_ALT}|[^\\W_]|\\n")
+
+
+def compact_without_symbols(folded: str) -> Compact | None:
+    """The compact view reading leet symbols (| + ! $ @) as separators, for `w|o|r|d` and `w+o+r+d`;
+    None when the text has no such symbol (the view would equal the ordinary one)."""
+    if not any(s in folded for s in LEET_SYMBOLS):
+        return None
+    return _walk(_UNIT_NO_SYMBOLS, folded, 0)
+
+
 def compact(folded: str, base: int = 0) -> Compact:
     """Compact view of `folded` (already canonicalized); spans are offset by `base`."""
     if folded.isascii() and not _MULTI_RE.search(folded):
@@ -37,10 +48,14 @@ def compact(folded: str, base: int = 0) -> Compact:
         at = [i for i, c in enumerate(folded) if c in keep]
         text = "".join([folded[i] for i in at]).translate(COLLAPSE_TABLE)
         return Compact(text, [i + base for i in at], [i + base + 1 for i in at])
+    return _walk(_UNIT, folded, base)
+
+
+def _walk(unit: re.Pattern[str], folded: str, base: int) -> Compact:
     chars: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
-    for m in _UNIT.finditer(folded):
+    for m in unit.finditer(folded):
         piece = m.group()
         letter = MULTI.get(piece, piece)
         chars.append(COLLAPSE.get(letter, letter))
