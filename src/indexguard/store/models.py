@@ -311,3 +311,79 @@ class TrustedFlagger(Base):
     name: Mapped[str] = mapped_column(String(128))
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# --- hotline (issue 7): evidence packages, chain of custody, legal holds, hotline report outbox ---
+
+
+class EvidencePackage(Base):
+    """A sealed snapshot of what the site held about a confirmed item; `payload` is None once purged."""
+
+    __tablename__ = "evidence_packages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_ref: Mapped[str] = mapped_column(String(64), index=True)
+    item_id: Mapped[str] = mapped_column(String(256), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    jurisdiction: Mapped[str] = mapped_column(String(16))
+    digest: Mapped[str] = mapped_column(String(64))  # sha256 of the snapshot's canonical JSON (plaintext)
+    size: Mapped[int] = mapped_column(Integer)
+    images_preserved: Mapped[bool] = mapped_column(default=False)
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # AES-GCM sealed snapshot
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class EvidenceCustody(Base):
+    """Chain of custody per package, hash-chained like the audit log: who, when, why, what, digests."""
+
+    __tablename__ = "evidence_custody"
+    __table_args__ = (UniqueConstraint("package_id", "seq"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    package_id: Mapped[int] = mapped_column(ForeignKey("evidence_packages.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[str] = mapped_column(String(40))  # ISO-8601 UTC text, stable for the hash
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(512))
+    digest: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class LegalHold(Base):
+    __tablename__ = "legal_holds"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    package_id: Mapped[int] = mapped_column(ForeignKey("evidence_packages.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(512))
+    placed_by: Mapped[str] = mapped_column(String(128))
+    placed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    released_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class HotlineReport(Base):
+    """One hotline report walking the outbox: queued -> submitting -> open -> finishing -> finished
+    (or retracted / failed). `files` tracks each upload; `history` every step and every abandoned
+    NCMEC report id (expired, or retracted after an upload of unknown outcome)."""
+
+    __tablename__ = "hotline_reports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_ref: Mapped[str] = mapped_column(String(64), index=True)
+    package_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_packages.id"), nullable=True)
+    hotline: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    remote_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    modified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_error: Mapped[str] = mapped_column(String(512), default="")
+    files: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    history: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)  # AES-GCM sealed report XML
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
