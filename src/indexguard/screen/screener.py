@@ -126,6 +126,9 @@ class Screener:
 
     def _term_reasons(self, fields: list[tuple[str, str]], *, reveal: bool) -> list[Reason]:
         out: list[Reason] = []
+        if len(fields) > 4:
+            # A torrent has a field per file: one bulk scan finds the few that may match.
+            fields = [fields[i] for i in self.terms.needs_full_path([t for _, t in fields])]
         for name, text in fields:
             fm = self.terms.match(text)
             for ref, span, view in fm.matches:
