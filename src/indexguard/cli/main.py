@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "proxy_cmd",
     "export_cmd",
     "probe_cmd",
+    "hotline_cmd",
 )
 
 

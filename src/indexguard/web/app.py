@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 
 from indexguard.crypto import Cipher, KeyUnavailable, resolve_key
 from indexguard.errors import IndexguardError, ListFormatError
+from indexguard.hotline.demo_seed import seed_demo_cases
 from indexguard.store import accounts, db, lists_repo, migrate
 from indexguard.store.bootstrap import first_start
 from indexguard.store.list_kinds import ListKindUnavailable
@@ -63,6 +64,8 @@ def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.bootstrap:
             boot = first_start(svc.sessions, svc.cipher)
+            if boot.demo_version is not None:  # first start: placeholder demo cases with evidence
+                seed_demo_cases(svc.sessions, svc.cipher)
             if boot.admin_password:
                 print(
                     f"indexguard: created user 'admin' with one-time password: {boot.admin_password}", file=sys.stderr
