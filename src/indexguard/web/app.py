@@ -10,10 +10,12 @@ import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from indexguard.crypto import Cipher, KeyUnavailable, resolve_key
 from indexguard.errors import IndexguardError, ListFormatError
@@ -22,7 +24,16 @@ from indexguard.store import accounts, db, lists_repo, migrate
 from indexguard.store.bootstrap import first_start
 from indexguard.store.list_kinds import ListKindUnavailable
 from indexguard.web import logging as jlog
-from indexguard.web import routes_auth, routes_lists, routes_ops, routes_screen
+from indexguard.web import (
+    routes_auth,
+    routes_cases,
+    routes_console,
+    routes_dashboard,
+    routes_lists,
+    routes_ops,
+    routes_reports,
+    routes_screen,
+)
 from indexguard.web.auth import KeyCache
 from indexguard.web.deps import Services
 from indexguard.web.live import LiveLists
@@ -90,6 +101,9 @@ def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
     app.state.services = svc
     for router in (routes_screen.router, routes_lists.router, routes_auth.router, routes_ops.router):
         app.include_router(router)
+    for router in (routes_reports.router, routes_cases.router, routes_dashboard.router, routes_console.router):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     app.add_exception_handler(IndexguardError, _indexguard_error)
     if settings.access_log:
         app.add_middleware(AccessLog)

@@ -9,10 +9,13 @@ import base64
 import re
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from indexguard.cases import meta as case_meta
+from indexguard.cases import service as cases
 from indexguard.errors import IndexguardError
 from indexguard.screen.decision import Decision, Reason
 from indexguard.screen.item import Item
@@ -120,18 +123,51 @@ def compare_shadows(live: LiveLists, state: LiveState, results: list[Screened]) 
             live.note_shadow(shadow, r.decision.action, sd.action, r.item.id)
 
 
+@dataclass(frozen=True)
+class CaseRecord(Record):
+    """A review/block record of an item: it opens or joins the item's case, with masked metadata."""
+
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
 def to_record(r: Screened, versions: dict[str, str], client_hash: str) -> Record:
     reasons = [x.to_json() for x in r.decision.reasons]
     if r.item.kind == "query":
         reasons = records.query_reasons(reasons)
     used = {x["list"]: x["list_version"] for x in reasons}
-    return Record(r.item.id, r.item.kind, r.decision.action, reasons, {**versions, **used}, r.identities, client_hash)
+    args = (r.item.id, r.item.kind, r.decision.action, reasons, {**versions, **used}, r.identities, client_hash)
+    if r.item.kind != "query" and r.item.id and r.decision.action in ("review", "block"):
+        meta = case_meta.item_meta(r.item, reasons)
+        meta["uploader_id"] = case_meta.uploader_id(r.item.extra)
+        return CaseRecord(*args, meta=meta)
+    return Record(*args)
+
+
+def _case_signal(rec: CaseRecord, decision_id: int | None) -> cases.Signal:
+    fields = {str(x.get("field", "")) for x in rec.reasons}
+    lists = {str(x.get("list", "")) for x in rec.reasons}
+    if DENY_LIST in lists:
+        source = "deny"
+    elif rec.action == "block" and (fields & {"identities", "pdq"} or any(f.startswith("urls[") for f in fields)):
+        source = "hotline"  # a hash or URL list: what hotlines publish
+    else:
+        source = "screen"
+    category = next((str(x.get("category")) for x in rec.reasons if x.get("category")), "unknown")
+    slim = [{k: x.get(k) for k in ("list", "list_version", "entry", "category", "field", "view")} for x in rec.reasons]
+    return cases.Signal(
+        rec.item_id[: records.MAX_ID], rec.kind, source, rec.action, category,
+        0.9 if rec.action == "block" else 0.6, "screening", decision_id=decision_id, reasons=slim, meta=rec.meta,
+    )  # fmt: skip
 
 
 def persist(factory: sessionmaker[Session], recs: list[Record], track_items: bool) -> None:
+    fx = cases.Effects()
     with factory() as s, s.begin():
         for rec in recs:
-            records.save(s, rec, track_items)
+            decision_id = records.save(s, rec, track_items)
+            if isinstance(rec, CaseRecord):
+                fx.add(cases.open_or_join(s, _case_signal(rec, decision_id))[1])
+    cases.emit(factory, fx)
 
 
 def observe(metrics: Metrics, endpoint: str, started: float, results: list[Screened]) -> None:

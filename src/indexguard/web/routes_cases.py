@@ -1,0 +1,156 @@
+"""The cases API: the queue, one case, actions (single and bulk), image reveal, trusted flaggers.
+
+Webhooks: with INDEXGUARD_WEBHOOK_URL and INDEXGUARD_WEBHOOK_SECRET set, case events
+(`case.opened`, `item.hidden`, `item.removed`, `item.restored`, `uploader.banned`,
+`takedown.requested`) are signed and sent through indexguard.integrations.webhooks.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from indexguard.cases import service as cases
+from indexguard.integrations.webhooks import Endpoint, Outbox, WebhookSender, case_event
+from indexguard.store import cases_repo
+from indexguard.store.accounts import Principal
+from indexguard.web.auth import require
+from indexguard.web.deps import Services, services
+
+router = APIRouter(tags=["cases"])
+CasesP = Annotated[Principal, Depends(require("cases"))]
+Admin = Annotated[Principal, Depends(require("admin"))]
+MAX_BULK = 200
+
+
+class ActionIn(BaseModel):
+    action: str = Field(description="remove | dismiss | ban_identities | ban_uploader | escalate | hold | hide")
+    note: str = Field(default="", max_length=512, description="Reason (required for hold)")
+
+
+class BulkIn(ActionIn):
+    ids: list[int] = Field(min_length=1, max_length=MAX_BULK)
+
+
+class RevealIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=512)
+
+
+def notifier(svc: Services) -> cases.Notify | None:
+    """A webhook sender for case events if configured; deliveries run off the request thread."""
+    url, secret = os.environ.get("INDEXGUARD_WEBHOOK_URL"), os.environ.get("INDEXGUARD_WEBHOOK_SECRET")
+    if not url or not secret:
+        return None
+    sender = WebhookSender(
+        Outbox(os.environ.get("INDEXGUARD_WEBHOOK_OUTBOX", ":memory:")), [Endpoint.of("site", url, secret)]
+    )
+
+    def notify(kind: str, data: dict[str, Any]) -> None:
+        sender.enqueue(case_event(kind, data))
+        threading.Thread(target=_deliver, args=(sender,), daemon=True).start()
+
+    return notify
+
+
+def _deliver(sender: WebhookSender) -> None:
+    try:
+        sender.run(max_wait=60)
+    finally:
+        sender.close()
+
+
+def run_actions(svc: Services, ids: list[int], action: str, actor: str, note: str) -> list[dict[str, Any]]:
+    """Each case in its own transaction, so one failure does not undo the others."""
+    out: list[dict[str, Any]] = []
+    notify = notifier(svc)
+    for cid in ids:
+        try:
+            with svc.sessions() as s, s.begin():
+                fx = cases.act(s, cid, action, actor, note)
+            cases.emit(svc.sessions, fx, notify)
+            out.append({"id": cid, "ok": True})
+        except cases.CaseError as e:
+            out.append({"id": cid, "ok": False, "error": str(e)})
+    return out
+
+
+@router.get("/v1/cases", summary="The review queue, highest priority first")
+def list_cases(
+    request: Request, _p: CasesP, status: str | None = "open", source: str | None = None,
+    category: str | None = None, limit: int = 100,
+) -> dict[str, Any]:  # fmt: skip
+    f = cases_repo.QueueFilter(status or None, source or None, category or None, None, limit)
+    with services(request).sessions() as s:
+        rows = cases_repo.queue(s, f)
+        return {"cases": [cases_repo.case_json(cases_repo.CaseDetail(c, None)) for c in rows]}
+
+
+@router.get("/v1/cases/{case_id}", summary="One case: metadata (masked), signals, history, reveals")
+def get_case(case_id: int, request: Request, _p: CasesP) -> dict[str, Any]:
+    with services(request).sessions() as s:
+        d = cases_repo.get_case(s, case_id)
+        if d is None:
+            raise HTTPException(404, "no such case")
+        return cases_repo.case_json(d)
+
+
+@router.post("/v1/cases/{case_id}/actions", summary="Act on one case")
+async def act(case_id: int, body: ActionIn, request: Request, p: CasesP) -> dict[str, Any]:
+    res = await run_in_threadpool(run_actions, services(request), [case_id], body.action, p.name, body.note)
+    if not res[0]["ok"]:
+        raise HTTPException(404 if "no case" in res[0]["error"] else 422, res[0]["error"])
+    return res[0]
+
+
+@router.post("/v1/cases/bulk", summary="The same action on many cases")
+async def bulk(body: BulkIn, request: Request, p: CasesP) -> dict[str, Any]:
+    res = await run_in_threadpool(run_actions, services(request), body.ids, body.action, p.name, body.note)
+    return {"results": res}
+
+
+def do_reveal(svc: Services, case_id: int, media_id: int, p: Principal, reason: str) -> bytes | None:
+    with svc.sessions() as s, s.begin():
+        shown, fx = cases.reveal(s, svc.cipher, case_id, media_id, p.name, p.role if p.kind == "user" else None, reason)
+    cases.emit(svc.sessions, fx)
+    return shown.png if shown is not None else None
+
+
+@router.post(
+    "/v1/cases/{case_id}/media/{media_id}/reveal",
+    summary="Reveal one image (child-safety lead only, with a reason; logged either way)",
+    response_class=Response,
+)
+async def reveal(case_id: int, media_id: int, body: RevealIn, request: Request, p: CasesP) -> Response:
+    try:
+        png = await run_in_threadpool(do_reveal, services(request), case_id, media_id, p, body.reason)
+    except cases.CaseError as e:
+        raise HTTPException(404, str(e)) from None
+    if png is None:
+        raise HTTPException(403, "revealing images requires a signed-in child-safety lead; the refusal is logged")
+    return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
+
+
+@router.put("/v1/admin/trusted-flaggers/{prefix}", tags=["admin"], summary="Mark an API key as a trusted flagger")
+def trust(prefix: str, request: Request, p: Admin, name: str = "") -> dict[str, Any]:
+    return _set_trust(request, p, prefix[:16], name or prefix, True)
+
+
+@router.delete("/v1/admin/trusted-flaggers/{prefix}", tags=["admin"], summary="Withdraw trusted-flagger status")
+def distrust(prefix: str, request: Request, p: Admin) -> dict[str, Any]:
+    return _set_trust(request, p, prefix[:16], prefix, False)
+
+
+def _set_trust(request: Request, p: Principal, prefix: str, name: str, trusted: bool) -> dict[str, Any]:
+    svc = services(request)
+    with svc.sessions() as s, s.begin():
+        cases_repo.set_trusted(s, prefix, name, p.name, trusted)
+    cases.emit(
+        svc.sessions, cases.Effects(audit=[(p.name, "flagger.trust" if trusted else "flagger.untrust", prefix, {})])
+    )
+    return {"prefix": prefix, "trusted": trusted}

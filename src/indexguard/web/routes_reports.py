@@ -1,0 +1,199 @@
+"""Public abuse reporting: GET/POST /report (no account, CSRF double-submit) and POST /v1/reports.
+
+A report opens or joins the item's case. A trusted flagger (an API key with the `cases` scope that
+an admin marked trusted) takes the priority lane and the item is hidden at once. Clients are rate
+limited by a keyed hash of their address; the address itself is never stored.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
+
+from indexguard.cases import meta as case_meta
+from indexguard.cases import service as cases
+from indexguard.cases.reports import CATEGORIES, DEFAULT_HOTLINES, ReportError, ReportIn, new_reference
+from indexguard.errors import IndexguardError
+from indexguard.screen.item import Item
+from indexguard.store import cases_repo
+from indexguard.store.models import AbuseReport, utcnow
+from indexguard.web import csrf
+from indexguard.web.auth import principal_async
+from indexguard.web.deps import Services, client_address, services
+from indexguard.web.routes_cases import notifier
+
+router = APIRouter(tags=["reports"])
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+REPORT_COOKIE = "ig_report_csrf"
+HOTLINES_ENV = "INDEXGUARD_HOTLINE_LINKS"  # JSON: [{"name": ..., "url": ...}, ...]
+REPORTS_PER_HOUR = 20
+
+
+class ReportBody(BaseModel):
+    item: str = Field(default="", max_length=256, description="The listing's id on the site")
+    url: str | None = Field(default=None, max_length=2048, description="The listing's address")
+    category: str = Field(description="csam | non_photographic | advert | grooming_other")
+    comment: str | None = Field(default=None, max_length=4000)
+    contact: str | None = Field(default=None, max_length=256, description="Optional; sealed at rest")
+    thumbnail: str | None = Field(
+        default=None, max_length=3_000_000, description="Base64 thumbnail bytes the site holds (sealed)"
+    )
+
+
+def hotline_links() -> list[dict[str, str]]:
+    raw = os.environ.get(HOTLINES_ENV)
+    if raw:
+        try:
+            doc = json.loads(raw)
+            links = [{"name": str(x["name"]), "url": str(x["url"])} for x in doc]
+            if links and all(x["url"].startswith("https://") for x in links):
+                return links
+        except (ValueError, TypeError, KeyError):
+            pass  # a broken setting must not take the report page down: the defaults stand
+    return [dict(x) for x in DEFAULT_HOTLINES]
+
+
+def _masked(svc: Services, text: str | None, name: str) -> str | None:
+    """Free text from a reporter with every list match masked (withheld if it cannot be screened)."""
+    if not text:
+        return None
+    state = svc.live.state
+    if state is None:
+        return case_meta.WITHHELD
+    try:
+        d = state.screener.screen(Item(id="report", kind="listing", text=text))
+    except IndexguardError:
+        return case_meta.WITHHELD
+    reasons = [{**r.to_json(), "field": name} for r in d.reasons if r.field == "text"]
+    reasons += [{"field": name} for r in d.reasons if r.field != "text"]
+    return case_meta.masked_fields([(name, text)], reasons)[0]["text"]
+
+
+def _limited(svc: Services, client_hash: str) -> bool:
+    with svc.sessions() as s:
+        return cases_repo.reports_from(s, client_hash, utcnow() - timedelta(hours=1)) >= REPORTS_PER_HOUR
+
+
+def _file(svc: Services, r: ReportIn, reporter: str, trusted: bool, client_hash: str, thumb: bytes | None) -> str:
+    ref = new_reference()
+    url = _masked(svc, r.url, "url")
+    comment = _masked(svc, r.comment, "comment")
+    with svc.sessions() as s, s.begin():
+        row = AbuseReport(
+            reference=ref, item_id=r.item_id, category=r.category, url=url, comment_masked=comment,
+            comment_sealed=svc.cipher.seal(r.comment.encode(), b"report-comment") if r.comment else None,
+            contact_sealed=svc.cipher.seal(r.contact.encode(), b"report-contact") if r.contact else None,
+            reporter=reporter[:128], trusted=trusted, client_hash=client_hash,
+        )  # fmt: skip
+        s.add(row)
+        s.flush()
+        fields = [{"name": "reported url", "text": url or "", "matched": "False"}] if url else []
+        sig = cases.Signal(
+            r.item_id, "listing", "trusted" if trusted else "report", "report", r.category,
+            0.9 if trusted else 0.5, reporter, trusted=trusted, report_id=row.id,
+            meta={"kind": "listing", "fields": fields, "urls": [], "identities": {}, "uploader": {}, "errors": []},
+        )  # fmt: skip
+        c, fx = cases.open_or_join(s, sig)
+        row.case_id = c.id
+        if thumb is not None:
+            cases.add_media(s, c, svc.cipher, thumb)
+    fx.audit.insert(0, (reporter, "report.create", f"case:{c.id}", {"reference": ref, "category": r.category}))
+    cases.emit(svc.sessions, fx, notifier(svc))
+    return ref
+
+
+def _thumb(b64: str | None) -> bytes | None:
+    if not b64:
+        return None
+    try:
+        return base64.b64decode(b64, validate=True)
+    except (binascii.Error, ValueError):
+        raise ReportError("thumbnail must be base64") from None
+
+
+async def _who(request: Request) -> tuple[str, bool]:
+    """(reporter name, trusted): anonymous visitors are "public"; keys carry their name."""
+    p = await principal_async(request)
+    if p is None or p.kind != "key":
+        return "public", False
+    prefix = p.name.split(":")[1] if p.name.count(":") >= 2 else ""
+    svc = services(request)
+
+    def lookup() -> bool:
+        with svc.sessions() as s:
+            return "cases" in p.scopes and cases_repo.is_trusted(s, prefix)
+
+    return p.name, await run_in_threadpool(lookup)
+
+
+@router.post("/v1/reports", status_code=201, summary="Report a listing (no account needed)")
+async def report_api(body: ReportBody, request: Request) -> JSONResponse:
+    svc = services(request)
+    reporter, trusted = await _who(request)
+    ch = svc.cipher.keyed_hash("report-client", client_address(request))
+    if not trusted and await run_in_threadpool(_limited, svc, ch):
+        raise HTTPException(429, "too many reports from this address; try again in an hour", {"Retry-After": "3600"})
+    try:
+        r = ReportIn(body.item, body.category, body.url, body.comment, body.contact).checked()
+        thumb = _thumb(body.thumbnail)
+        ref = await run_in_threadpool(_file, svc, r, reporter, trusted, ch, thumb)
+    except (ReportError, cases.CaseError) as e:
+        raise HTTPException(422, str(e)) from None
+    return JSONResponse({"reference": ref, "trusted": trusted, "hotlines": hotline_links()}, status_code=201)
+
+
+def _page(request: Request, ctx: dict[str, Any], status: int = 200) -> HTMLResponse:
+    token = csrf.new_token()
+    base = {"categories": CATEGORIES, "hotlines": hotline_links(), "csrf_token": token, "error": None}
+    resp = templates.TemplateResponse(request, "report.html", {**base, **ctx}, status_code=status)
+    resp.set_cookie(
+        REPORT_COOKIE, token, httponly=True, samesite="strict", secure=services(request).settings.secure_cookies
+    )
+    resp.headers["Referrer-Policy"] = "no-referrer"
+    return resp
+
+
+@router.get("/report", response_class=HTMLResponse, include_in_schema=False)
+def report_form(request: Request, item: str = "", url: str = "") -> HTMLResponse:
+    return _page(request, {"item": item[:256], "url": url[:2048], "category": "", "site": str(request.base_url)})
+
+
+@router.post("/report", include_in_schema=False)
+async def report_form_post(
+    request: Request,
+    category: Annotated[str, Form(max_length=32)] = "",
+    item: Annotated[str, Form(max_length=256)] = "",
+    url: Annotated[str, Form(max_length=2048)] = "",
+    comment: Annotated[str, Form(max_length=4000)] = "",
+    contact: Annotated[str, Form(max_length=256)] = "",
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    cookie = request.cookies.get(REPORT_COOKIE)
+    if not cookie or not csrf_token or not hmac.compare_digest(cookie, csrf_token):
+        raise HTTPException(403, "missing or wrong CSRF token on the form; reload the page")
+    svc = services(request)
+    ctx = {"item": item, "url": url, "category": category, "site": str(request.base_url)}
+    ch = svc.cipher.keyed_hash("report-client", client_address(request))
+    if await run_in_threadpool(_limited, svc, ch):
+        return _page(request, {**ctx, "error": "Too many reports from your address. Please try again in an hour."}, 429)
+    try:
+        r = ReportIn(item, category, url or None, comment or None, contact or None).checked()
+    except ReportError as e:
+        return _page(request, {**ctx, "error": str(e)}, 422)
+    ref = await run_in_threadpool(_file, svc, r, "public", False, ch, None)
+    resp = templates.TemplateResponse(request, "report_done.html", {"reference": ref, "hotlines": hotline_links()})
+    resp.delete_cookie(REPORT_COOKIE)
+    resp.headers["Referrer-Policy"] = "no-referrer"
+    return resp

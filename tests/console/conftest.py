@@ -1,0 +1,81 @@
+"""Console test fixtures: the real app on SQLite and PostgreSQL, reusing the service test helpers."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "service"))
+
+from ig_service_helpers import Env, settings_for  # noqa: E402
+
+from indexguard.store import accounts  # noqa: E402
+from indexguard.web.app import build_services, create_app  # noqa: E402
+
+PG_HOST = os.environ.get("INDEXGUARD_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
+
+
+@pytest.fixture(scope="session")
+def console_pg() -> Iterator[str]:
+    try:
+        import psycopg
+
+        conn = psycopg.connect(PG_HOST.replace("+psycopg", "") + "/postgres", autocommit=True, connect_timeout=3)
+    except Exception as e:
+        pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432 ({type(e).__name__}); CI runs it")
+    name = f"indexguard_console_{os.getpid()}_{secrets.token_hex(3)}"
+    conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{PG_HOST}/{name}"
+    finally:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def console_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'indexguard.db'}"
+    url: str = request.getfixturevalue("console_pg")
+    import psycopg
+
+    with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as c:
+        c.execute("DROP SCHEMA public CASCADE")
+        c.execute("CREATE SCHEMA public")
+    return url
+
+
+@pytest.fixture(autouse=True)
+def _console_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INDEXGUARD_KEY", base64.b64encode(secrets.token_bytes(32)).decode())
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    for name in ("INDEXGUARD_WEBHOOK_URL", "INDEXGUARD_WEBHOOK_SECRET", "INDEXGUARD_HOTLINE_LINKS"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def make_env(url: str) -> Iterator[Env]:
+    svc = build_services(settings_for(url))
+    app = create_app(svc.settings, svc)
+    with TestClient(app) as client:
+        e = Env(client, svc)
+        with svc.sessions() as s, s.begin():
+            for scope in accounts.SCOPES:
+                e.keys[scope] = accounts.create_api_key(s, f"test-{scope}", [scope], "tests")
+        yield e
+
+
+@pytest.fixture
+def cenv(console_db: str) -> Iterator[Env]:
+    yield from make_env(console_db)
+
+
+@pytest.fixture
+def cenv_sqlite(tmp_path: Path) -> Iterator[Env]:
+    yield from make_env(f"sqlite:///{tmp_path / 'indexguard.db'}")
