@@ -11,7 +11,7 @@ import os
 import threading
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
@@ -27,6 +27,8 @@ router = APIRouter(tags=["cases"])
 CasesP = Annotated[Principal, Depends(require("cases"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
 MAX_BULK = 200
+CaseId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+MediaId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 class ActionIn(BaseModel):
@@ -35,7 +37,7 @@ class ActionIn(BaseModel):
 
 
 class BulkIn(ActionIn):
-    ids: list[int] = Field(min_length=1, max_length=MAX_BULK)
+    ids: list[Annotated[int, Field(ge=1, le=2_147_483_647)]] = Field(min_length=1, max_length=MAX_BULK)
 
 
 class RevealIn(BaseModel):
@@ -83,7 +85,7 @@ def run_actions(svc: Services, ids: list[int], action: str, actor: str, note: st
 @router.get("/v1/cases", summary="The review queue, highest priority first")
 def list_cases(
     request: Request, _p: CasesP, status: str | None = "open", source: str | None = None,
-    category: str | None = None, limit: int = 100,
+    category: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:  # fmt: skip
     f = cases_repo.QueueFilter(status or None, source or None, category or None, None, limit)
     with services(request).sessions() as s:
@@ -92,7 +94,7 @@ def list_cases(
 
 
 @router.get("/v1/cases/{case_id}", summary="One case: metadata (masked), signals, history, reveals")
-def get_case(case_id: int, request: Request, _p: CasesP) -> dict[str, Any]:
+def get_case(case_id: CaseId, request: Request, _p: CasesP) -> dict[str, Any]:
     with services(request).sessions() as s:
         d = cases_repo.get_case(s, case_id)
         if d is None:
@@ -101,7 +103,7 @@ def get_case(case_id: int, request: Request, _p: CasesP) -> dict[str, Any]:
 
 
 @router.post("/v1/cases/{case_id}/actions", summary="Act on one case")
-async def act(case_id: int, body: ActionIn, request: Request, p: CasesP) -> dict[str, Any]:
+async def act(case_id: CaseId, body: ActionIn, request: Request, p: CasesP) -> dict[str, Any]:
     res = await run_in_threadpool(run_actions, services(request), [case_id], body.action, p.name, body.note)
     if not res[0]["ok"]:
         raise HTTPException(404 if "no case" in res[0]["error"] else 422, res[0]["error"])
@@ -126,7 +128,7 @@ def do_reveal(svc: Services, case_id: int, media_id: int, p: Principal, reason: 
     summary="Reveal one image (child-safety lead only, with a reason; logged either way)",
     response_class=Response,
 )
-async def reveal(case_id: int, media_id: int, body: RevealIn, request: Request, p: CasesP) -> Response:
+async def reveal(case_id: CaseId, media_id: MediaId, body: RevealIn, request: Request, p: CasesP) -> Response:
     try:
         png = await run_in_threadpool(do_reveal, services(request), case_id, media_id, p, body.reason)
     except cases.CaseError as e:

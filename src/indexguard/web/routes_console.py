@@ -8,11 +8,11 @@ a child-safety lead reveals one image at a time with a reason (every request is 
 from __future__ import annotations
 
 import base64
-from pathlib import Path
+from pathlib import Path as FsPath
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -29,7 +29,8 @@ from indexguard.web.deps import services
 from indexguard.web.routes_cases import do_reveal, run_actions
 
 router = APIRouter(prefix="/console", include_in_schema=False)
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+CaseId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+templates = Jinja2Templates(directory=str(FsPath(__file__).parent / "templates"))
 templates.env.filters["human"] = clocks.human
 templates.env.filters["iso"] = lambda t: iso(t) if t is not None else ""
 
@@ -53,7 +54,11 @@ def _render(request: Request, name: str, p: Principal, ctx: dict[str, Any], stat
 
 @router.get("", response_class=HTMLResponse)
 async def queue(
-    request: Request, status: str = "open", source: str = "", category: str = "", limit: int = 100
+    request: Request,
+    status: str = "open",
+    source: str = "",
+    category: str = "",
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> HTMLResponse:
     p = await _user(request)
     svc = services(request)
@@ -87,7 +92,7 @@ def _sla(c: Any, age: float) -> str:
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
-async def case_page(request: Request, case_id: int, done: str = "") -> HTMLResponse:
+async def case_page(request: Request, case_id: CaseId, done: str = "") -> HTMLResponse:
     p = await _user(request)
     svc = services(request)
 
@@ -110,7 +115,7 @@ async def case_page(request: Request, case_id: int, done: str = "") -> HTMLRespo
 @router.post("/cases/{case_id}/action")
 async def case_action(
     request: Request,
-    case_id: int,
+    case_id: CaseId,
     action: Annotated[str, Form(max_length=32)],
     note: Annotated[str, Form(max_length=512)] = "",
     csrf_token: Annotated[str, Form(max_length=128)] = "",
@@ -141,8 +146,8 @@ async def bulk_action(request: Request) -> Response:
 @router.post("/cases/{case_id}/media/{media_id}/reveal", response_class=HTMLResponse)
 async def reveal(
     request: Request,
-    case_id: int,
-    media_id: int,
+    case_id: CaseId,
+    media_id: CaseId,
     reason: Annotated[str, Form(max_length=512)] = "",
     csrf_token: Annotated[str, Form(max_length=128)] = "",
 ) -> HTMLResponse:

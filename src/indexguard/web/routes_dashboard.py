@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup, escape
@@ -112,6 +112,6 @@ async def dashboard(request: Request, days: int = 30) -> HTMLResponse:
 
 
 @router.get("/v1/cases-stats", tags=["cases"], summary="Takedown clocks and counts (the dashboard's figures)")
-async def stats_json(request: Request, _p: CasesP, days: int = 30) -> dict[str, Any]:
+async def stats_json(request: Request, _p: CasesP, days: Annotated[int, Query(ge=1, le=365)] = 30) -> dict[str, Any]:
     st = await run_in_threadpool(stats, services(request), max(1, min(days, 365)))
     return st.to_json()
