@@ -45,6 +45,7 @@ class Settings:
     deterrence_message: str | None = None  # None: the core's default message
     help_links: tuple[dict[str, str], ...] | None = None  # None: the core's default links
     metrics_dir: str | None = None  # PROMETHEUS_MULTIPROC_DIR for several workers
+    hotlines_file: str = ""  # TOML national hotline directory (indexguard.hotline.directory); "": built-in
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
