@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "service"))
 
-from ig_service_helpers import Env, settings_for  # noqa: E402
+from ig_service_helpers import Env, settings_for
 
-from indexguard.store import accounts  # noqa: E402
-from indexguard.web.app import build_services, create_app  # noqa: E402
+from indexguard.store import accounts
+from indexguard.web.app import build_services, create_app
 
 PG_HOST = os.environ.get("INDEXGUARD_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
 
