@@ -1,16 +1,23 @@
-"""`indexguard hotline ncmec-xml|outbox` and `indexguard evidence purge`."""
+"""`indexguard hotline ncmec-xml|outbox|export-iwf`, `indexguard evidence purge` and
+`indexguard report transparency`."""
 
 from __future__ import annotations
 
 import json
 import os
-from typing import Annotated
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from indexguard.cli.serve_cmd import ConfigOpt, DatabaseOpt, _fail, _prepare
 from indexguard.errors import IndexguardError
 from indexguard.hotline.ncmec_xml import ReporterInfo
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session as _Session
+    from sqlalchemy.orm import sessionmaker as _Sessionmaker
 
 ACTOR = "cli"
 
@@ -113,11 +120,83 @@ def evidence_purge(database: DatabaseOpt = None, config: ConfigOpt = None) -> No
         raise _fail(e) from None
 
 
+def _sessions(database: str | None, config: str | None) -> _Sessionmaker[_Session]:
+    """The migrated database's session factory; these reports need no key (they read no sealed data)."""
+    from indexguard.store import db, migrate
+    from indexguard.web.settings import load
+
+    settings = load(config, {"database_url": database})
+    engine = db.make_engine(settings.database_url)
+    migrate.upgrade(engine)
+    return db.session_factory(engine)
+
+
+def _since(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        t = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise IndexguardError(f"--since must be a date (YYYY-MM-DD) or an ISO-8601 time, not {text[:40]!r}") from None
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+
+
+def export_iwf(
+    since: Annotated[str | None, typer.Option("--since", help="Cases confirmed at or after this date (UTC)")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="New directory for the bundle")] = None,
+    database: DatabaseOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Write an export bundle of confirmed cases for hotline portals (IWF, INHOPE members): JSON, CSV, manifest."""
+    from indexguard.hotline.iwf_export import export
+
+    try:
+        start = _since(since)
+        now = datetime.now(UTC)
+        target = out or Path(f"hotline-export-{now.strftime('%Y%m%dT%H%M%SZ')}")
+        bundle = export(_sessions(database, config), target, start, ACTOR, now=now)
+        m = bundle.manifest
+        typer.echo(json.dumps({"directory": str(target), "period": m["period"], "counts": m["counts"]}))
+    except IndexguardError as e:
+        raise _fail(e) from None
+
+
+def report_transparency(
+    month: Annotated[str, typer.Option("--month", help="Calendar month in UTC, YYYY-MM")],
+    fmt: Annotated[str, typer.Option("--format", help="json, csv or html")] = "json",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to this file (default stdout)")] = None,
+    database: DatabaseOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """The monthly transparency report: searches and listings blocked, reports, takedown times, hotline reports."""
+    from indexguard.hotline import transparency
+
+    try:
+        m = transparency.Month.parse(month)
+        if fmt not in transparency.FORMATS:
+            raise transparency.TransparencyError(f"--format must be one of {', '.join(transparency.FORMATS)}")
+        with _sessions(database, config)() as s:
+            text = transparency.render(transparency.compute(s, m), fmt)
+        if output is None:
+            typer.echo(text, nl=False)
+        else:
+            try:
+                output.write_text(text, "utf-8")
+            except OSError as e:
+                raise IndexguardError(f"{output}: cannot write ({e.strerror or e})") from None
+    except IndexguardError as e:
+        raise _fail(e) from None
+
+
 def register(app: typer.Typer) -> None:
     hotline = typer.Typer(help="Hotline reports: NCMEC CyberTipline XML and outbox.", no_args_is_help=True)
     hotline.command("ncmec-xml")(ncmec_xml)
     hotline.command("outbox")(outbox)
+    hotline.command("export-iwf")(export_iwf)
     app.add_typer(hotline, name="hotline")
     ev = typer.Typer(help="Preserved evidence: retention and purge.", no_args_is_help=True)
     ev.command("purge")(evidence_purge)
     app.add_typer(ev, name="evidence")
+    report = typer.Typer(help="Reports from the store: the monthly transparency report.", no_args_is_help=True)
+    report.command("transparency")(report_transparency)
+    app.add_typer(report, name="report")
