@@ -33,6 +33,7 @@ from indexguard.web import (
     routes_ops,
     routes_reports,
     routes_screen,
+    routes_transparency,
 )
 from indexguard.web.auth import KeyCache
 from indexguard.web.deps import Services
@@ -103,6 +104,7 @@ def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
         app.include_router(router)
     for router in (routes_reports.router, routes_cases.router, routes_dashboard.router, routes_console.router):
         app.include_router(router)
+    app.include_router(routes_transparency.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     app.add_exception_handler(IndexguardError, _indexguard_error)
     if settings.access_log:
