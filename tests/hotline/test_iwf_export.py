@@ -5,11 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from hotline_helpers import fresh_store
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -19,6 +22,7 @@ from indexguard.hotline.demo_data import demo_snapshots
 from indexguard.hotline.demo_seed import seed_demo_cases
 from indexguard.hotline.iwf_export import (
     CASES_CSV,
+    FORMAT,
     IDS_CSV,
     JSON_FILE,
     MANIFEST,
@@ -178,3 +182,32 @@ def test_cli_export_iwf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     assert len(read_bundle(tmp_path / "exp").cases) == 8
     bad = CliRunner().invoke(build_app(), ["hotline", "export-iwf", "--since", "yesterday", "--database", db_url])
     assert bad.exit_code == 2 and "--since" in bad.output
+
+
+def _json_values() -> st.SearchStrategy[object]:
+    leaf = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=12))
+    return st.recursive(leaf, lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c, max_size=3),
+                        max_leaves=12)  # fmt: skip
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cases=_json_values(), ids_csv=st.binary(max_size=200), extra=st.dictionaries(st.sampled_from(
+    ["format", "files", "counts"]), _json_values(), max_size=2))  # fmt: skip
+def test_reading_any_bundle_gives_a_bundle_or_a_clear_error(
+    tmp_path: Path, cases: object, ids_csv: bytes, extra: dict[str, object]
+) -> None:
+    """Files that match their manifest but hold anything at all: parsed, or refused with a clear error."""
+    import hashlib
+
+    d = tmp_path / secrets.token_hex(4)
+    d.mkdir()
+    files = {JSON_FILE: json.dumps({"cases": cases}).encode(), CASES_CSV: b"case_id\r\n", IDS_CSV: ids_csv}
+    listed = [{"name": n, "sha256": hashlib.sha256(b).hexdigest(), "bytes": len(b)} for n, b in files.items()]
+    for n, b in files.items():
+        (d / n).write_bytes(b)
+    (d / MANIFEST).write_text(json.dumps({"format": FORMAT, "files": listed, **extra}))
+    try:
+        b = read_bundle(d)
+    except IndexguardError:
+        return
+    assert all(isinstance(c.case_id, int) for c in b.cases)

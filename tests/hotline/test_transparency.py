@@ -214,7 +214,7 @@ def test_csv_and_html_carry_the_same_figures(tmp_path: Path) -> None:
     assert rows[("daily_searches_blocked", "2025-03-05")] == "2"
     html = to_html(r)
     assert "<script" not in html.lower() and "<svg" in html and "http" not in html.split("<body>")[1]
-    assert html.count('role="img"') == 9
+    assert html.count('role="img"') == 10
     assert "Searches blocked by category: advert: 1; csam: 2; grooming_other: 1" in html
     assert "20m" in html and "48.0h" in html  # median and p90 time to remove, human-readable
     assert json.loads(render(r, "json"))["reuploads_caught"] == 1

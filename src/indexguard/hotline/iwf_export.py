@@ -393,6 +393,6 @@ def read_bundle(directory: Path) -> Bundle:
         doc = json.loads(data[JSON_FILE])
         cases = [ExportCase.from_json(c) for c in doc["cases"]]
         ids = list(csv.DictReader(io.StringIO(data[IDS_CSV].decode("utf-8"), newline="")))
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, csv.Error) as e:
         raise ParseError("hotline export", f"malformed bundle file ({type(e).__name__}: {e})") from None
     return Bundle(directory, manifest, cases, ids)
