@@ -16,12 +16,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from indexguard.cases import meta as case_meta
 from indexguard.cases import service as cases
 from indexguard.integrations.webhooks import Endpoint, Outbox, WebhookSender, case_event
 from indexguard.store import cases_repo
 from indexguard.store.accounts import Principal
 from indexguard.web.auth import require
 from indexguard.web.deps import Services, services
+from indexguard.web.screening import text_screen
 
 router = APIRouter(tags=["cases"])
 CasesP = Annotated[Principal, Depends(require("cases"))]
@@ -42,6 +44,20 @@ class BulkIn(ActionIn):
 
 class RevealIn(BaseModel):
     reason: str = Field(min_length=1, max_length=512)
+
+
+def live_screen(svc: Services) -> case_meta.TextScreen:
+    """Screens text against the lists live now; with none loaded, everything is withheld."""
+    state = svc.live.state
+    if state is None:
+        return lambda _text: None
+    return text_screen(state)
+
+
+def shown(svc: Services, case: dict[str, Any]) -> dict[str, Any]:
+    """A case_json payload with its metadata masked again against the live lists."""
+    case["meta"] = case_meta.remask(case.get("meta") or {}, live_screen(svc))
+    return case
 
 
 def notifier(svc: Services) -> cases.Notify | None:
@@ -88,18 +104,20 @@ def list_cases(
     category: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:  # fmt: skip
     f = cases_repo.QueueFilter(status or None, source or None, category or None, None, limit)
-    with services(request).sessions() as s:
+    svc = services(request)
+    with svc.sessions() as s:
         rows = cases_repo.queue(s, f)
-        return {"cases": [cases_repo.case_json(cases_repo.CaseDetail(c, None)) for c in rows]}
+        return {"cases": [shown(svc, cases_repo.case_json(cases_repo.CaseDetail(c, None))) for c in rows]}
 
 
 @router.get("/v1/cases/{case_id}", summary="One case: metadata (masked), signals, history, reveals")
 def get_case(case_id: CaseId, request: Request, _p: CasesP) -> dict[str, Any]:
-    with services(request).sessions() as s:
+    svc = services(request)
+    with svc.sessions() as s:
         d = cases_repo.get_case(s, case_id)
         if d is None:
             raise HTTPException(404, "no such case")
-        return cases_repo.case_json(d)
+        return shown(svc, cases_repo.case_json(d))
 
 
 @router.post("/v1/cases/{case_id}/actions", summary="Act on one case")

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from indexguard.cases import clocks
+from indexguard.cases import meta as case_meta
 from indexguard.cases import service as cases
 from indexguard.cases.reports import CATEGORIES
 from indexguard.store import cases_repo
@@ -26,7 +27,7 @@ from indexguard.store.models import iso, utcnow
 from indexguard.web import csrf
 from indexguard.web.auth import principal_async
 from indexguard.web.deps import services
-from indexguard.web.routes_cases import do_reveal, run_actions
+from indexguard.web.routes_cases import do_reveal, live_screen, run_actions
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 CaseId = Annotated[int, Path(ge=1, le=2_147_483_647)]
@@ -108,7 +109,16 @@ async def case_page(request: Request, case_id: CaseId, done: str = "") -> HTMLRe
     c = d.case
     times = clocks.CaseTimes(c.opened_at, c.hidden_at, c.decided_at, c.removed_at, c.reported_at).clocks()
     may_reveal = p.role == cases.REVEAL_ROLE
-    ctx = {"d": d, "c": c, "clocks": times, "next_id": nxt, "done": done[:64], "may_reveal": may_reveal}
+    ts = live_screen(svc)
+    reports = [
+        {"reference": r.reference, "category": r.category, "reporter": r.reporter,
+         "url": case_meta.again(r.url or "", ts), "comment": case_meta.again(r.comment_masked or "", ts)}
+        for r in d.reports
+    ]  # fmt: skip
+    ctx = {
+        "d": d, "c": c, "meta": case_meta.remask(c.meta, ts), "reports": reports, "clocks": times,
+        "next_id": nxt, "done": done[:64], "may_reveal": may_reveal,
+    }  # fmt: skip
     return _render(request, "case.html", p, ctx)
 
 

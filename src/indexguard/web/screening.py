@@ -34,6 +34,29 @@ class Screened:
     item: Item
     decision: Decision
     identities: list[tuple[str, str]]
+    case_meta: dict[str, Any] | None = None  # review/block items: what the case page may show
+
+
+def text_screen(state: LiveState) -> case_meta.TextScreen:
+    def spans(text: str) -> list[tuple[int, int]] | None:
+        try:
+            d = state.screener.screen(Item(id="", kind="listing", text=text))
+        except IndexguardError:
+            return None
+        if any(r.span is None for r in d.reasons):
+            return None
+        return [r.span for r in d.reasons if r.span is not None]
+
+    return spans
+
+
+def _with_meta(state: LiveState, r: Screened) -> Screened:
+    if r.item.kind == "query" or not r.item.id or r.decision.action not in ("review", "block"):
+        return r
+    reasons = [x.to_json() for x in r.decision.reasons]
+    meta = case_meta.item_meta(r.item, reasons, text_screen(state))
+    meta["uploader_id"] = case_meta.uploader_id(r.item.extra)
+    return Screened(r.item, r.decision, r.identities, meta)
 
 
 def identities(item: Item, decision: Decision | None = None) -> list[tuple[str, str]]:
@@ -94,7 +117,7 @@ def screen_one(state: LiveState, item: Item) -> Screened:
         d = _fail_closed(item, e)
     ids = identities(item, d) if item.kind != "query" else []
     _apply_deny(d, ids, state)
-    return Screened(item, d, ids)
+    return _with_meta(state, Screened(item, d, ids))
 
 
 def screen_batch(state: LiveState, items: list[Item]) -> list[Screened]:
@@ -106,7 +129,7 @@ def screen_batch(state: LiveState, items: list[Item]) -> list[Screened]:
     for it, d in zip(items, decisions, strict=True):
         ids = identities(it, d) if it.kind != "query" else []
         _apply_deny(d, ids, state)
-        out.append(Screened(it, d, ids))
+        out.append(_with_meta(state, Screened(it, d, ids)))
     return out
 
 
@@ -136,10 +159,8 @@ def to_record(r: Screened, versions: dict[str, str], client_hash: str) -> Record
         reasons = records.query_reasons(reasons)
     used = {x["list"]: x["list_version"] for x in reasons}
     args = (r.item.id, r.item.kind, r.decision.action, reasons, {**versions, **used}, r.identities, client_hash)
-    if r.item.kind != "query" and r.item.id and r.decision.action in ("review", "block"):
-        meta = case_meta.item_meta(r.item, reasons)
-        meta["uploader_id"] = case_meta.uploader_id(r.item.extra)
-        return CaseRecord(*args, meta=meta)
+    if r.case_meta is not None:
+        return CaseRecord(*args, meta=r.case_meta)
     return Record(*args)
 
 
