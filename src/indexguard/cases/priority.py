@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 SEVERITY_WEIGHT: dict[str, float] = {"block": 100.0, "review": 60.0, "report": 40.0, "warn": 20.0}
-TRUSTED_BONUS = 50.0
+TRUSTED_BONUS = 70.0  # above a term-list block, below a hotline-list hit
 HOTLINE_BONUS = 40.0  # a hit on a hotline list outranks a bare report
 AGE_PER_HOUR = 2.0
 AGE_CAP = 48.0  # hours: an old case rises, but never above a fresh hotline hit
