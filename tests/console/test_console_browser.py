@@ -160,10 +160,22 @@ def _case_page_with_metadata(base: str, svc: Any, api: httpx.Client, screen_key:
             html = page.content().lower()
             assert "wexal" not in html and "bizu" not in html and "█" in html
             _shot(page, "case-metadata.png")
+            _spread_over_days(svc)
             page.goto(f"{base}/console/dashboard")
             _shot(page, "dashboard.png")
         finally:
             browser.close()
+
+
+def _spread_over_days(svc: Any) -> None:
+    """Backdate the closed cases over a week with varied clocks, so the dashboard shows a trend."""
+    from datetime import timedelta
+
+    with svc.sessions() as s, s.begin():
+        for i, c in enumerate(s.query(Case).filter(Case.status == "confirmed").order_by(Case.id)):
+            opened = c.opened_at - timedelta(days=i % 7, minutes=5 * i)
+            c.opened_at, c.hidden_at = opened, opened + timedelta(seconds=2 + 3 * i)
+            c.decided_at = c.removed_at = opened + timedelta(minutes=4 + 7 * (i % 4))
 
 
 def _audit_verifies_then_breaks(svc: Any) -> None:

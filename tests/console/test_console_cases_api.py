@@ -3,6 +3,8 @@ joins it, trusted flaggers delist at once, moderator actions change item state a
 
 from __future__ import annotations
 
+import time
+
 from ig_service_helpers import TERMS, Env
 from sqlalchemy import select
 
@@ -57,6 +59,16 @@ def test_report_and_screening_join_one_case_then_remove(cenv: Env) -> None:
         assert s.scalar(select(DenyEntry.id).where(DenyEntry.value == INFOHASH)) is not None
     c = _case(e, "item-1")
     assert c["status"] == "confirmed" and c["removed_at"] and c["decided_by"]
+    deadline = time.monotonic() + 10  # the deny set reaches the screener on its next poll
+    while time.monotonic() < deadline:
+        again = e.client.post("/v1/listings", json={"id": "item-1b", "title": "new", "infohash": INFOHASH},
+                              headers=e.auth("screen")).json()  # fmt: skip
+        if again["action"] == "block":
+            break
+        time.sleep(0.1)
+    assert any(x["list"] == "deny-set" for x in again["reasons"])
+    assert _case(e, "item-1b")["source"] == "deny"
+    assert mod.get("/v1/cases-stats").json()["reupload_attempts_caught"] >= 1
     assert [h["action"] for h in c["history"]][-2:] == ["remove", "ban_identities"]  # type: ignore[index]
 
 

@@ -98,6 +98,7 @@ def svg_chart(points: list[clocks.DayFigures], title: str, width: int = 360, hei
         line("p90", ' stroke-dasharray="4 3" opacity="0.6"'),
         f'<text x="{pad}" y="{height - 6}" font-size="10">{escape(points[0].day)}</text>',
         f'<text x="{width - 70}" y="{height - 6}" font-size="10">{escape(points[-1].day)}</text>',
+        f'<text x="{width - 120}" y="12" font-size="10">— median  - - p90</text>',
         "</svg>",
     ]
     return Markup("".join(parts))
