@@ -49,6 +49,8 @@ def _seed(e: Env, image: bytes) -> None:
     prefix = e.keys["cases"].split("_")[1]
     e.client.put(f"/v1/admin/trusted-flaggers/{prefix}", headers=e.auth("admin"))
     thumb = base64.b64encode(image).decode()
+    anonymous = e.client.post("/v1/reports", json={"item": "L1", "category": "csam", "thumbnail": thumb})
+    assert anonymous.status_code == 403  # the public never uploads images
     r = e.client.post("/v1/reports", json={"item": "L1", "category": "csam", "thumbnail": thumb},
                       headers=e.auth("cases"))  # fmt: skip
     assert r.status_code == 201, r.text

@@ -142,6 +142,8 @@ async def _who(request: Request) -> tuple[str, bool]:
 async def report_api(body: ReportBody, request: Request) -> JSONResponse:
     svc = services(request)
     reporter, trusted = await _who(request)
+    if body.thumbnail and reporter == "public":
+        raise HTTPException(403, "thumbnails are accepted only with an API key (the site, or a trusted flagger)")
     ch = svc.cipher.keyed_hash("report-client", client_address(request))
     if not trusted and await run_in_threadpool(_limited, svc, ch):
         raise HTTPException(429, "too many reports from this address; try again in an hour", {"Retry-After": "3600"})
