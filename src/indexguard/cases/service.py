@@ -78,16 +78,15 @@ class Effects:
         self.events += other.events
 
 
-Notify = Callable[[str, dict[str, Any]], None]
+Notify = Callable[[list[tuple[str, dict[str, Any]]]], None]  # (event type, data) pairs
 
 
 def emit(factory: sessionmaker[Session], fx: Effects, notify: Notify | None = None) -> None:
     """After commit: append the audit rows, then hand the events to the webhook sender if any."""
     for actor, action, target, detail in fx.audit:
         audit.append(factory, actor, action, target, detail)
-    if notify is not None:
-        for kind, data in fx.events:
-            notify(kind, data)
+    if notify is not None and fx.events:
+        notify(fx.events)
 
 
 def _event(s: Session, c: Case, actor: str, action: str, detail: dict[str, Any], fx: Effects) -> None:

@@ -1,14 +1,7 @@
-"""The cases API: the queue, one case, actions (single and bulk), image reveal, trusted flaggers.
-
-Webhooks: with INDEXGUARD_WEBHOOK_URL and INDEXGUARD_WEBHOOK_SECRET set, case events
-(`case.opened`, `item.hidden`, `item.removed`, `item.restored`, `uploader.banned`,
-`takedown.requested`) are signed and sent through indexguard.integrations.webhooks.
-"""
+"""The cases API: the queue, one case, actions (single and bulk), image reveal, trusted flaggers."""
 
 from __future__ import annotations
 
-import os
-import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
@@ -18,12 +11,11 @@ from pydantic import BaseModel, Field
 
 from indexguard.cases import meta as case_meta
 from indexguard.cases import service as cases
-from indexguard.integrations.webhooks import Endpoint, Outbox, WebhookSender, case_event
 from indexguard.store import cases_repo
 from indexguard.store.accounts import Principal
 from indexguard.web.auth import require
 from indexguard.web.deps import Services, services
-from indexguard.web.screening import text_screen
+from indexguard.web.screening import notifier, text_screen
 
 router = APIRouter(tags=["cases"])
 CasesP = Annotated[Principal, Depends(require("cases"))]
@@ -60,33 +52,10 @@ def shown(svc: Services, case: dict[str, Any]) -> dict[str, Any]:
     return case
 
 
-def notifier(svc: Services) -> cases.Notify | None:
-    """A webhook sender for case events if configured; deliveries run off the request thread."""
-    url, secret = os.environ.get("INDEXGUARD_WEBHOOK_URL"), os.environ.get("INDEXGUARD_WEBHOOK_SECRET")
-    if not url or not secret:
-        return None
-    sender = WebhookSender(
-        Outbox(os.environ.get("INDEXGUARD_WEBHOOK_OUTBOX", ":memory:")), [Endpoint.of("site", url, secret)]
-    )
-
-    def notify(kind: str, data: dict[str, Any]) -> None:
-        sender.enqueue(case_event(kind, data))
-        threading.Thread(target=_deliver, args=(sender,), daemon=True).start()
-
-    return notify
-
-
-def _deliver(sender: WebhookSender) -> None:
-    try:
-        sender.run(max_wait=60)
-    finally:
-        sender.close()
-
-
 def run_actions(svc: Services, ids: list[int], action: str, actor: str, note: str) -> list[dict[str, Any]]:
     """Each case in its own transaction, so one failure does not undo the others."""
     out: list[dict[str, Any]] = []
-    notify = notifier(svc)
+    notify = notifier()
     for cid in ids:
         try:
             with svc.sessions() as s, s.begin():

@@ -32,7 +32,7 @@ from indexguard.store.models import AbuseReport, utcnow
 from indexguard.web import csrf
 from indexguard.web.auth import principal_async
 from indexguard.web.deps import Services, client_address, services
-from indexguard.web.routes_cases import notifier
+from indexguard.web.screening import notifier
 
 router = APIRouter(tags=["reports"])
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -110,7 +110,7 @@ def _file(svc: Services, r: ReportIn, reporter: str, trusted: bool, client_hash:
         if thumb is not None:
             cases.add_media(s, c, svc.cipher, thumb)
     fx.audit.insert(0, (reporter, "report.create", f"case:{c.id}", {"reference": ref, "category": r.category}))
-    cases.emit(svc.sessions, fx, notifier(svc))
+    cases.emit(svc.sessions, fx, notifier())
     return ref
 
 

@@ -6,7 +6,9 @@ Pure of HTTP: routes call `screen_one`/`screen_batch` and `persist`, and turn re
 from __future__ import annotations
 
 import base64
+import os
 import re
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from indexguard.cases import meta as case_meta
 from indexguard.cases import service as cases
 from indexguard.errors import IndexguardError
+from indexguard.integrations.webhooks import Endpoint, Outbox, WebhookSender, case_event
 from indexguard.screen.decision import Decision, Reason
 from indexguard.screen.item import Item
 from indexguard.store import records
@@ -188,7 +191,31 @@ def persist(factory: sessionmaker[Session], recs: list[Record], track_items: boo
             decision_id = records.save(s, rec, track_items)
             if isinstance(rec, CaseRecord):
                 fx.add(cases.open_or_join(s, _case_signal(rec, decision_id))[1])
-    cases.emit(factory, fx)
+    cases.emit(factory, fx, notifier())
+
+
+def notifier() -> cases.Notify | None:
+    """Case events (`case.opened`, `item.hidden`, `item.removed`, ...) as signed webhooks, when
+    INDEXGUARD_WEBHOOK_URL and INDEXGUARD_WEBHOOK_SECRET are set; delivered off the caller's thread."""
+    url, secret = os.environ.get("INDEXGUARD_WEBHOOK_URL"), os.environ.get("INDEXGUARD_WEBHOOK_SECRET")
+    if not url or not secret:
+        return None
+
+    def notify(events: list[tuple[str, dict[str, Any]]]) -> None:
+        outbox = Outbox(os.environ.get("INDEXGUARD_WEBHOOK_OUTBOX", ":memory:"))
+        sender = WebhookSender(outbox, [Endpoint.of("site", url, secret)])
+        for kind, data in events:
+            sender.enqueue(case_event(kind, data))
+        threading.Thread(target=_deliver, args=(sender,), name="indexguard-case-webhooks", daemon=True).start()
+
+    return notify
+
+
+def _deliver(sender: WebhookSender) -> None:
+    try:
+        sender.run(max_wait=60)
+    finally:
+        sender.close()
 
 
 def observe(metrics: Metrics, endpoint: str, started: float, results: list[Screened]) -> None:
