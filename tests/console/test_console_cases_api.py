@@ -127,6 +127,13 @@ def test_form_needs_csrf_and_console_needs_sign_in(cenv: Env) -> None:
     assert e.client.get("/v1/cases", headers=e.auth("screen")).status_code == 403
     mod = e.login("moderator")
     token = mod.headers.pop("X-CSRF-Token")
-    r = mod.post("/console/bulk", data={"ids": "1", "action": "remove", "csrf_token": "wrong"})
+    _report(e, "bulk-1")
+    _report(e, "bulk-2")
+    ids = [str(_case(e, i)["id"]) for i in ("bulk-1", "bulk-2")]
+    r = mod.post("/console/bulk", data={"ids": ids, "action": "remove", "csrf_token": "wrong"})
     assert r.status_code == 403
-    mod.headers["X-CSRF-Token"] = token
+    r = mod.post("/console/bulk", data={"ids": ids, "action": "remove", "csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/console"
+    assert {_case(e, i)["item_state"] for i in ("bulk-1", "bulk-2")} == {"removed"}
+    page = mod.get(f"/console/cases/{ids[0]}")
+    assert "removed" in page.text and 'name="csrf_token" value="' + token in page.text
