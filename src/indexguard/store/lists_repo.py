@@ -119,7 +119,7 @@ def import_version(
 def resolve(s: Session, name: str, ref: str) -> ListVersion:
     """A version by number ("3") or by version hash (full or a prefix of at least 8 hex digits)."""
     q = select(ListVersion).where(ListVersion.list_name == name)
-    if ref.isdigit() and len(ref) < 9:
+    if ref.isascii() and ref.isdigit() and len(ref) < 9:
         row = s.scalars(q.where(ListVersion.number == int(ref))).first()
     elif len(ref) >= 8 and all(c in "0123456789abcdef" for c in ref):
         rows = s.scalars(q.where(ListVersion.version.startswith(ref, autoescape=True))).all()
