@@ -14,11 +14,6 @@ CATEGORIES: dict[str, str] = {
     "grooming_other": "Grooming or other",
 }
 # The case category a report's category maps to (list categories use the same names).
-DEFAULT_HOTLINES: tuple[dict[str, str], ...] = (
-    {"name": "IWF (UK): report child sexual abuse imagery", "url": "https://report.iwf.org.uk/"},
-    {"name": "NCMEC CyberTipline (US)", "url": "https://report.cybertip.org/"},
-    {"name": "INHOPE: find the hotline in your country", "url": "https://www.inhope.org/EN/articles/member-hotlines"},
-)
 MAX_ITEM = 256
 MAX_URL = 2_048
 MAX_COMMENT = 4_000

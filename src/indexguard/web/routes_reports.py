@@ -24,8 +24,9 @@ from pydantic import BaseModel, Field
 
 from indexguard.cases import meta as case_meta
 from indexguard.cases import service as cases
-from indexguard.cases.reports import CATEGORIES, DEFAULT_HOTLINES, ReportError, ReportIn, new_reference
+from indexguard.cases.reports import CATEGORIES, ReportError, ReportIn, new_reference
 from indexguard.errors import IndexguardError
+from indexguard.hotline.directory import DEFAULT_DIRECTORY
 from indexguard.screen.item import Item
 from indexguard.store import cases_repo
 from indexguard.store.models import AbuseReport, utcnow
@@ -53,6 +54,8 @@ class ReportBody(BaseModel):
 
 
 def hotline_links() -> list[dict[str, str]]:
+    """The report page's hotline links: INDEXGUARD_HOTLINE_LINKS when set, else the national hotline
+    directory's defaults (one list of addresses for the whole project)."""
     raw = os.environ.get(HOTLINES_ENV)
     if raw:
         try:
@@ -62,7 +65,7 @@ def hotline_links() -> list[dict[str, str]]:
                 return links
         except (ValueError, TypeError, KeyError):
             pass  # a broken setting must not take the report page down: the defaults stand
-    return [dict(x) for x in DEFAULT_HOTLINES]
+    return [{"name": h.name, "url": h.url} for h in DEFAULT_DIRECTORY.hotlines]
 
 
 def _masked(svc: Services, text: str | None, name: str) -> str | None:
