@@ -29,6 +29,7 @@ from indexguard.web import (
     routes_cases,
     routes_console,
     routes_dashboard,
+    routes_demo,
     routes_lists,
     routes_ops,
     routes_reports,
@@ -105,6 +106,7 @@ def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
     for router in (routes_reports.router, routes_cases.router, routes_dashboard.router, routes_console.router):
         app.include_router(router)
     app.include_router(routes_transparency.router)
+    app.include_router(routes_demo.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     app.add_exception_handler(IndexguardError, _indexguard_error)
     if settings.access_log:
