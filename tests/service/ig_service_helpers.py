@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from fastapi.testclient import TestClient
@@ -63,3 +65,35 @@ class Env:
                 return
             time.sleep(0.05)
         raise AssertionError(f"{name} {version[:12]} not live after {timeout}s")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def running_server(svc: Services, ready: Callable[[], bool] = lambda: True) -> Iterator[str]:
+    """The real app on a real uvicorn server in a thread; yields its base URL."""
+    import threading
+
+    import uvicorn
+
+    from indexguard.web.app import create_app
+
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(create_app(svc.settings, svc), port=port, log_config=None, access_log=False))
+    t = threading.Thread(target=srv.run, daemon=True)
+    t.start()
+    deadline = time.monotonic() + 20
+    while not (srv.started and ready()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert srv.started and ready(), "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        t.join(timeout=15)

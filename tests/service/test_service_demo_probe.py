@@ -3,44 +3,23 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
-from ig_service_helpers import settings_for
+from ig_service_helpers import running_server, settings_for
 from typer.testing import CliRunner
 
 from indexguard.cli.main import build_app
-from indexguard.web.app import build_services, create_app
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from indexguard.web.app import build_services
 
 
 @pytest.fixture
 def demo_server(tmp_path: Path) -> Iterator[str]:
     # First start as a newcomer runs it: the demo placeholder list goes live.
     svc = build_services(settings_for(f"sqlite:///{tmp_path / 'demo.db'}", bootstrap=True))
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(svc.settings, svc), port=port, log_config=None, access_log=False))
-    t = threading.Thread(target=srv.run, daemon=True)
-    t.start()
-    deadline = time.monotonic() + 20
-    while not (srv.started and svc.live.state is not None) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert srv.started and svc.live.state is not None, "service did not start"
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        srv.should_exit = True
-        t.join(timeout=15)
+    with running_server(svc, lambda: svc.live.state is not None) as base:
+        yield base
 
 
 def test_probe_passes_against_the_demo_site(demo_server: str, tmp_path: Path) -> None:

@@ -3,7 +3,6 @@ Decision names either the old or the new version."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -11,36 +10,18 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-import uvicorn
-from ig_service_helpers import settings_for
+from ig_service_helpers import running_server, settings_for
 
 from indexguard.store import accounts
-from indexguard.web.app import build_services, create_app
+from indexguard.web.app import build_services
 from indexguard.web.deps import Services
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
 def server(db_url: str) -> Iterator[tuple[str, Services]]:
     svc = build_services(settings_for(db_url, poll_seconds=0.2))
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(svc.settings, svc), port=port, log_config=None, access_log=False))
-    t = threading.Thread(target=srv.run, daemon=True)
-    t.start()
-    deadline = time.monotonic() + 15
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert srv.started, "uvicorn did not start"
-    try:
-        yield f"http://127.0.0.1:{port}", svc
-    finally:
-        srv.should_exit = True
-        t.join(timeout=15)
+    with running_server(svc) as base:
+        yield base, svc
 
 
 def test_hot_swap_under_load(server: tuple[str, Services]) -> None:
