@@ -81,3 +81,13 @@ def test_query_guard_never_crashes(query_string: str) -> None:
     blocked = guard.check("/search", query_string, "xx")
     if blocked is not None:
         assert blocked.status in (200, 400)
+
+
+def test_unknown_xml_encoding_is_a_clear_error() -> None:
+    # Found by the mutation test above: ElementTree raised LookupError for an unknown encoding name.
+    try:
+        tf.parse_feed(b'<?xml version="1.0" encoding="AUTF-8"?><rss version="2.0"><channel/></rss>')
+    except tf.FeedError as e:
+        assert "XML declaration" in str(e)
+    else:
+        raise AssertionError("an unknown encoding must be refused")

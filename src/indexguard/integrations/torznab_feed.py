@@ -132,6 +132,9 @@ def parse_document(data: bytes) -> ET.Element:
         raise FeedError(f"forbidden XML construct ({type(e).__name__})") from None
     except ET.ParseError as e:
         raise FeedError(f"not well-formed XML ({e})") from None
+    except (LookupError, ValueError) as e:
+        # An XML declaration naming an encoding Python does not know (e.g. "AUTF-8"), found by fuzzing.
+        raise FeedError(f"unreadable XML declaration ({e})") from None
     if not isinstance(root, ET.Element):
         raise FeedError("no root element")
     return root
