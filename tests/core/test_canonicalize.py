@@ -23,8 +23,25 @@ def test_marks_ignorables_and_confusables() -> None:
     assert C.canonical("bi\u200bz\u00adu\u200d\u2060\ufeff") == "bizu"
     assert C.canonical("bi\u202ezu") == "bizu"  # bidi override
     assert C.canonical("һusіnјорuк") == "husinjopuk"  # Cyrillic look-alikes
-    assert C.canonical("ΒΙΖU".lower()) in {"bizu", "blzu"}  # Greek capitals fold by their look
+    assert C.canonical("ΝΑΡ") == "nap"  # Greek capitals fold by their own look, before casefolding
+    assert C.canonical("ϲ") == "c"  # lunate sigma looks like c (its compatibility form does not)
     assert C.canonical("bøzu") == "bozu"
+
+
+def test_every_confusable_of_an_ascii_letter_folds_to_it() -> None:
+    import json
+    from importlib import resources
+
+    data = json.loads(resources.files("confusable_homoglyphs").joinpath("confusables.json").read_text("utf-8"))
+    wrong = []
+    for letter in "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNOPQRSTUVWXYZ":  # l/I: see below
+        for g in data.get(letter, []):
+            c = g["c"].strip("\u200e\u200f")
+            if len(c) == 1 and not c.isascii() and C.canonical(c) != letter.lower():
+                wrong.append((letter, c, C.canonical(c)))
+    assert wrong == []
+    # Glyphs that look like both l and I fold to `1`, the spelling stage two accepts for either letter.
+    assert {C.canonical(c) for c in "ΙӀǀℓ"} == {"1"}
 
 
 def test_version_is_named() -> None:

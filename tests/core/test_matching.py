@@ -25,7 +25,7 @@ S = Screener.build([TERMS], [ALLOW])
         "xHusinjopukNogar", "hu\u200bsinjopuk", "һusinjоpuк", "ｂｉｚｕ", "b!zu", "8izu", "bízú", "[bizu]",
         "husinj()puk", "bizu2012", "n a r v e s i n gijusu",
         "h|u|s|i|n|j|o|p|u|k", "h+u+s+i+n+j+o+p+u+k", "husinjopuk™", "BIZUpack", "ⓗⓤⓢⓘⓝⓙⓞⓟⓤⓚ", "h̶u̶s̶i̶n̶j̶o̶p̶u̶k̶",
-        "ʙɪᴢᴜ", "|-|usinjopuk", "[Narvesin][Gijusu]", "narvesin\tgijusu",
+        "ʙɪᴢᴜ", "|-|usinjopuk", "[Narvesin][Gijusu]", "narvesin\tgijusu", "ΒΙΖU",
     ],
 )
 def test_blocked(text: str) -> None:

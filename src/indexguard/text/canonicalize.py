@@ -23,26 +23,35 @@ CANONICALIZER_VERSION = "ig-canon-1"
 def _fold_once(ch: str, skeleton: dict[str, str]) -> str:
     if is_ignorable(ch):
         return ""
-    decomposed = unicodedata.normalize("NFKD", ch).casefold()
-    decomposed = unicodedata.normalize("NFKD", decomposed)
-    if unicodedata.category(ch).startswith("S") and sum(c.isalnum() for c in decomposed) > 1:
+    if ch in skeleton:
+        return skeleton[ch]
+    compat = unicodedata.normalize("NFKD", ch)
+    if unicodedata.category(ch).startswith("S") and sum(c.isalnum() for c in compat) > 1:
         # A symbol that decomposes to several letters (™ -> tm, ℡ -> tel) must not glue letters onto
         # the word beside it; it stays a separator. Circled and squared single letters still fold.
         return ch
     out: list[str] = []
-    for c in decomposed:
-        if c.isascii():
-            out.append(c)
-        elif unicodedata.category(c).startswith("M") or is_ignorable(c):
-            continue
-        elif c in skeleton:
+    for c in compat:
+        if not c.isascii() and c in skeleton:
+            # Before casefolding: Greek capital Nu looks like N, but its lowercase looks like v.
             out.append(skeleton[c])
-        elif unicodedata.name(c, "").startswith("LATIN"):
-            t = anyascii(c).lower()
-            out.append(t if t.isalnum() else c)
-        else:
-            out.append(c)
+            continue
+        for f in unicodedata.normalize("NFKD", c.casefold()):
+            out.append(_fold_lower(f, skeleton))
     return "".join(out)
+
+
+def _fold_lower(c: str, skeleton: dict[str, str]) -> str:
+    if c.isascii():
+        return c
+    if unicodedata.category(c).startswith("M") or is_ignorable(c):
+        return ""
+    if c in skeleton:
+        return skeleton[c]
+    if unicodedata.name(c, "").startswith("LATIN"):
+        t = anyascii(c).lower()
+        return t if t.isalnum() else c
+    return c
 
 
 class FoldTable(dict[int, str]):

@@ -9,6 +9,7 @@ from functools import cache
 from importlib import resources
 
 _ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+_VERTICAL_STROKE = frozenset("lI|")
 
 
 def _load_graph() -> dict[str, set[str]]:
@@ -58,6 +59,9 @@ def _nearest_ascii(graph: dict[str, set[str]], start: str) -> str | None:
         if found_depth is not None and depth > found_depth:
             break
         for nxt in sorted(graph.get(node, ())):
+            if nxt in _VERTICAL_STROKE:
+                # Looks like l and I at once: `1` is the one spelling stage two accepts for both.
+                return "1"
             low = nxt.lower() if nxt.isascii() else nxt
             if low in _ASCII_ALNUM:
                 found.append(low)
