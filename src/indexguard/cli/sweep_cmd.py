@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from indexguard.errors import IndexguardError
-from indexguard.sweep.bundle import ListBundle, ListText
+from indexguard.sweep.bundle import ListBundle, ListText, OtherList
 from indexguard.sweep.fields import FieldMap
 from indexguard.sweep.incremental import ListDelta, delta_list, unhide
 from indexguard.sweep.output import read_flagged, write_json
@@ -34,6 +34,8 @@ def sweep(
                                                       "image files, or sql: (with --sql-url)")],
     terms: Annotated[list[Path], typer.Option("--terms", help="term list (.txt or .csv); repeatable")],
     allow: Annotated[list[Path] | None, typer.Option("--allow", help="allowlist; repeatable")] = None,
+    hashes: Annotated[list[str] | None, typer.Option("--hashes", help="hash list [TYPE:]FILE; repeatable")] = None,
+    urls: Annotated[list[Path] | None, typer.Option("--urls", help="URL list; repeatable")] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="flagged items: .jsonl or .parquet")] = None,
     summary: Annotated[Path | None, typer.Option("--summary", help="write the summary JSON here")] = None,
     workers: Annotated[int, typer.Option(help="processes (default: all cores); 1 runs in this process")] = 0,
@@ -66,7 +68,7 @@ def sweep(
         lists, delta = _lists(terms, allow or [], since_version)
         cfg = SweepConfig(
             sources=sources,
-            bundle=ListBundle(tuple(lists), backend),
+            bundle=ListBundle(tuple(lists), backend, _others(hashes or [], urls or [])),
             fields=FieldMap.parse(field or [], id_field),
             size=SweepSize(chunk_bytes=max(4096, chunk_bytes), chunk_rows=max(1, chunk_rows)),
             output=output,
@@ -87,6 +89,10 @@ def sweep(
     if summary:
         write_json(summary, result)
     print(human(result), file=sys.stderr)
+
+
+def _others(hashes: list[str], urls: list[Path]) -> tuple[OtherList, ...]:
+    return tuple([OtherList.read(h, "hash") for h in hashes] + [OtherList.read(str(u), "url") for u in urls])
 
 
 def _lists(terms: list[Path], allow: list[Path], since: Path | None) -> tuple[list[ListText], ListDelta | None]:

@@ -121,6 +121,16 @@ class Screener:
                 out.append(self.screen(it, reveal=reveal))
         return out
 
+    def flag_lines(self, buf: bytes) -> list[int] | None:
+        """The bulk prefilter for plain-text rows: of an ASCII newline-separated buffer, the lines that
+        may match. None when it cannot say (URL lists are loaded, a regex entry, non-ASCII): then every
+        line needs `screen`."""
+        return None if self.url_matchers else self.terms.flag_lines(buf)
+
+    def needs_full_path(self, texts: Sequence[str]) -> list[int]:
+        """Like flag_lines for a list of plain texts; every index when URL lists are loaded."""
+        return list(range(len(texts))) if self.url_matchers else self.terms.needs_full_path(texts)
+
     def _decide(self, id: str, fields: list[tuple[str, str]], *, reveal: bool) -> Decision:
         return self._finish(id, self._term_reasons(fields, reveal=reveal))
 

@@ -12,7 +12,11 @@ from pathlib import Path
 from typing import Literal
 
 from indexguard.errors import ListFormatError
+from indexguard.lists.hash_list import HASH_TYPES, ListOptions, parse_hash_list
 from indexguard.lists.terms import TermList, parse_term_list
+from indexguard.lists.url_list import parse_url_list
+from indexguard.match.url_match import UrlMatcher
+from indexguard.screen.hash_matchers import hash_matchers
 from indexguard.screen.screener import Screener
 from indexguard.text.canonicalize import Canonicalizer
 
@@ -54,9 +58,33 @@ class ListText:
 
 
 @dataclass(frozen=True, slots=True)
+class OtherList:
+    """A hash list (`kind` hash, `type_hint` e.g. sha256 or pdq) or a URL list (`kind` url), as text."""
+
+    kind: Literal["hash", "url"]
+    name: str
+    text: str
+    source: str
+    allowlist: bool = False
+    type_hint: str | None = None
+
+    @classmethod
+    def read(cls, spec: str, kind: Literal["hash", "url"], *, allowlist: bool = False) -> OtherList:
+        hint, sep, rest = spec.partition(":")
+        path = Path(rest) if kind == "hash" and sep and hint in HASH_TYPES else Path(spec)
+        type_hint = hint if path != Path(spec) else None
+        lt = ListText.read(path)
+        return cls(kind, lt.name, lt.text, lt.source, allowlist, type_hint)
+
+    def key(self) -> str:
+        return f"\0{self.kind}\0{self.name}\0{self.allowlist}\0{self.type_hint}\0{self.text}"
+
+
+@dataclass(frozen=True, slots=True)
 class ListBundle:
     lists: tuple[ListText, ...]
     backend: str = "auto"
+    others: tuple[OtherList, ...] = ()
 
     @property
     def fingerprint(self) -> str:
@@ -65,6 +93,8 @@ class ListBundle:
             h.update(f"\0{lt.name}\0{lt.fmt}\0{lt.allowlist}\0".encode())
             h.update(lt.text.encode())
             h.update("\0".join(sorted(lt.only_ids)).encode() if lt.only_ids is not None else b"\1all")
+        for o in self.others:
+            h.update(o.key().encode())
         return h.hexdigest()
 
     def build(self) -> Screener:
@@ -72,7 +102,19 @@ class ListBundle:
         parsed = [lt.parse(canon) for lt in self.lists]
         terms = [tl for tl in parsed if not tl.allowlist]
         allows = [tl for tl in parsed if tl.allowlist]
-        return Screener.build(terms, allows, backend=self.backend)
+        banks = [
+            parse_hash_list(o.text, o.source, ListOptions(o.name, o.type_hint,  # type: ignore[arg-type]
+                                                          "allowlist" if o.allowlist else "normal"))
+            for o in self.others if o.kind == "hash"
+        ]
+        urls = [parse_url_list(o.text, o.name, allowlist=o.allowlist, source=o.source)
+                for o in self.others if o.kind == "url"]
+        identity, images = hash_matchers(banks)
+        return Screener.build(
+            terms, allows, backend=self.backend, identity_matchers=identity, image_matchers=images,
+            url_matchers=[UrlMatcher(urls)] if urls else [],
+            extra_versions={**{b.name: b.version for b in banks}, **{u.name: u.version for u in urls}},
+        )
 
 
 class ScreenerCache:

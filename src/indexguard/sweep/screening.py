@@ -174,7 +174,7 @@ def _txt(chunk: Chunk, screener: Screener) -> tuple[int, list[Entry]]:
         lines.pop()
     name = os.path.basename(chunk.source)
     nonblank = [i for i, raw in enumerate(lines) if raw.strip()]
-    flagged = screener.terms.flag_lines(data) if data.isascii() else None
+    flagged = screener.flag_lines(data) if data.isascii() else None
     if flagged is None:
         texts: list[str] = []
         owners: list[int] = []
@@ -185,7 +185,7 @@ def _txt(chunk: Chunk, screener: Screener) -> tuple[int, list[Entry]]:
                 owners.append(i)
             except UnicodeDecodeError:
                 bad.append(i)
-        flagged = sorted({owners[j] for j in screener.terms.needs_full_path(texts)} | set(bad))
+        flagged = sorted({owners[j] for j in screener.needs_full_path(texts)} | set(bad))
     slow = [i for i in flagged if lines[i].strip()]
     entries = [_txt_entry(lines[i], chunk.first_row + i, name) for i in slow]
     return len(nonblank) - len(slow), entries

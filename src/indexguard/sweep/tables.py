@@ -88,14 +88,14 @@ def _flag_text(arr: pa.Array, screener: Screener) -> np.ndarray:
     fast_idx = np.flatnonzero(simple_np)
     other_idx = np.flatnonzero(_valid(arr) & ~simple_np)
     if len(fast_idx):
-        lines = screener.terms.flag_lines(joined_lines(arr.filter(simple)))
+        lines = screener.flag_lines(joined_lines(arr.filter(simple)))
         if lines is None:
             other_idx = np.flatnonzero(_valid(arr))
         elif lines:
             out[fast_idx[np.asarray(lines, dtype=np.int64)]] = True
     if len(other_idx):
         texts = arr.take(pa.array(other_idx)).to_pylist()
-        hits = screener.terms.needs_full_path(texts)
+        hits = screener.needs_full_path(texts)
         if hits:
             out[other_idx[np.asarray(hits, dtype=np.int64)]] = True
     return out
