@@ -137,3 +137,29 @@ def test_form_needs_csrf_and_console_needs_sign_in(cenv: Env) -> None:
     assert {_case(e, i)["item_state"] for i in ("bulk-1", "bulk-2")} == {"removed"}
     page = mod.get(f"/console/cases/{ids[0]}")
     assert "removed" in page.text and 'name="csrf_token" value="' + token in page.text
+
+
+def test_banned_uploader_new_listings_are_refused(cenv_sqlite: Env) -> None:
+    e = cenv_sqlite
+    info = e.import_list("t", TERMS, activate=True)
+    e.wait_live("t", str(info["version"]))
+    r = e.client.post("/v1/listings", json={"id": "up-1", "title": "bizu", "uploader_id": "acct-77"},
+                      headers=e.auth("screen"))  # fmt: skip
+    assert r.json()["action"] == "block"
+    # Blocking a listing alone never bans its uploader.
+    clean = {"title": "holiday photos", "uploader_id": "acct-77"}
+    assert e.client.post("/v1/listings", json={"id": "up-2", **clean}, headers=e.auth("screen")).json()[
+        "action"] == "allow"
+    mod = e.login("moderator")
+    cid = _case(e, "up-1")["id"]
+    assert mod.post(f"/v1/cases/{cid}/actions", json={"action": "ban_uploader"}).status_code == 200
+    deadline = time.monotonic() + 10  # the deny set reaches the screener on its next poll
+    while time.monotonic() < deadline:
+        again = e.client.post("/v1/listings", json={"id": "up-3", **clean}, headers=e.auth("screen")).json()
+        if again["action"] == "block":
+            break
+        time.sleep(0.1)
+    assert again["action"] == "block"
+    assert [x["entry"] for x in again["reasons"]] == ["deny:uploader"]
+    other = {"id": "up-4", "title": "holiday photos", "uploader_id": "acct-78"}
+    assert e.client.post("/v1/listings", json=other, headers=e.auth("screen")).json()["action"] == "allow"

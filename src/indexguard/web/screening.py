@@ -113,6 +113,19 @@ def _apply_deny(d: Decision, ids: list[tuple[str, str]], state: LiveState) -> No
         )  # fmt: skip
 
 
+def _apply_banned_uploader(d: Decision, item: Item, state: LiveState) -> None:
+    """A moderator's "ban uploader" puts the site's uploader id in the deny set: that account's new
+    listings are refused. Kept apart from identities, so blocking one listing never bans its uploader."""
+    uploader = case_meta.uploader_id(item.extra)
+    if not uploader or not state.deny or d.action == "block" or ("uploader", uploader) not in state.deny:
+        return
+    d.action = "block"
+    d.reasons.append(
+        Reason(DENY_LIST, str(state.deny_generation), "deny:uploader", "deny-set", "uploader", "exact", None,
+               "block", "this uploader was banned by a moderator")
+    )
+
+
 def screen_one(state: LiveState, item: Item) -> Screened:
     try:
         d = state.screener.query(item.text or "", id=item.id) if item.kind == "query" else state.screener.screen(item)
@@ -120,6 +133,7 @@ def screen_one(state: LiveState, item: Item) -> Screened:
         d = _fail_closed(item, e)
     ids = identities(item, d) if item.kind != "query" else []
     _apply_deny(d, ids, state)
+    _apply_banned_uploader(d, item, state)
     return _with_meta(state, Screened(item, d, ids))
 
 
@@ -132,6 +146,7 @@ def screen_batch(state: LiveState, items: list[Item]) -> list[Screened]:
     for it, d in zip(items, decisions, strict=True):
         ids = identities(it, d) if it.kind != "query" else []
         _apply_deny(d, ids, state)
+        _apply_banned_uploader(d, it, state)
         out.append(_with_meta(state, Screened(it, d, ids)))
     return out
 
