@@ -26,6 +26,7 @@ S = Screener.build([TERMS], [ALLOW])
         "husinj()puk", "bizu2012", "n a r v e s i n gijusu",
         "h|u|s|i|n|j|o|p|u|k", "h+u+s+i+n+j+o+p+u+k", "husinjopuk™", "BIZUpack", "ⓗⓤⓢⓘⓝⓙⓞⓟⓤⓚ", "h̶u̶s̶i̶n̶j̶o̶p̶u̶k̶",
         "ʙɪᴢᴜ", "|-|usinjopuk", "[Narvesin][Gijusu]", "narvesin\tgijusu", "ΒΙΖU",
+        "🅑🅘🅩🅤", "🇧🇮🇿🇺", "һ u ѕ і n ј о р u к", "n4rv3s1n g1ju5u",
     ],
 )
 def test_blocked(text: str) -> None:

@@ -9,6 +9,7 @@ keeps an exact offset map from folded text back to the original.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -18,6 +19,8 @@ from indexguard.text.confusables import ascii_skeleton
 from indexguard.text.ignorables import is_ignorable
 
 CANONICALIZER_VERSION = "ig-canon-1"
+
+_LETTER_SYMBOL = re.compile(r"(?:LATIN (?:CAPITAL|SMALL) LETTER|SYMBOL LETTER) ([A-Z])$")
 
 
 def _fold_once(ch: str, skeleton: dict[str, str]) -> str:
@@ -48,9 +51,13 @@ def _fold_lower(c: str, skeleton: dict[str, str]) -> str:
         return ""
     if c in skeleton:
         return skeleton[c]
-    if unicodedata.name(c, "").startswith("LATIN"):
+    name = unicodedata.name(c, "")
+    if name.startswith("LATIN"):
         t = anyascii(c).lower()
         return t if t.isalnum() else c
+    if m := _LETTER_SYMBOL.search(name):
+        # Letter-shaped symbols with no decomposition: 🅼 (negative squared M), 🇲 (regional indicator M).
+        return m.group(1).lower()
     return c
 
 
