@@ -342,7 +342,9 @@ class _Builder:
             for i, entry in enumerate(files_v):
                 if not i & 1023:
                     self._check_time()
-                f = self.v1_file(i, entry)
+                f = _v1_plain(entry) if type(entry) is dict else None
+                if f is None:
+                    f = self.v1_file(i, entry)
                 if f is not None:
                     t.files.append(f)
             if not files_v and not t.tree_files:
@@ -587,12 +589,15 @@ class _Builder:
                 self.t.extras.append((f"extra:{path}", self.text(node, f"extra:{path}")))
                 continue
             if isinstance(node, list):
-                stack.extend((x, f"{path}[{i}]", _list_known(known)) for i, x in enumerate(node))
+                if known is _FILES_MARK:
+                    # the common case, a file entry with nothing beyond what v1_file read, is skipped
+                    stack.extend((x, f"{path}[{i}]", _FILE_KEYS) for i, x in enumerate(node)
+                                 if type(x) is not dict or not x.keys() <= _FILE_OR_BINARY)
+                else:
+                    stack.extend((x, f"{path}[{i}]", _list_known(known)) for i, x in enumerate(node))
                 continue
             if not is_dict(node):
                 continue
-            if known is _FILE_KEYS and isinstance(node, dict) and node.keys() <= _FILE_OR_BINARY:
-                continue  # the common case: a file entry with nothing beyond what v1_file read
             counts: dict[bytes, int] = {}
             for key, v in dict_items(node):
                 n = counts[key] = counts.get(key, 0) + 1
@@ -624,9 +629,25 @@ _STRING_KEYS = frozenset(
 )
 
 
+def _v1_plain(entry: dict[bytes, BValue]) -> TorrentFile | None:
+    """The common v1 file entry read without the general path: exactly `length` (a non-negative
+    int) and `path` (a list of ASCII strings). None sends anything else to `_Builder.v1_file`, which
+    gives the same result for these entries and also reports what is wrong with the others."""
+    if len(entry) != 2:
+        return None
+    length = entry.get(b"length")
+    path = entry.get(b"path")
+    if type(length) is not int or length < 0 or type(path) is not list:
+        return None
+    parts: list[Text] = []
+    for el in path:
+        if type(el) is not bytes or not el.isascii():
+            return None
+        parts.append(Text(el, el.decode("ascii"), "utf-8"))
+    return TorrentFile(parts, length, "v1")
+
+
 def _list_known(known: frozenset[bytes] | None) -> frozenset[bytes] | None:
-    if known is _FILES_MARK:
-        return _FILE_KEYS
     return None if known is None else frozenset()
 
 
