@@ -165,17 +165,16 @@ def _check_tree(root: BValue, data: bytes, limits: Limits) -> None:
         _check_ints(root)
     count_tokens = len(data) > 2 * limits.max_tokens
     tokens = 0
-    level: list[BValue] = [root] if type(root) in _CONTAINERS else []
+    level: list[Any] = [root] if type(root) in _CONTAINERS else []
     depth = 1
     while level:  # breadth first, one level at a time: no recursion, no per-node tuples
         if depth > limits.max_depth:
             raise FormatLimitExceeded(KIND, "too_deep", f"nesting deeper than {limits.max_depth}")
-        nxt: list[BValue] = []
-        for v in level:
-            values: Any = v.values() if isinstance(v, dict) else v
-            if count_tokens:
-                tokens += 2 * len(values) + 1
-            nxt += [x for x in values if type(x) in _CONTAINERS]
+        if count_tokens:
+            tokens += sum(2 * len(v) + 1 for v in level)
+        # one comprehension per level, not one per container: this walk runs on every strict parse
+        nxt: list[Any] = [x for v in level for x in (v.values() if type(v) is dict else v)
+                          if type(x) in _CONTAINERS]
         if tokens > limits.max_tokens:
             raise FormatLimitExceeded(KIND, "too_many_tokens", f"more than {limits.max_tokens} tokens")
         level = nxt

@@ -55,8 +55,11 @@ def emit(out: list[tuple[str, str]], label: str, t: Text) -> None:
 
 
 def emit_path(out: list[tuple[str, str]], label: str, parts: list[Text]) -> None:
-    out.append((label, "/".join(t.text for t in parts)))
-    charsets = unique(d.charset for t in parts for d in t.variants)
+    out.append((label, "/".join([t.text for t in parts])))
+    variants = [v for t in parts if (v := t.variants)]
+    if not variants:  # the common case: every element is plain UTF-8
+        return
+    charsets = unique(d.charset for v in variants for d in v)
     for cs in charsets:
         alt = [next((d.text for d in t.variants if d.charset == cs), t.text) for t in parts]
         out.append((f"{label}[{cs}]", "/".join(alt)))

@@ -210,10 +210,12 @@ class Torrent:
 def parse_torrent(data: bytes, *, strict: bool = True, limits: Limits = DEFAULT_LIMITS) -> Torrent:
     """Parse a .torrent. Raises FormatError / FormatLimitExceeded (ParseError / LimitExceeded)."""
     decoded = decode(data, limits)
-    if decoded.strict and decoded.value_span(b"info") is None and is_dict(dict_get(decoded.root, b"info")):
+    span = decoded.value_span(b"info")
+    if decoded.strict and span is None and is_dict(dict_get(decoded.root, b"info")):
         # the strict span could not be verified byte for byte: take it from the tokenizer instead
         root_l, warnings = lenient_decode(data, limits)
         decoded = Decoded(root=root_l, data=data, strict=False, warnings=warnings)
+        span = decoded.value_span(b"info")
     root = decoded.root
     if not is_dict(root):
         raise FormatError(KIND, "not_a_dict", "the file is bencode but not a dictionary", 0)
@@ -225,7 +227,7 @@ def parse_torrent(data: bytes, *, strict: bool = True, limits: Limits = DEFAULT_
         builder.warn(w.code, f"bencode: {w.message} (byte {w.offset})")
         if w.code in _NONCANONICAL:  # clients disagree on such numbers: the infohash is ambiguous
             builder.error("invalid_bencoding", f"bencode: {w.message} (byte {w.offset})")
-    builder.hashes(decoded.value_span(b"info"))
+    builder.hashes(span)
     t = builder.build()
     if strict and t.errors:
         e = t.errors[0]
