@@ -198,19 +198,30 @@ def _check_ints(root: BValue) -> None:
 
 
 def _strict_span(data: bytes, root: dict[bytes, BValue], key: bytes) -> tuple[int, int] | None:
-    """Locate a top-level value in canonical input. Lengths come from re-encoding the preceding
-    values (canonical input re-encodes byte for byte); the span itself is then verified against
-    the raw bytes, so the hash is always of what the file holds."""
-    pos = 1
+    """Locate a top-level value in canonical input. Every other top-level key and value is
+    re-encoded (canonical input re-encodes byte for byte) and verified against the raw bytes before
+    and after the value, so the span between them is exactly what the file holds; the value itself,
+    usually by far the largest, is never re-encoded."""
+    if not isinstance(root.get(key), dict):
+        return None
+    head: list[bytes] = [b"d"]
+    tail: list[bytes] = []
+    part = head
     for k, v in root.items():
-        pos += len(str(len(k))) + 1 + len(k)
-        enc = bencode2.bencode(v)
+        part.append(b"%d:%s" % (len(k), k))
         if k == key:
-            if not isinstance(v, dict) or data[pos : pos + len(enc)] != enc:
-                return None
-            return (pos, pos + len(enc))
-        pos += len(enc)
-    return None
+            part = tail
+        else:
+            part.append(bencode2.bencode(v))
+    tail.append(b"e")
+    before = b"".join(head)
+    after = b"".join(tail)
+    start, end = len(before), len(data) - len(after)
+    if end - start < 2 or not data.startswith(before) or not data.endswith(after):
+        return None
+    if data[start] != 0x64 or data[end - 1] != 0x65:  # 'd' ... 'e'
+        return None
+    return (start, end)
 
 
 class _Frame:
