@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from indexguard.formats.charsets import Decoding
@@ -54,12 +55,15 @@ def emit(out: list[tuple[str, str]], label: str, t: Text) -> None:
         out.append((f"{label}[{d.charset}]", d.text))
 
 
+_TEXT = attrgetter("text")
+_VARIANTS = attrgetter("variants")
+
+
 def emit_path(out: list[tuple[str, str]], label: str, parts: list[Text]) -> None:
-    out.append((label, "/".join([t.text for t in parts])))
-    variants = [v for t in parts if (v := t.variants)]
-    if not variants:  # the common case: every element is plain UTF-8
+    out.append((label, "/".join(map(_TEXT, parts))))
+    if not any(map(_VARIANTS, parts)):  # the common case: every element is plain UTF-8
         return
-    charsets = unique(d.charset for v in variants for d in v)
+    charsets = unique(d.charset for t in parts for d in t.variants)
     for cs in charsets:
         alt = [next((d.text for d in t.variants if d.charset == cs), t.text) for t in parts]
         out.append((f"{label}[{cs}]", "/".join(alt)))

@@ -249,6 +249,8 @@ class _Builder:
         self.encoding = enc.decode("ascii", "replace").strip() if isinstance(enc, bytes) else None
         self.t.encoding = self.encoding
         self._charset_fields: dict[str, list[str]] = {}
+        # info.files when every entry held nothing but `length` and an ASCII `path`: extras skips it
+        self._plain_files: list[BValue] | None = None
 
     def warn(self, code: str, message: str, fields: tuple[str, ...] = ()) -> None:
         self.t.warnings.append(TorrentWarning(code, message, fields))
@@ -341,14 +343,18 @@ class _Builder:
             if not isinstance(files_v, list):
                 self.error("invalid_name", "'files' is not a list")
                 return
+            plain = True
             for i, entry in enumerate(files_v):
                 if not i & 1023:
                     self._check_time()
                 f = _v1_plain(entry) if type(entry) is dict else None
                 if f is None:
+                    plain = False
                     f = self.v1_file(i, entry)
                 if f is not None:
                     t.files.append(f)
+            if plain:
+                self._plain_files = files_v
             if not files_v and not t.tree_files:
                 self.error("no_files", "'files' is empty")
         elif dict_get(self.info, b"length") is not None or not t.infohash_v2:
@@ -591,6 +597,8 @@ class _Builder:
                 self.t.extras.append((f"extra:{path}", self.text(node, f"extra:{path}")))
                 continue
             if isinstance(node, list):
+                if known is _FILES_MARK and node is self._plain_files:
+                    continue
                 if known is _FILES_MARK:
                     # the common case, a file entry with nothing beyond what v1_file read, is skipped
                     stack.extend((x, f"{path}[{i}]", _FILE_KEYS) for i, x in enumerate(node)
