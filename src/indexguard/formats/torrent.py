@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from indexguard.formats.bencode import (
@@ -57,6 +58,9 @@ _INFO_KEYS = frozenset(
      b"publisher-url", b"publisher-url.utf-8"}
 )
 _FILE_KEYS = frozenset({b"length", b"path", b"path.utf-8", b"attr", b"symlink path"})
+
+_TEXT = attrgetter("text")
+_VARIANTS = attrgetter("variants")
 
 
 @dataclass(slots=True)
@@ -146,7 +150,11 @@ class Torrent:
             if prefix == "files" and self.single_file:
                 continue  # a single-file torrent's path is its name, already emitted
             for i, f in enumerate(files):
-                emit_path(out, f"{prefix}[{i}].path", f.path)
+                path = f.path
+                if f.path_utf8 is None and f.symlink is None and not any(map(_VARIANTS, path)):
+                    out.append((f"{prefix}[{i}].path", "/".join(map(_TEXT, path))))  # emit_path, inlined
+                    continue
+                emit_path(out, f"{prefix}[{i}].path", path)
                 if f.path_utf8 is not None:
                     emit_path(out, f"{prefix}[{i}].path.utf-8", f.path_utf8)
                 if f.symlink is not None:
