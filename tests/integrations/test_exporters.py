@@ -1,4 +1,6 @@
-"""Each exporter's output read back by a reader written from that tool's documentation."""
+"""Each exporter's output read back by a reader modelled on that tool's source (the files named in
+docs/integrations.md section 4: opentracker ot_accesslist.c, XBT Tracker tracker.cpp and
+xbt_tracker.sql, NNTmux BlacklistService.php and the binaryblacklist migration)."""
 
 from __future__ import annotations
 
@@ -46,11 +48,18 @@ def _export(fmt: str, **opts: object) -> str:
 # --- readers --------------------------------------------------------------------------------
 
 def read_opentracker(text: str) -> set[bytes]:
-    """opentracker's access list: each line starts with a 40-hex info_hash (20 bytes)."""
+    """opentracker's accesslist_readfile: a line counts when it starts with 40 hex digits followed
+    by a non-hex character; anything else is silently skipped. The mmap reader looks one byte past
+    the 40 digits, so the last line needs its newline."""
+    raw = text.encode()
+    assert raw == b"" or raw.endswith(b"\n")
     out = set()
-    for line in text.splitlines():
-        assert re.fullmatch(r"[0-9a-fA-F]{40}", line.strip()), line
-        out.add(bytes.fromhex(line.strip()))
+    for line in raw.split(b"\n")[:-1]:
+        head, rest = line[:40], line[40:41]
+        if re.fullmatch(rb"[0-9a-fA-F]{40}", head) and not re.fullmatch(rb"[0-9a-fA-F]", rest):
+            out.add(bytes.fromhex(head.decode()))
+    accepted = sum(1 for line in raw.split(b"\n")[:-1] if line)
+    assert accepted == len(out), "every line written must be one opentracker accepts"
     return out
 
 
@@ -71,15 +80,21 @@ def read_chihaya(text: str) -> set[bytes]:
 
 
 def run_xbt(sql: str, present: list[str], table: str = "xbt_torrents") -> set[str]:
-    """XBT Tracker's schema (xbt_tracker.sql): info_hash binary(20), flags int; the tracker deletes
-    torrents whose flags have bit 1 set. Returns the hashes the tracker would delete."""
+    """XBT Tracker's xbt_torrents (xbt_tracker.sql: tid, info_hash binary(20), flags int, ...) and
+    its read_db_torrents with auto_register off (the only case it reads the flag): `select
+    info_hash, tid from torrents where flags & 1`, then forget and delete each row. Returns the
+    hashes the tracker deleted."""
     db = sqlite3.connect(":memory:")
     db.execute(f"CREATE TABLE {table} (tid INTEGER PRIMARY KEY, info_hash BLOB NOT NULL UNIQUE, "
                "seeders INT NOT NULL DEFAULT 0, leechers INT NOT NULL DEFAULT 0, completed INT NOT NULL DEFAULT 0, "
                "flags INT NOT NULL DEFAULT 0, mtime INT NOT NULL DEFAULT 0, ctime INT NOT NULL DEFAULT 0)")
     db.executemany(f"INSERT INTO {table} (info_hash) VALUES (?)", [(bytes.fromhex(h),) for h in present])
     db.executescript(sql)
-    return {r[0].hex() for r in db.execute(f"SELECT info_hash FROM {table} WHERE flags & 1")}
+    doomed = db.execute(f"SELECT info_hash, tid FROM {table} WHERE flags & 1").fetchall()
+    db.executemany(f"DELETE FROM {table} WHERE tid = ?", [(tid,) for _, tid in doomed])
+    left = {r[0].hex() for r in db.execute(f"SELECT info_hash FROM {table}")}
+    assert left.isdisjoint(h.hex() for h, _ in doomed)
+    return {h.hex() for h, _ in doomed}
 
 
 def read_bitmagnet(text: str) -> tuple[set[str], str]:
@@ -141,6 +156,15 @@ def test_xbt_flags_exactly_the_denied_torrents() -> None:
         _export("xbt", xbt_table="x; DROP TABLE y")
 
 
+def test_opentracker_reader_skips_what_opentracker_skips() -> None:
+    ok = "ab" * 20
+    assert read_opentracker(f"{ok}\n") == {bytes.fromhex(ok)}
+    with pytest.raises(AssertionError):
+        read_opentracker(f"{ok}")  # no final newline
+    with pytest.raises(AssertionError):
+        read_opentracker(f"{ok}a\n")  # a 41st hex digit makes opentracker skip the line
+
+
 def test_xbt_batches_large_exports() -> None:
     many = [f"{i:040x}" for i in range(1, 1201)]
     deny = MemoryDenySet()
@@ -170,6 +194,9 @@ def test_nntmux_rows_match_subjects_like_nntmux() -> None:
     assert [r["description"] for r in rows] == ["indexguard ops:t1", "indexguard ops:t2", "indexguard ops:t3"]
     assert all((r["msgcol"], r["optype"], r["status"]) == (1, 1, 1) for r in rows)
     assert all(r["groupname"] == "alt.binaries.*" for r in rows)
+    # BlacklistService joins usenet_groups ON g.name REGEXP bb.groupname: the default applies to
+    # every alt.binaries group (checked with Python re, close enough to MySQL's ICU for this form)
+    assert re.search(str(rows[0]["groupname"]), "alt.binaries.example.bizu")
 
     def blocked(subject: str) -> bool:  # NNTmux applies each row as preg_match('/' . regex . '/i', subject)
         return any(re.search(str(r["regex"]), subject, re.I) for r in rows)
@@ -179,6 +206,13 @@ def test_nntmux_rows_match_subjects_like_nntmux() -> None:
     assert blocked("aquem/fixb")
     assert not blocked("zorblatty archive") and not blocked("vantu something drelo")
     assert not blocked("Public.Domain.Show.S01E01 yEnc")
+
+
+def test_nntmux_refuses_rows_its_columns_cannot_hold() -> None:
+    long_phrase = "xy" + " -" * 254  # 510 characters; each "-" escaped, each gap [\W_]*
+    tl = parse_term_list(f"id,term,mode\nt1,{long_phrase},phrase\n", "ops", "csv")
+    with pytest.raises(ExportError, match=r"binaryblacklist\.regex holds 2000"):
+        nntmux_sql([tl])
 
 
 def test_nntmux_needs_terms() -> None:

@@ -2,9 +2,9 @@
 
 | format      | what                                                                                |
 |-------------|-------------------------------------------------------------------------------------|
-| opentracker | access list file: one 40-hex info_hash a line (build with -DWANT_ACCESSLIST_BLACK)  |
+| opentracker | access list file: one 40-hex info_hash a line, newline-terminated (-DWANT_ACCESSLIST_BLACK) |
 | chihaya     | YAML: the `torrent approval` prehook with a `blacklist` of 40-hex infohashes        |
-| xbt         | SQL for XBT Tracker: flag the torrents for deletion (`flags \\| 1`) by info_hash    |
+| xbt         | SQL for XBT Tracker: set flag bit 1 (delete) on the torrents' rows, by info_hash    |
 | bitmagnet   | classifier.yml: a `string_list` flag of infohashes and a workflow deleting them     |
 | nntmux      | SQL rows for NNTmux's `binaryblacklist` (subject regexes built from term lists)     |
 | v1          | plain list of v1 infohashes (40 hex)                                                 |
@@ -13,6 +13,8 @@
 Trackers see a v2 (or hybrid) swarm by its truncated v2 hash, so every tracker format gets the v1
 hashes and the truncated v2 hashes together. Output is sorted and deduplicated, so exports of the
 same content are byte-identical. An export is as confidential as the lists it came from.
+
+Each format was checked against the tool's source; docs/integrations.md section 4 names the files.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from indexguard.screen.deny_set import DenyRecord
 
 FORMATS: tuple[str, ...] = ("opentracker", "chihaya", "xbt", "bitmagnet", "nntmux", "v1", "v2trunc")
 SQL_BATCH = 500
+NNTMUX_REGEX_MAX = 2000  # binaryblacklist.regex is varchar(2000); MySQL truncates or refuses longer
+NNTMUX_DESCRIPTION_MAX = 1000  # binaryblacklist.description is varchar(1000)
 BITMAGNET_FLAG = "indexguard_denied_infohashes"
 BITMAGNET_WORKFLOW = "indexguard"
 
@@ -49,8 +53,8 @@ class Infohashes:
 
 @dataclass
 class ExportOptions:
-    xbt_table: str = "xbt_torrents"  # `xbt_files` in XBT Tracker releases before the table rename
-    nntmux_group: str = "alt.binaries.*"
+    xbt_table: str = "xbt_torrents"  # mysql_table_prefix + "torrents", or xbt_config's table_files
+    nntmux_group: str = "alt.binaries.*"  # a MySQL REGEXP matched against group names, not a glob
     terms: Sequence[TermList] = field(default_factory=tuple)
 
 
@@ -118,8 +122,9 @@ def chihaya_yaml(hashes: Sequence[str]) -> str:
 
 
 def xbt_sql(hashes: Sequence[str], table: str = "xbt_torrents") -> str:
-    """Flag the torrents for deletion: XBT Tracker removes rows with `flags & 1` on its next
-    database sync. Run with `auto_register` = 0 in xbt_config so they are not re-registered."""
+    """Set flag bit 1 on the torrents' rows. XBT Tracker's read_db_torrents (every read_db_interval,
+    60 s by default) forgets and deletes rows with `flags & 1`, but only while auto_register is 0
+    (its default): with auto_register on the flag is never read."""
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", table):
         raise ExportError(f"not a plain SQL table name: {table!r}")
     out = [f"-- indexguard export: {len(hashes)} infohash(es) for XBT Tracker (table {table})"]
@@ -157,9 +162,10 @@ def bitmagnet_yaml(hashes: Sequence[str]) -> str:
 
 
 def nntmux_sql(term_lists: Sequence[TermList], group: str = "alt.binaries.*") -> str:
-    """INSERT rows for NNTmux's binaryblacklist: one subject regex (msgcol 1) per enabled block
-    entry, optype 1 (blacklist), status 1 (active). The description names list and entry id only;
-    the regex necessarily carries the term, so this file is as confidential as the list."""
+    """INSERT rows for NNTmux's binaryblacklist: one subject regex (msgcol 1) per block entry,
+    optype 1 (blacklist), status 1 (enabled). The description names list and entry id only; the
+    regex necessarily carries the term, so this file is as confidential as the list. A regex or
+    description longer than its column is refused: MySQL would truncate it or reject the row."""
     if not term_lists:
         raise ExportError("the nntmux format needs --terms: NNTmux blacklists by subject regex, "
                           "and neither the deny set nor hash lists hold subjects")
@@ -170,7 +176,8 @@ def nntmux_sql(term_lists: Sequence[TermList], group: str = "alt.binaries.*") ->
         for e in tl.entries:
             if e.severity != "block":
                 continue
-            rows.append((group, nntmux_regex(e), f"indexguard {tl.name}:{e.id}"))
+            rows.append((group, _fits(nntmux_regex(e), NNTMUX_REGEX_MAX, tl, e, "regex"),
+                         _fits(f"indexguard {tl.name}:{e.id}", NNTMUX_DESCRIPTION_MAX, tl, e, "description")))
     out = [f"-- indexguard export: {len(rows)} binaryblacklist row(s) for NNTmux"]
     for g, rx, desc in rows:
         out.append("INSERT INTO binaryblacklist (groupname, regex, msgcol, optype, status, description) "
@@ -178,9 +185,17 @@ def nntmux_sql(term_lists: Sequence[TermList], group: str = "alt.binaries.*") ->
     return "\n".join(out) + "\n"
 
 
+def _fits(value: str, limit: int, tl: TermList, e: TermEntry, column: str) -> str:
+    if len(value) > limit:
+        raise ExportError(f"{tl.name}:{e.id}: the NNTmux {column} would be {len(value)} characters; "
+                          f"binaryblacklist.{column} holds {limit}")
+    return value
+
+
 def nntmux_regex(e: TermEntry) -> str:
-    """A PCRE for NNTmux (applied as /regex/i to subjects): whole tokens, any separators between
-    the tokens of a phrase (spaces, dots, underscores, dashes or nothing)."""
+    """A PCRE for NNTmux, which applies each row as preg_match('/' . regex . '/i', subject): whole
+    tokens, any separators between the tokens of a phrase (spaces, dots, underscores, dashes or
+    nothing). NNTmux silences preg errors, so a broken operator regex never matches."""
     if e.mode == "regex":
         return re.sub(r"(?<!\\)/", r"\/", e.term)  # the operator's own PCRE; only the delimiter is escaped
     body = r"[\W_]*".join(_pcre_escape(t) for t in e.term.split())  # escapes the "/" delimiter too
