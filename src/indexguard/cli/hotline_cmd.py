@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session as _Session
     from sqlalchemy.orm import sessionmaker as _Sessionmaker
 
+    from indexguard.web.settings import Settings
+
 ACTOR = "cli"
 
 
@@ -57,19 +59,22 @@ def outbox(
     config: ConfigOpt = None,
 ) -> None:
     """Show the hotline report outbox (JSON lines); with --run, send due reports to NCMEC."""
-    from indexguard.hotline.ncmec_client import TEST_URL, NcmecClient
+    from indexguard.hotline.ncmec_client import NcmecClient
     from indexguard.hotline.outbox import Outbox, summary
     from indexguard.store import hotline_repo
 
     try:
-        _, factory, cipher = _prepare(database, config, create_key=False)
+        settings, factory, cipher = _prepare(database, config, create_key=False)
         if run:
-            user, password = os.environ.get("INDEXGUARD_NCMEC_USERNAME"), os.environ.get("INDEXGUARD_NCMEC_PASSWORD")
+            user, password = settings.ncmec_username, settings.ncmec_password
             if not user or not password:
-                raise IndexguardError("set INDEXGUARD_NCMEC_USERNAME and INDEXGUARD_NCMEC_PASSWORD to send reports")
-            with NcmecClient(user, password, os.environ.get("INDEXGUARD_NCMEC_URL", TEST_URL)) as client:
+                raise IndexguardError(
+                    "set INDEXGUARD_NCMEC_USERNAME and INDEXGUARD_NCMEC_PASSWORD (or ncmec_username/ncmec_password "
+                    "in the settings file) to send reports"
+                )
+            with NcmecClient(user, password, settings.ncmec_url) as client:
                 box = Outbox(factory, cipher, client)
-                _queue_escalated(factory, cipher, box)
+                _queue_escalated(factory, cipher, box, settings)
                 for row_id, state in box.run_due().items():
                     typer.echo(f"outbox {row_id}: {state}", err=True)
         with factory() as s:
@@ -79,7 +84,7 @@ def outbox(
         raise _fail(e) from None
 
 
-def _queue_escalated(factory: object, cipher: object, box: object) -> None:
+def _queue_escalated(factory: object, cipher: object, box: object, settings: Settings) -> None:
     from sqlalchemy.orm import Session, sessionmaker
 
     from indexguard.crypto import Cipher
@@ -87,14 +92,22 @@ def _queue_escalated(factory: object, cipher: object, box: object) -> None:
     from indexguard.hotline.from_case import snapshot_from_case
     from indexguard.hotline.outbox import Outbox
     from indexguard.store import cases_repo, hotline_repo
+    from indexguard.web.settings import retention
 
     assert isinstance(factory, sessionmaker) and isinstance(cipher, Cipher) and isinstance(box, Outbox)
     f: sessionmaker[Session] = factory
     with f() as s:
         pending = [(c.id, hotline_repo.latest_package(s, str(c.id))) for c in cases_repo.hotline_pending(s)]
-        snaps = {cid: snapshot_from_case(s, cid) for cid, pkg in pending if pkg is None}
+        keep = settings.preserve_images
+        snaps = {cid: snapshot_from_case(s, cid, cipher, keep) for cid, pkg in pending if pkg is None}
+    policy = retention(settings)
     for cid, pkg in pending:
-        pkg_id = pkg.id if pkg is not None else evidence.preserve(f, cipher, snaps[cid], ACTOR, "escalated case")
+        if pkg is not None:
+            pkg_id = pkg.id
+        else:
+            pkg_id = evidence.preserve(
+                f, cipher, snaps[cid], ACTOR, "escalated case", policy=policy, preserve_images=keep
+            )
         box.enqueue(pkg_id, _reporter(), ACTOR)
 
 
@@ -109,12 +122,14 @@ def _reporter() -> ReporterInfo:
 
 
 def evidence_purge(database: DatabaseOpt = None, config: ConfigOpt = None) -> None:
-    """Delete evidence past its retention date (held evidence stays); the purge goes to the audit log."""
+    """Delete evidence past its retention date (held evidence stays); the purge goes to the audit log.
+    A package is purged only once past both its sealed expiry and the current retention settings."""
     from indexguard.hotline import evidence
+    from indexguard.web.settings import retention
 
     try:
-        _, factory, _cipher = _prepare(database, config, create_key=False)
-        r = evidence.purge_expired(factory, actor=ACTOR)
+        settings, factory, _cipher = _prepare(database, config, create_key=False)
+        r = evidence.purge_expired(factory, actor=ACTOR, policy=retention(settings))
         typer.echo(json.dumps({"purged": r.purged, "held": r.held, "audit_seq": r.audit_seq}))
     except IndexguardError as e:
         raise _fail(e) from None

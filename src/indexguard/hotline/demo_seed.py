@@ -47,8 +47,14 @@ def _meta(snap: CaseSnapshot) -> dict[str, Any]:
     }
 
 
-def seed_demo_cases(factory: sessionmaker[Session], cipher: Cipher) -> list[int]:
-    """Only into an empty case table; returns the new case ids (empty when cases already exist)."""
+def seed_demo_cases(
+    factory: sessionmaker[Session],
+    cipher: Cipher,
+    policy: evidence.RetentionPolicy | None = None,
+    preserve_images: bool = False,
+) -> list[int]:
+    """Only into an empty case table; returns the new case ids (empty when cases already exist).
+    Evidence is sealed under the operator's retention `policy` and image-preservation setting."""
     with factory() as s:
         if int(s.scalar(select(func.count()).select_from(Case)) or 0) > 0:
             return []
@@ -67,6 +73,9 @@ def seed_demo_cases(factory: sessionmaker[Session], cipher: Cipher) -> list[int]
                 fx.add(service.act(s, case.id, "escalate", ACTOR))
             case_id = case.id
         service.emit(factory, fx)
-        evidence.preserve(factory, cipher, replace(snap, case_id=str(case_id)), ACTOR, "demo case confirmed")
+        evidence.preserve(
+            factory, cipher, replace(snap, case_id=str(case_id)), ACTOR, "demo case confirmed",
+            policy=policy, preserve_images=preserve_images,
+        )  # fmt: skip
         ids.append(case_id)
     return ids

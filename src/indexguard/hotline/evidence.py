@@ -164,12 +164,21 @@ def release_hold(factory: sessionmaker[Session], hold_id: int, actor: str, reaso
     )
 
 
-def purge_expired(factory: sessionmaker[Session], actor: str = "system", now: datetime | None = None) -> PurgeResult:
+def purge_expired(
+    factory: sessionmaker[Session],
+    actor: str = "system",
+    now: datetime | None = None,
+    policy: RetentionPolicy | None = None,
+) -> PurgeResult:
+    """With `policy` (the operator's current retention), a package also waits out its retention under
+    that policy: lengthening retention protects evidence already sealed, shortening never cuts it."""
     now = now or utcnow()
     purged: list[dict[str, Any]] = []
     held: list[int] = []
     with factory() as s, s.begin():
         for pkg in repo.expired(s, now):
+            if policy is not None and _aware(pkg.created_at) + timedelta(days=policy.days(pkg.jurisdiction)) > now:
+                continue
             if repo.active_holds(s, pkg.id) or repo.case_on_hold(s, pkg.case_ref):
                 held.append(pkg.id)
                 continue
@@ -220,5 +229,9 @@ def _get(s: Session, package_id: int) -> EvidencePackage:
     return pkg
 
 
+def _aware(t: datetime) -> datetime:
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
 def _iso(t: datetime) -> str:
-    return (t if t.tzinfo else t.replace(tzinfo=UTC)).isoformat()
+    return _aware(t).isoformat()

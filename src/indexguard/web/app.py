@@ -20,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from indexguard.crypto import Cipher, KeyUnavailable, resolve_key
 from indexguard.errors import IndexguardError, ListFormatError
 from indexguard.hotline.demo_seed import seed_demo_cases
+from indexguard.hotline.directory import load_directory
 from indexguard.store import accounts, db, lists_repo, migrate
 from indexguard.store.bootstrap import first_start
 from indexguard.store.list_kinds import ListKindUnavailable
@@ -41,7 +42,7 @@ from indexguard.web.deps import Services
 from indexguard.web.live import LiveLists
 from indexguard.web.metrics import Metrics
 from indexguard.web.recorder import Recorder
-from indexguard.web.settings import Settings, load, policy
+from indexguard.web.settings import Settings, load, policy, retention
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -66,7 +67,8 @@ def build_services(settings: Settings) -> Services:
     metrics = Metrics()
     live = LiveLists(factory, cipher, metrics, policy(settings), settings.poll_seconds)
     keys = KeyCache(factory, settings.key_cache_seconds)
-    return Services(settings, engine, factory, cipher, live, metrics, keys, Recorder(factory))
+    hotlines = load_directory(settings.hotlines_file)  # a bad file stops start-up with its error
+    return Services(settings, engine, factory, cipher, live, metrics, keys, Recorder(factory), hotlines)
 
 
 def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
@@ -78,7 +80,7 @@ def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
         if settings.bootstrap:
             boot = first_start(svc.sessions, svc.cipher)
             if boot.demo_version is not None:  # first start: placeholder demo cases with evidence
-                seed_demo_cases(svc.sessions, svc.cipher)
+                seed_demo_cases(svc.sessions, svc.cipher, retention(settings), settings.preserve_images)
             if boot.admin_password:
                 print(
                     f"indexguard: created user 'admin' with one-time password: {boot.admin_password}", file=sys.stderr

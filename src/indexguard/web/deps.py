@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import HTTPException, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from indexguard.crypto import Cipher
+from indexguard.hotline.directory import DEFAULT_DIRECTORY, HotlineDirectory
 from indexguard.web.auth import KeyCache
 from indexguard.web.live import LiveLists, LiveState
 from indexguard.web.metrics import Metrics
@@ -26,6 +27,7 @@ class Services:
     metrics: Metrics
     keys: KeyCache
     recorder: Recorder
+    hotlines: HotlineDirectory = field(default=DEFAULT_DIRECTORY)  # from settings.hotlines_file
 
 
 def services(request: Request) -> Services:

@@ -28,6 +28,7 @@ from indexguard.web import csrf
 from indexguard.web.auth import principal_async
 from indexguard.web.deps import services
 from indexguard.web.routes_cases import do_reveal, live_screen, run_actions
+from indexguard.web.settings import sla_targets
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 CaseId = Annotated[int, Path(ge=1, le=2_147_483_647)]
@@ -67,7 +68,8 @@ async def queue(
 
     def load() -> list[dict[str, Any]]:
         with svc.sessions() as s:
-            return [_row(c) for c in cases_repo.queue(s, f)]
+            targets = sla_targets(svc.settings)
+            return [_row(c, targets) for c in cases_repo.queue(s, f)]
 
     rows = await run_in_threadpool(load)
     filters = {"status": status, "source": source, "category": category}
@@ -75,20 +77,17 @@ async def queue(
     return _render(request, "queue.html", p, ctx)
 
 
-def _row(c: Any) -> dict[str, Any]:
+def _row(c: Any, targets: dict[str, float]) -> dict[str, Any]:
     times = clocks.CaseTimes(c.opened_at, c.hidden_at, c.decided_at, c.removed_at, c.reported_at)
     age = (utcnow() - clocks.aware(c.opened_at)).total_seconds()
-    return {"c": c, "clocks": times.clocks(), "age": age, "sla": _sla(c, age)}
+    return {"c": c, "clocks": times.clocks(), "age": age, "sla": _sla(c, age, targets)}
 
 
-# SLA targets (seconds) by severity: hide within minutes, decide within the hour or the day.
-SLA_DECIDE: dict[str, float] = {"block": 3600, "review": 4 * 3600, "report": 24 * 3600}
-
-
-def _sla(c: Any, age: float) -> str:
+def _sla(c: Any, age: float, targets: dict[str, float]) -> str:
+    """Against the operator's decide targets by severity (settings sla_*_seconds)."""
     if c.decided_at is not None:
         return "done"
-    target = SLA_DECIDE.get(c.severity, 24 * 3600)
+    target = targets.get(c.severity, targets["report"])
     return "breached" if age > target else ("due" if age > target * 0.75 else "ok")
 
 

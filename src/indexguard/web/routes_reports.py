@@ -26,7 +26,6 @@ from indexguard.cases import meta as case_meta
 from indexguard.cases import service as cases
 from indexguard.cases.reports import CATEGORIES, ReportError, ReportIn, new_reference
 from indexguard.errors import IndexguardError
-from indexguard.hotline.directory import DEFAULT_DIRECTORY
 from indexguard.screen.item import Item
 from indexguard.store import cases_repo
 from indexguard.store.models import AbuseReport, utcnow
@@ -39,7 +38,6 @@ router = APIRouter(tags=["reports"])
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 REPORT_COOKIE = "ig_report_csrf"
 HOTLINES_ENV = "INDEXGUARD_HOTLINE_LINKS"  # JSON: [{"name": ..., "url": ...}, ...]
-REPORTS_PER_HOUR = 20
 
 
 class ReportBody(BaseModel):
@@ -53,9 +51,10 @@ class ReportBody(BaseModel):
     )
 
 
-def hotline_links() -> list[dict[str, str]]:
-    """The report page's hotline links: INDEXGUARD_HOTLINE_LINKS when set, else the national hotline
-    directory's defaults (one list of addresses for the whole project)."""
+def hotline_links(svc: Services) -> list[dict[str, str]]:
+    """The report page's hotline links: INDEXGUARD_HOTLINE_LINKS when set (an override kept for
+    compatibility), else the national hotline directory from `settings.hotlines_file` (one list of
+    addresses for the whole project)."""
     raw = os.environ.get(HOTLINES_ENV)
     if raw:
         try:
@@ -64,8 +63,8 @@ def hotline_links() -> list[dict[str, str]]:
             if links and all(x["url"].startswith("https://") for x in links):
                 return links
         except (ValueError, TypeError, KeyError):
-            pass  # a broken setting must not take the report page down: the defaults stand
-    return [{"name": h.name, "url": h.url} for h in DEFAULT_DIRECTORY.hotlines]
+            pass  # a broken override must not take the report page down: the directory stands
+    return [{"name": h.name, "url": h.url} for h in svc.hotlines.hotlines]
 
 
 def _masked(svc: Services, text: str | None, name: str) -> str | None:
@@ -86,7 +85,8 @@ def _masked(svc: Services, text: str | None, name: str) -> str | None:
 
 def _limited(svc: Services, client_hash: str) -> bool:
     with svc.sessions() as s:
-        return cases_repo.reports_from(s, client_hash, utcnow() - timedelta(hours=1)) >= REPORTS_PER_HOUR
+        since = utcnow() - timedelta(hours=1)
+        return cases_repo.reports_from(s, client_hash, since) >= svc.settings.reports_per_hour
 
 
 def _file(svc: Services, r: ReportIn, reporter: str, trusted: bool, client_hash: str, thumb: bytes | None) -> str:
@@ -113,7 +113,7 @@ def _file(svc: Services, r: ReportIn, reporter: str, trusted: bool, client_hash:
         if thumb is not None:
             cases.add_media(s, c, svc.cipher, thumb)
     fx.audit.insert(0, (reporter, "report.create", f"case:{c.id}", {"reference": ref, "category": r.category}))
-    cases.emit(svc.sessions, fx, notifier())
+    cases.emit(svc.sessions, fx, notifier(svc.settings))
     return ref
 
 
@@ -156,16 +156,15 @@ async def report_api(body: ReportBody, request: Request) -> JSONResponse:
         ref = await run_in_threadpool(_file, svc, r, reporter, trusted, ch, thumb)
     except (ReportError, cases.CaseError) as e:
         raise HTTPException(422, str(e)) from None
-    return JSONResponse({"reference": ref, "trusted": trusted, "hotlines": hotline_links()}, status_code=201)
+    return JSONResponse({"reference": ref, "trusted": trusted, "hotlines": hotline_links(svc)}, status_code=201)
 
 
 def _page(request: Request, ctx: dict[str, Any], status: int = 200) -> HTMLResponse:
     token = csrf.new_token()
-    base = {"categories": CATEGORIES, "hotlines": hotline_links(), "csrf_token": token, "error": None}
+    svc = services(request)
+    base = {"categories": CATEGORIES, "hotlines": hotline_links(svc), "csrf_token": token, "error": None}
     resp = templates.TemplateResponse(request, "report.html", {**base, **ctx}, status_code=status)
-    resp.set_cookie(
-        REPORT_COOKIE, token, httponly=True, samesite="strict", secure=services(request).settings.secure_cookies
-    )
+    resp.set_cookie(REPORT_COOKIE, token, httponly=True, samesite="strict", secure=svc.settings.secure_cookies)
     resp.headers["Referrer-Policy"] = "no-referrer"
     return resp
 
@@ -198,7 +197,7 @@ async def report_form_post(
     except ReportError as e:
         return _page(request, {**ctx, "error": str(e)}, 422)
     ref = await run_in_threadpool(_file, svc, r, "public", False, ch, None)
-    resp = templates.TemplateResponse(request, "report_done.html", {"reference": ref, "hotlines": hotline_links()})
+    resp = templates.TemplateResponse(request, "report_done.html", {"reference": ref, "hotlines": hotline_links(svc)})
     resp.delete_cookie(REPORT_COOKIE)
     resp.headers["Referrer-Policy"] = "no-referrer"
     return resp

@@ -26,6 +26,7 @@ from indexguard.store import records
 from indexguard.store.records import Record
 from indexguard.web.live import LiveLists, LiveState
 from indexguard.web.metrics import Metrics
+from indexguard.web.settings import Settings
 
 DENY_LIST = "deny-set"
 _BTIH = re.compile(r"xt=urn:btih:([0-9a-fA-F]{40}|[A-Za-z2-7]{32})")
@@ -209,15 +210,20 @@ def persist(factory: sessionmaker[Session], recs: list[Record], track_items: boo
     cases.emit(factory, fx, notifier())
 
 
-def notifier() -> cases.Notify | None:
-    """Case events (`case.opened`, `item.hidden`, `item.removed`, ...) as signed webhooks, when
-    INDEXGUARD_WEBHOOK_URL and INDEXGUARD_WEBHOOK_SECRET are set; delivered off the caller's thread."""
-    url, secret = os.environ.get("INDEXGUARD_WEBHOOK_URL"), os.environ.get("INDEXGUARD_WEBHOOK_SECRET")
+def notifier(settings: Settings | None = None) -> cases.Notify | None:
+    """Case events (`case.opened`, `item.hidden`, `item.removed`, ...) as signed webhooks, when the
+    settings' webhook_url and webhook_secret are set (else INDEXGUARD_WEBHOOK_URL/_SECRET/_OUTBOX as
+    they stand now, for callers without settings); delivered off the caller's thread."""
+    env = os.environ.get
+    url = (settings.webhook_url if settings else None) or env("INDEXGUARD_WEBHOOK_URL")
+    secret = (settings.webhook_secret if settings else None) or env("INDEXGUARD_WEBHOOK_SECRET")
     if not url or not secret:
         return None
+    default_box = settings.webhook_outbox if settings else ":memory:"
+    box_path = env("INDEXGUARD_WEBHOOK_OUTBOX", default_box) if default_box == ":memory:" else default_box
 
     def notify(events: list[tuple[str, dict[str, Any]]]) -> None:
-        outbox = Outbox(os.environ.get("INDEXGUARD_WEBHOOK_OUTBOX", ":memory:"))
+        outbox = Outbox(box_path)
         sender = WebhookSender(outbox, [Endpoint.of("site", url, secret)])
         for kind, data in events:
             sender.enqueue(case_event(kind, data))

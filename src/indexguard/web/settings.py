@@ -7,11 +7,14 @@ import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from indexguard.errors import IndexguardError
 from indexguard.screen.deterrence import Deterrence, HelpLink
 from indexguard.screen.policy import Policy
+
+if TYPE_CHECKING:
+    from indexguard.hotline.evidence import RetentionPolicy
 
 ENV_PREFIX = "INDEXGUARD_"
 CONFIG_ENV = "INDEXGUARD_CONFIG"
@@ -46,16 +49,41 @@ class Settings:
     help_links: tuple[dict[str, str], ...] | None = None  # None: the core's default links
     metrics_dir: str | None = None  # PROMETHEUS_MULTIPROC_DIR for several workers
     hotlines_file: str = ""  # TOML national hotline directory (indexguard.hotline.directory); "": built-in
+    # Evidence (issue 6): retention in days, per-jurisdiction overrides ({"GB": 730}), image preservation.
+    retention_days: int = 365
+    retention_jurisdictions: tuple[tuple[str, int], ...] = ()
+    preserve_images: bool = False
+    # NCMEC CyberTipline outbox: the test environment unless the operator names production.
+    ncmec_url: str = "https://exttest.cybertip.org/ispws"
+    ncmec_username: str | None = None  # secrets: prefer INDEXGUARD_NCMEC_USERNAME/_PASSWORD
+    ncmec_password: str | None = dataclasses.field(default=None, repr=False)
+    # Public reporting and the moderation console (issue 7).
+    reports_per_hour: int = 20  # per client (keyed address hash)
+    sla_block_seconds: int = 3600  # decide targets by case severity
+    sla_review_seconds: int = 4 * 3600
+    sla_report_seconds: int = 24 * 3600
+    webhook_url: str | None = None  # case events; needs webhook_secret too
+    webhook_secret: str | None = dataclasses.field(default=None, repr=False)
+    webhook_outbox: str = ":memory:"  # SQLite file for undelivered case webhooks
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 _TYPES: dict[str, type] = {n: type(getattr(Settings(), n)) for n in _FIELDS}
+_OPTIONAL_TEXT = (
+    "key_file", "metrics_dir", "deterrence_message", "ncmec_username", "ncmec_password", "webhook_url",
+    "webhook_secret",
+)  # fmt: skip
+_POSITIVE = ("retention_days", "reports_per_hour", "sla_block_seconds", "sla_review_seconds", "sla_report_seconds")
+_HTTPS = ("ncmec_url", "webhook_url")
+_LOOPBACK = ("http://127.0.0.1", "http://localhost", "http://[::1]")  # local receivers and test doubles
 
 
 def _coerce(name: str, value: Any, source: str) -> Any:
     kind = _TYPES[name]
-    if name in ("key_file", "metrics_dir", "deterrence_message"):
+    if name in _OPTIONAL_TEXT:
         return None if value in (None, "") else str(value)
+    if name == "retention_jurisdictions":
+        return _jurisdictions(value, source)
     if name == "help_links":
         if not isinstance(value, list) or not all(
             isinstance(x, dict) and isinstance(x.get("name"), str) and isinstance(x.get("url"), str) for x in value
@@ -89,7 +117,65 @@ def load(config_file: str | Path | None = None, overrides: dict[str, Any] | None
     for name, v in (overrides or {}).items():
         if v is not None:
             values[name] = _coerce(name, v, f"--{name}")
-    return Settings(**values)
+    return _validated(Settings(**values))
+
+
+def _jurisdictions(value: Any, source: str) -> tuple[tuple[str, int], ...]:
+    """A TOML table `{GB = 730}` or, from the environment, `GB=730,DE=180`."""
+    if isinstance(value, str):
+        pairs: list[tuple[Any, Any]] = []
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            code, sep, days = part.partition("=")
+            if not sep:
+                raise SettingsError(f"{source}: retention_jurisdictions must look like GB=730,DE=180, not {part!r}")
+            pairs.append((code.strip(), days.strip()))
+    elif isinstance(value, dict):
+        pairs = list(value.items())
+    else:
+        raise SettingsError(f"{source}: retention_jurisdictions must be a table of country code = days")
+    out: list[tuple[str, int]] = []
+    for code, days in pairs:
+        if not (isinstance(code, str) and code.isascii() and code.isalpha() and 2 <= len(code) <= 3):
+            raise SettingsError(f"{source}: retention_jurisdictions: {str(code)[:20]!r} is not a country code")
+        if isinstance(days, bool) or not str(days).strip().isdigit() or int(days) < 1:
+            raise SettingsError(f"{source}: retention_jurisdictions.{code} must be a positive whole number of days")
+        out.append((code.upper(), int(days)))
+    return tuple(sorted(out))
+
+
+def _validated(settings: Settings) -> Settings:
+    for name in _POSITIVE:
+        if getattr(settings, name) < 1:
+            raise SettingsError(f"{name} must be a positive whole number, not {getattr(settings, name)}")
+    for name in _HTTPS:
+        url = getattr(settings, name)
+        if url is not None and not _https_or_loopback(url):
+            raise SettingsError(f"{name} must be an https:// URL (http only to 127.0.0.1/localhost), not {url[:80]!r}")
+    return settings
+
+
+def _https_or_loopback(url: str) -> bool:
+    rest = url[len("https://") :] if url.startswith("https://") else None
+    if rest is None:
+        loop = next((p for p in _LOOPBACK if url.startswith(p)), None)
+        rest = None if loop is None or url[len(loop) : len(loop) + 1] not in ("", ":", "/") else "local"
+    return bool(rest) and not any(c.isspace() for c in url)
+
+
+def retention(settings: Settings) -> RetentionPolicy:
+    """The evidence retention policy: `retention_days`, overridden per `retention_jurisdictions`."""
+    from indexguard.hotline.evidence import RetentionPolicy
+
+    return RetentionPolicy(settings.retention_days, dict(settings.retention_jurisdictions))
+
+
+def sla_targets(settings: Settings) -> dict[str, float]:
+    """Seconds to decide a case, by severity (the console's due/breached marks)."""
+    return {
+        "block": settings.sla_block_seconds,
+        "review": settings.sla_review_seconds,
+        "report": settings.sla_report_seconds,
+    }
 
 
 def _from_toml(path: Path) -> dict[str, Any]:
