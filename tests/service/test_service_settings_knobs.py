@@ -8,11 +8,14 @@ from __future__ import annotations
 import base64
 import json
 import os
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from fastapi.testclient import TestClient
@@ -167,8 +170,10 @@ def test_sla_target_marks_the_console_queue(knob_env: Env) -> None:
     r = knob_env.client.post("/v1/reports", json={"item": "S1", "category": "csam"})
     assert r.status_code == 201
     time.sleep(1.2)
-    page = knob_env.login("moderator").get("/console")
+    mod = knob_env.login("moderator")
+    page = mod.get("/console")
     assert page.status_code == 200 and "sla-breached" in page.text
+    assert mod.get("/v1/cases-stats").json()["sla_targets"] == {"block": 1, "review": 1, "report": 1}
 
 
 def test_default_sla_leaves_a_new_case_ok(knob_env: Env) -> None:
@@ -277,3 +282,46 @@ def test_cli_refuses_bad_retention_and_plain_http_ncmec(tmp_path: Path) -> None:
     assert r.exit_code != 0 and "ncmec_url must be an https:// URL" in r.output
     r = runner.invoke(build_app(), ["hotline", "outbox", "--run", "--database", url])
     assert r.exit_code != 0 and "ncmec_username/ncmec_password" in r.output
+
+
+@pytest.mark.parametrize("knob_env", [{"retention_days": 30}], indirect=True)
+def test_demo_evidence_is_sealed_under_the_retention_setting(knob_env: Env) -> None:
+    with knob_env.svc.sessions() as s:
+        pkgs = s.query(EvidencePackage).all()
+    assert pkgs and all((p.expires_at - p.created_at) == timedelta(days=30) for p in pkgs)
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    seen: ClassVar[list[tuple[str, str]]] = []
+
+    def do_GET(self) -> None:
+        self.seen.append((self.path, self.headers.get("Authorization", "")))
+        self.send_response(503)
+        self.end_headers()
+
+    do_POST = do_GET
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+def test_outbox_sends_to_the_configured_ncmec_url_with_configured_credentials(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'n.db'}"
+    _Recorder.seen.clear()
+    svc = build_services(settings_for(url))
+    with TestClient(create_app(svc.settings, svc)):
+        pass  # first start seeds the demo cases, half of them escalated to the hotline
+    srv = HTTPServer(("127.0.0.1", 0), _Recorder)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        cfg = _config(
+            tmp_path,
+            f'ncmec_url = "http://127.0.0.1:{srv.server_address[1]}/ispws"\n'
+            'ncmec_username = "esp-knob"\nncmec_password = "pw-knob"\n',
+        )
+        CliRunner().invoke(build_app(), ["hotline", "outbox", "--run", "--config", str(cfg), "--database", url])
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    auth = "Basic " + base64.b64encode(b"esp-knob:pw-knob").decode()
+    assert _Recorder.seen and all(p.startswith("/ispws/") and a == auth for p, a in _Recorder.seen)

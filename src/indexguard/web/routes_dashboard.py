@@ -19,6 +19,7 @@ from indexguard.store.models import Case, CaseSignal, utcnow
 from indexguard.web.auth import require
 from indexguard.web.deps import Services, services
 from indexguard.web.routes_console import _render, _user
+from indexguard.web.settings import sla_targets
 
 router = APIRouter()
 CasesP = Annotated[Principal, Depends(require("cases"))]
@@ -114,5 +115,6 @@ async def dashboard(request: Request, days: int = 30) -> HTMLResponse:
 
 @router.get("/v1/cases-stats", tags=["cases"], summary="Takedown clocks and counts (the dashboard's figures)")
 async def stats_json(request: Request, _p: CasesP, days: Annotated[int, Query(ge=1, le=365)] = 30) -> dict[str, Any]:
-    st = await run_in_threadpool(stats, services(request), max(1, min(days, 365)))
-    return st.to_json()
+    svc = services(request)
+    st = await run_in_threadpool(stats, svc, max(1, min(days, 365)))
+    return {**st.to_json(), "sla_targets": sla_targets(svc.settings)}
