@@ -1,6 +1,7 @@
 """Each exporter's output read back by a reader modelled on that tool's source (the files named in
-docs/integrations.md section 4: opentracker ot_accesslist.c, XBT Tracker tracker.cpp and
-xbt_tracker.sql, NNTmux BlacklistService.php and the binaryblacklist migration)."""
+docs/integrations.md section 4: opentracker ot_accesslist.c, chihaya torrentapproval.go, XBT
+Tracker tracker.cpp and xbt_tracker.sql, bitmagnet's classifier, NNTmux BlacklistService.php and
+the binaryblacklist migration)."""
 
 from __future__ import annotations
 
