@@ -6,6 +6,7 @@ a clear error, and each changes what the service does."""
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import threading
@@ -20,6 +21,7 @@ from typing import ClassVar
 import pytest
 from fastapi.testclient import TestClient
 from ig_service_helpers import Env, settings_for
+from PIL import Image
 from typer.testing import CliRunner
 
 from indexguard.cli.main import build_app
@@ -27,7 +29,7 @@ from indexguard.crypto import Cipher
 from indexguard.hotline import evidence
 from indexguard.hotline.demo_data import demo_snapshots
 from indexguard.store import accounts, db, migrate
-from indexguard.store.models import EvidencePackage
+from indexguard.store.models import AbuseReport, EvidencePackage
 from indexguard.web.app import build_services, create_app
 from indexguard.web.screening import notifier
 from indexguard.web.settings import Settings, SettingsError, load, retention, sla_targets
@@ -325,3 +327,42 @@ def test_outbox_sends_to_the_configured_ncmec_url_with_configured_credentials(tm
         srv.server_close()
     auth = "Basic " + base64.b64encode(b"esp-knob:pw-knob").decode()
     assert _Recorder.seen and all(p.startswith("/ispws/") and a == auth for p, a in _Recorder.seen)
+
+
+def test_preserve_images_seals_thumbnail_bytes_only_when_on(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    svc = build_services(settings_for(url, bootstrap=False))
+    png = io.BytesIO()
+    Image.new("RGB", (16, 16), (40, 90, 160)).save(png, "PNG")  # generated, plain colour
+    thumb = base64.b64encode(png.getvalue()).decode()
+    with TestClient(create_app(svc.settings, svc)) as client:
+        e = Env(client, svc)
+        with svc.sessions() as s, s.begin():
+            site = {"Authorization": "Bearer " + accounts.create_api_key(s, "site", ["cases"], "tests")}
+        mod = e.login("moderator")
+
+        def escalated(item: str) -> int:
+            body = {"item": item, "category": "csam", "thumbnail": thumb}
+            r = client.post("/v1/reports", json=body, headers=site)
+            assert r.status_code == 201, r.text
+            ref = r.json()
+            with svc.sessions() as s:
+                case_id = s.query(AbuseReport).filter_by(reference=ref["reference"]).one().case_id
+            assert mod.post(f"/v1/cases/{case_id}/actions", json={"action": "escalate"}).status_code == 200
+            return int(case_id)
+
+        def outbox(preserve: bool) -> None:
+            cfg = _config(
+                tmp_path,
+                f'preserve_images = {str(preserve).lower()}\nncmec_url = "http://127.0.0.1:9/ispws"\n'
+                'ncmec_username = "u"\nncmec_password = "p"\n',
+            )
+            CliRunner().invoke(build_app(), ["hotline", "outbox", "--run", "--config", str(cfg), "--database", url])
+
+        off = escalated("P1")
+        outbox(False)
+        on = escalated("P2")
+        outbox(True)
+    with svc.sessions() as s:
+        kept = {p.case_ref: p.images_preserved for p in s.query(EvidencePackage).all()}
+    assert kept == {str(off): False, str(on): True}
