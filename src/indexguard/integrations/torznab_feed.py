@@ -229,8 +229,9 @@ def replace_items(feed: Feed, kept: list[ET.Element]) -> None:
 
 
 def serialize(root: ET.Element) -> bytes:
-    out: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
-    return out
+    # encoding="unicode" writes to a StringIO; "utf-8" goes through a codec writer per write call,
+    # several times slower on a 100-item feed.
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode").encode("utf-8")
 
 
 def error_document(code: int, description: str | None = None) -> bytes:

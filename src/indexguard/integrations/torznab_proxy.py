@@ -182,7 +182,9 @@ class TorznabProxy:
         await self._fill(scan, function, params, offset + limit, limit, dl_base)
         assert scan.template is not None
         feed = copy.deepcopy(scan.template)
-        tf.replace_items(feed, [copy.deepcopy(el) for el in scan.kept[offset:offset + limit]])
+        # Kept items are final once their links are rewritten, and ElementTree elements have no parent
+        # pointer, so a page can hold the cached elements themselves instead of deep copies.
+        tf.replace_items(feed, scan.kept[offset:offset + limit])
         tf.set_response(feed, offset, scan.total())
         return Response(self._scrub(tf.serialize(feed.root)), media_type=RSS_TYPE)
 
@@ -243,18 +245,21 @@ class TorznabProxy:
                 scan.kept.append(fi.element)
         scan.scanned += len(feed.items)
         tf.replace_items(feed, [])
-        scan.template = feed
+        # The template is deep-copied for every page: it must not drag the parsed items along.
+        scan.template = tf.Feed(feed.root, feed.channel, feed.namespace, [])
 
     # --- links and downloads ---------------------------------------------------------------
 
     def _rewrite_links(self, fi: tf.FeedItem, namespace: str, dl_base: str) -> None:
         kind = _kind_hint(fi.enclosure_type, namespace)
+        made: dict[str, str] = {}  # the enclosure and the link usually name the same file: one token
         enclosure = fi.element.find("enclosure")
         if enclosure is not None and _is_http(fi.enclosure_url):
-            enclosure.set("url", self._link(fi.enclosure_url, kind, dl_base))
+            made[fi.enclosure_url] = self._link(fi.enclosure_url, kind, dl_base)
+            enclosure.set("url", made[fi.enclosure_url])
         link = fi.element.find("link")
         if link is not None and _is_http(fi.link):
-            link.text = self._link(fi.link, kind, dl_base)
+            link.text = made.get(fi.link) or self._link(fi.link, kind, dl_base)
 
     def _link(self, url: str, kind: str, dl_base: str) -> str:
         token = self._fernet.encrypt(json.dumps({"u": url, "k": kind}).encode()).decode()
