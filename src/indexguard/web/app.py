@@ -68,7 +68,8 @@ def build_services(settings: Settings) -> Services:
     live = LiveLists(factory, cipher, metrics, policy(settings), settings.poll_seconds)
     keys = KeyCache(factory, settings.key_cache_seconds)
     hotlines = load_directory(settings.hotlines_file)  # a bad file stops start-up with its error
-    return Services(settings, engine, factory, cipher, live, metrics, keys, Recorder(factory), hotlines)
+    recorder = Recorder(factory, settings=settings)
+    return Services(settings, engine, factory, cipher, live, metrics, keys, recorder, hotlines)
 
 
 def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:

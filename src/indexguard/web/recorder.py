@@ -18,14 +18,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from indexguard.store.records import Record
 from indexguard.web.logging import get as get_logger
 from indexguard.web.screening import persist
+from indexguard.web.settings import Settings
 
 log = get_logger("recorder")
 _BATCH = 1000
 
 
 class Recorder:
-    def __init__(self, factory: sessionmaker[Session], capacity: int = 100_000) -> None:
+    def __init__(
+        self, factory: sessionmaker[Session], capacity: int = 100_000, settings: Settings | None = None
+    ) -> None:
         self._factory = factory
+        self._settings = settings
         self._q: queue.Queue[Record] = queue.Queue(capacity)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -39,7 +43,7 @@ class Recorder:
                 with self._idle:
                     self._pending += 1
             except queue.Full:
-                persist(self._factory, recs[i:], False)  # back-pressure: never drop a record
+                persist(self._factory, recs[i:], False, self._settings)  # back-pressure: never drop a record
                 return
 
     def _drain(self) -> list[Record]:
@@ -56,7 +60,7 @@ class Recorder:
         delay = 0.1
         while True:
             try:
-                persist(self._factory, recs, False)
+                persist(self._factory, recs, False, self._settings)
                 break
             except Exception:
                 log.exception("writing %d decision records failed; retrying", len(recs))

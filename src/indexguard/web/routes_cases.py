@@ -55,7 +55,7 @@ def shown(svc: Services, case: dict[str, Any]) -> dict[str, Any]:
 def run_actions(svc: Services, ids: list[int], action: str, actor: str, note: str) -> list[dict[str, Any]]:
     """Each case in its own transaction, so one failure does not undo the others."""
     out: list[dict[str, Any]] = []
-    notify = notifier()
+    notify = notifier(svc.settings)
     for cid in ids:
         try:
             with svc.sessions() as s, s.begin():

@@ -200,14 +200,16 @@ def _case_signal(rec: CaseRecord, decision_id: int | None) -> cases.Signal:
     )  # fmt: skip
 
 
-def persist(factory: sessionmaker[Session], recs: list[Record], track_items: bool) -> None:
+def persist(
+    factory: sessionmaker[Session], recs: list[Record], track_items: bool, settings: Settings | None = None
+) -> None:
     fx = cases.Effects()
     with factory() as s, s.begin():
         for rec in recs:
             decision_id = records.save(s, rec, track_items)
             if isinstance(rec, CaseRecord):
                 fx.add(cases.open_or_join(s, _case_signal(rec, decision_id))[1])
-    cases.emit(factory, fx, notifier())
+    cases.emit(factory, fx, notifier(settings))
 
 
 def notifier(settings: Settings | None = None) -> cases.Notify | None:
