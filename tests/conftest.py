@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,3 +19,36 @@ def shared_dir() -> Path:
     if not (SHARED / "fixtures").is_dir():
         pytest.skip(f"shared fixtures not found at {SHARED} (expected beside the checkout)")
     return SHARED
+
+
+PG_HOST = os.environ.get("INDEXGUARD_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A throwaway PostgreSQL database for this test session, dropped afterwards. Skips with a clear
+    reason only when PostgreSQL is unreachable (CI and scripts/test start it)."""
+    try:
+        import psycopg
+
+        conn = psycopg.connect(PG_HOST.replace("+psycopg", "") + "/postgres", autocommit=True, connect_timeout=3)
+    except Exception as e:
+        pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432 ({type(e).__name__}); CI runs it")
+    name = f"indexguard_test_{os.getpid()}_{secrets.token_hex(3)}"
+    conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{PG_HOST}/{name}"
+    finally:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.close()
+
+
+@pytest.fixture
+def fresh_pg_url(pg_database: str) -> str:
+    """The session's PostgreSQL database with an empty public schema."""
+    import psycopg
+
+    with psycopg.connect(pg_database.replace("+psycopg", ""), autocommit=True) as c:
+        c.execute("DROP SCHEMA public CASCADE")
+        c.execute("CREATE SCHEMA public")
+    return pg_database

@@ -7,7 +7,6 @@ import base64
 import csv
 import io
 import json
-import os
 import re
 import secrets
 from collections.abc import Iterator
@@ -28,7 +27,6 @@ from indexguard.hotline.transparency import Month, TransparencyError, compute, r
 from indexguard.store import accounts, db, migrate, records
 from indexguard.store.models import AbuseReport, Case, CaseSignal, DecisionRecord, HotlineReport
 
-PG_HOST = os.environ.get("INDEXGUARD_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
 MARCH = Month(2025, 3)
 
 
@@ -36,35 +34,10 @@ def T(day: int, h: int = 0, m: int = 0, s: int = 0, month: int = 3) -> datetime:
     return datetime(2025, month, day, h, m, s, tzinfo=UTC)
 
 
-@pytest.fixture(scope="module")
-def pg_database() -> Iterator[str]:
-    """A throwaway PostgreSQL database (as tests/service does), dropped afterwards."""
-    try:
-        import psycopg
-
-        conn = psycopg.connect(PG_HOST.replace("+psycopg", "") + "/postgres", autocommit=True, connect_timeout=3)
-    except Exception as e:
-        pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432 ({type(e).__name__}); CI runs it")
-    name = f"indexguard_transparency_{os.getpid()}_{secrets.token_hex(3)}"
-    conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_HOST}/{name}"
-    finally:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.close()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 't.db'}"
-    else:
-        import psycopg
-
-        url = request.getfixturevalue("pg_database")
-        with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as c:
-            c.execute("DROP SCHEMA public CASCADE")
-            c.execute("CREATE SCHEMA public")
+    sqlite = f"sqlite:///{tmp_path / 't.db'}"
+    url: str = sqlite if request.param == "sqlite" else request.getfixturevalue("fresh_pg_url")
     engine = db.make_engine(url)
     migrate.upgrade(engine)
     yield db.session_factory(engine)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import base64
-import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,45 +15,12 @@ from ig_service_helpers import Env, settings_for
 from indexguard.store import accounts
 from indexguard.web.app import build_services, create_app
 
-PG_HOST = os.environ.get("INDEXGUARD_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
-
-
-def _pg_admin():  # type: ignore[no-untyped-def]
-    import psycopg
-
-    return psycopg.connect(PG_HOST.replace("+psycopg", "") + "/postgres", autocommit=True, connect_timeout=3)
-
-
-@pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
-    """A throwaway PostgreSQL database for this test session, dropped afterwards."""
-    try:
-        conn = _pg_admin()
-    except Exception as e:
-        pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432 ({type(e).__name__}); CI runs it")
-    name = f"indexguard_test_{os.getpid()}_{secrets.token_hex(3)}"
-    conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_HOST}/{name}"
-    finally:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.close()
-
-
-def _fresh_pg(url: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as c:
-        c.execute("DROP SCHEMA public CASCADE")
-        c.execute("CREATE SCHEMA public")
-
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'indexguard.db'}"
-    url: str = request.getfixturevalue("pg_database")
-    _fresh_pg(url)
+    url: str = request.getfixturevalue("fresh_pg_url")
     return url
 
 
