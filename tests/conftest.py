@@ -52,3 +52,12 @@ def fresh_pg_url(pg_database: str) -> str:
         c.execute("DROP SCHEMA public CASCADE")
         c.execute("CREATE SCHEMA public")
     return pg_database
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database URL, once for SQLite and once for PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'indexguard.db'}"
+    url: str = request.getfixturevalue("fresh_pg_url")
+    return url

@@ -19,14 +19,6 @@ from indexguard.store import accounts
 from indexguard.web.app import build_services, create_app
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def console_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'indexguard.db'}"
-    url: str = request.getfixturevalue("fresh_pg_url")
-    return url
-
-
 @pytest.fixture(autouse=True)
 def _console_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INDEXGUARD_KEY", base64.b64encode(secrets.token_bytes(32)).decode())
@@ -47,8 +39,8 @@ def make_env(url: str) -> Iterator[Env]:
 
 
 @pytest.fixture
-def cenv(console_db: str) -> Iterator[Env]:
-    yield from make_env(console_db)
+def cenv(db_url: str) -> Iterator[Env]:
+    yield from make_env(db_url)
 
 
 @pytest.fixture

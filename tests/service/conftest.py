@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import secrets
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,14 +13,6 @@ from ig_service_helpers import Env, settings_for
 
 from indexguard.store import accounts
 from indexguard.web.app import build_services, create_app
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'indexguard.db'}"
-    url: str = request.getfixturevalue("fresh_pg_url")
-    return url
 
 
 @pytest.fixture(autouse=True)

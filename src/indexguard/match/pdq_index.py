@@ -211,27 +211,13 @@ class PdqIndex:
         if q.shape[0] == 0 or threshold < 0:
             return _empty_result()
         parts = [self._search_segment(seg, q, threshold) for seg in self._all_segments()]
-        parts = [p for p in parts if p.ids.size]
-        if not parts:
-            return _empty_result()
-        query = np.concatenate([p.query for p in parts])
-        ids = np.concatenate([p.ids for p in parts])
-        dist = np.concatenate([p.distance for p in parts])
-        order = np.lexsort((ids, query))
-        return RangeResult(query[order], ids[order], dist[order])
+        return _merge_results(parts)
 
     def brute_force(self, queries: Sequence[str] | npt.NDArray[np.generic], threshold: int) -> RangeResult:
         """The reference answer: every live row compared with every query."""
         q = as_rows(queries)
         parts = [self._brute(seg, q, threshold) for seg in self._all_segments()]
-        parts = [p for p in parts if p.ids.size]
-        if not parts:
-            return _empty_result()
-        query = np.concatenate([p.query for p in parts])
-        ids = np.concatenate([p.ids for p in parts])
-        dist = np.concatenate([p.distance for p in parts])
-        order = np.lexsort((ids, query))
-        return RangeResult(query[order], ids[order], dist[order])
+        return _merge_results(parts)
 
     # internals ------------------------------------------------------------------------------
     def _all_segments(self) -> list[_Segment]:
@@ -385,3 +371,15 @@ def _merge(parts: list[_Segment]) -> _Segment:
     codes = np.concatenate([p.codes[p.alive] for p in parts])
     ids = np.concatenate([p.ids[p.alive] for p in parts])
     return _Segment(codes, ids, np.ones(len(ids), dtype=bool))
+
+
+def _merge_results(parts: list[RangeResult]) -> RangeResult:
+    """Segment results as one, ordered by query then id."""
+    parts = [p for p in parts if p.ids.size]
+    if not parts:
+        return _empty_result()
+    query = np.concatenate([p.query for p in parts])
+    ids = np.concatenate([p.ids for p in parts])
+    dist = np.concatenate([p.distance for p in parts])
+    order = np.lexsort((ids, query))
+    return RangeResult(query[order], ids[order], dist[order])
