@@ -7,8 +7,8 @@ from pathlib import Path
 import xmlschema
 from hotline_helpers import fresh_store, schema_path
 
+from indexguard.demo.seed import seed_demo_cases
 from indexguard.hotline import evidence
-from indexguard.hotline.demo_seed import seed_demo_cases
 from indexguard.hotline.from_case import snapshot_from_case
 from indexguard.hotline.ncmec_xml import ReporterInfo, build_report
 from indexguard.store import hotline_repo

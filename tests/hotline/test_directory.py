@@ -16,7 +16,7 @@ from indexguard.hotline.directory import (
     load_directory,
     parse_directory,
 )
-from indexguard.web.settings import load
+from indexguard.settings import load
 
 
 def test_defaults_name_the_big_national_hotlines_and_inhope() -> None:

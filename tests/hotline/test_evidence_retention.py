@@ -9,9 +9,9 @@ import pytest
 from hotline_helpers import fresh_store
 from sqlalchemy import select
 
-from indexguard import audit
+from indexguard.demo.hotline_data import demo_snapshots
 from indexguard.hotline import evidence
-from indexguard.hotline.demo_data import demo_snapshots
+from indexguard.store import audit
 from indexguard.store.models import AuditEntry, EvidenceCustody, EvidencePackage
 
 NOW = datetime(2025, 3, 1, tzinfo=UTC)

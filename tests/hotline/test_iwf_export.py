@@ -17,9 +17,9 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from indexguard.cases import service
+from indexguard.demo.hotline_data import demo_snapshots
+from indexguard.demo.seed import seed_demo_cases
 from indexguard.errors import IndexguardError
-from indexguard.hotline.demo_data import demo_snapshots
-from indexguard.hotline.demo_seed import seed_demo_cases
 from indexguard.hotline.iwf_export import (
     CASES_CSV,
     FORMAT,

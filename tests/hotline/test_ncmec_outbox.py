@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from indexguard.crypto import Cipher
+from indexguard.demo.hotline_data import demo_snapshots
 from indexguard.hotline import evidence
-from indexguard.hotline.demo_data import demo_snapshots
 from indexguard.hotline.ncmec_client import NcmecClient, NcmecError
 from indexguard.hotline.ncmec_xml import ReporterInfo
 from indexguard.hotline.outbox import Outbox, OutboxConfig, OutboxError

@@ -13,7 +13,7 @@ from hotline_helpers import schema_path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from indexguard.hotline.demo_data import demo_snapshots
+from indexguard.demo.hotline_data import demo_snapshots
 from indexguard.hotline.ncmec_xml import ReporterInfo, build_file_details, build_report, file_viewed
 from indexguard.hotline.snapshot import CaseSnapshot, EvidenceFile, IpEvent, RevealRecord, TrailEntry, Uploader
 

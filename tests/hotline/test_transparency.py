@@ -239,8 +239,8 @@ def test_cli_report_transparency(tmp_path: Path) -> None:
 
 
 def test_web_page_for_admins_and_json_for_the_admin_scope(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from indexguard.settings import Settings
     from indexguard.web.app import build_services, create_app
-    from indexguard.web.settings import Settings
 
     monkeypatch.setenv("INDEXGUARD_KEY", base64.b64encode(secrets.token_bytes(32)).decode())
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'w.db'}", access_log=False, bootstrap=False)

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 from fastapi.testclient import TestClient
 
+from indexguard.settings import Settings
 from indexguard.store import accounts
 from indexguard.web.deps import Services
-from indexguard.web.settings import Settings
 
 PASSWORD = "correct horse battery staple"
 TERMS = "bizu\nhusinjopuk\nwexal tromp\n"  # placeholder pseudo-words only

@@ -7,9 +7,8 @@ from pathlib import Path
 from sqlalchemy import delete, select, update
 from typer.testing import CliRunner
 
-from indexguard import audit
 from indexguard.cli.main import build_app
-from indexguard.store import db, migrate
+from indexguard.store import audit, db, migrate
 from indexguard.store.models import AuditEntry
 
 

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from indexguard.cli.main import build_app
 from indexguard.crypto import Cipher, KeyUnavailable, resolve_key
-from indexguard.web.settings import SettingsError, load
+from indexguard.settings import SettingsError, load
 
 
 def _port() -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ig_service_helpers import Env
 from sqlalchemy import select
 
-from indexguard import audit
+from indexguard.store import audit
 from indexguard.store.models import AuditEntry, ListVersion
 
 V1 = "id,term,category\nt1,bizu,csam\nt2,husinjopuk,csam\nt3,wexal tromp,csam\n"

@@ -26,13 +26,13 @@ from typer.testing import CliRunner
 
 from indexguard.cli.main import build_app
 from indexguard.crypto import Cipher
+from indexguard.demo.hotline_data import demo_snapshots
 from indexguard.hotline import evidence
-from indexguard.hotline.demo_data import demo_snapshots
+from indexguard.settings import Settings, SettingsError, load, retention, sla_targets
 from indexguard.store import accounts, db, migrate
 from indexguard.store.models import AbuseReport, EvidencePackage
 from indexguard.web.app import build_services, create_app
 from indexguard.web.screening import notifier
-from indexguard.web.settings import Settings, SettingsError, load, retention, sla_targets
 
 KNOB_ENV = (
     "INDEXGUARD_RETENTION_DAYS", "INDEXGUARD_RETENTION_JURISDICTIONS", "INDEXGUARD_PRESERVE_IMAGES",

@@ -18,11 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from indexguard import audit
 from indexguard.cases import priority
 from indexguard.cases.clocks import aware
 from indexguard.crypto import Cipher
 from indexguard.errors import IndexguardError
+from indexguard.store import audit
 from indexguard.store.lists_repo import DENY_COUNTER, bump
 from indexguard.store.models import (
     AllowProposal,

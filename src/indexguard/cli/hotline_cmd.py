@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session as _Session
     from sqlalchemy.orm import sessionmaker as _Sessionmaker
 
-    from indexguard.web.settings import Settings
+    from indexguard.settings import Settings
 
 ACTOR = "cli"
 
@@ -91,8 +91,8 @@ def _queue_escalated(factory: object, cipher: object, box: object, settings: Set
     from indexguard.hotline import evidence
     from indexguard.hotline.from_case import snapshot_from_case
     from indexguard.hotline.outbox import Outbox
+    from indexguard.settings import retention
     from indexguard.store import cases_repo, hotline_repo
-    from indexguard.web.settings import retention
 
     assert isinstance(factory, sessionmaker) and isinstance(cipher, Cipher) and isinstance(box, Outbox)
     f: sessionmaker[Session] = factory
@@ -125,7 +125,7 @@ def evidence_purge(database: DatabaseOpt = None, config: ConfigOpt = None) -> No
     """Delete evidence past its retention date (held evidence stays); the purge goes to the audit log.
     A package is purged only once past both its sealed expiry and the current retention settings."""
     from indexguard.hotline import evidence
-    from indexguard.web.settings import retention
+    from indexguard.settings import retention
 
     try:
         settings, factory, _cipher = _prepare(database, config, create_key=False)
@@ -137,8 +137,8 @@ def evidence_purge(database: DatabaseOpt = None, config: ConfigOpt = None) -> No
 
 def _sessions(database: str | None, config: str | None) -> _Sessionmaker[_Session]:
     """The migrated database's session factory; these reports need no key (they read no sealed data)."""
+    from indexguard.settings import load
     from indexguard.store import db, migrate
-    from indexguard.web.settings import load
 
     settings = load(config, {"database_url": database})
     engine = db.make_engine(settings.database_url)

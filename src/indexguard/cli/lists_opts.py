@@ -9,12 +9,12 @@ from typing import Annotated
 
 import typer
 
+from indexguard.demo.terms import demo_term_list
 from indexguard.errors import ListFormatError
 from indexguard.lists.hash_list import HASH_TYPES, BankKind, HashBank, load_hash_list
 from indexguard.lists.terms import TermList, load_term_list
 from indexguard.lists.url_list import load_url_list
 from indexguard.match.url_match import UrlMatcher
-from indexguard.screen.demo import demo_term_list
 from indexguard.screen.deny_set import JsonlDenySet
 from indexguard.screen.hash_matchers import hash_matchers
 from indexguard.screen.screener import IdentityMatcher, Screener

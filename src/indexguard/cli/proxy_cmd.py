@@ -11,11 +11,11 @@ from typing import Annotated
 
 import typer
 
+from indexguard.demo.terms import demo_term_list
 from indexguard.errors import IndexguardError
 from indexguard.integrations.identity import build_screener, load_banks
 from indexguard.integrations.torznab_proxy import ProxyConfig, make_proxy_app
 from indexguard.lists.terms import load_term_list
-from indexguard.screen.demo import demo_term_list
 from indexguard.screen.deny_set import JsonlDenySet
 
 

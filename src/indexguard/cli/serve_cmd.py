@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from indexguard.crypto import Cipher
-    from indexguard.web.settings import Settings
+    from indexguard.settings import Settings
 
 DatabaseOpt = Annotated[str | None, typer.Option("--database", help="sqlite:///path.db or postgresql://user@host/db")]
 ConfigOpt = Annotated[str | None, typer.Option("--config", help="TOML settings file")]
@@ -31,8 +31,8 @@ def _prepare(
 ) -> tuple[Settings, sessionmaker[Session], Cipher]:
     """Settings, migrated engine's session factory and cipher (creating the key file if allowed)."""
     from indexguard.crypto import Cipher, resolve_key
+    from indexguard.settings import load
     from indexguard.store import db, migrate
-    from indexguard.web.settings import load
 
     settings = load(config, {"database_url": database})
     engine = db.make_engine(settings.database_url)
@@ -57,9 +57,9 @@ def serve(
     """Run the HTTP service: migrate, create the admin and demo list on first start, then serve."""
     import uvicorn
 
+    from indexguard.settings import load
     from indexguard.store.bootstrap import first_start
     from indexguard.web import logging as jlog
-    from indexguard.web.settings import load
 
     try:
         settings = load(config, {"database_url": database, "host": host, "port": port, "workers": workers})
@@ -111,8 +111,8 @@ def _worker_env(settings: Settings, config: str | None) -> None:
 
 def db_upgrade(database: DatabaseOpt = None, config: ConfigOpt = None) -> None:
     """Apply the database migrations (the server also does this on start)."""
+    from indexguard.settings import load
     from indexguard.store import db, migrate
-    from indexguard.web.settings import load
 
     try:
         settings = load(config, {"database_url": database})
@@ -124,9 +124,8 @@ def db_upgrade(database: DatabaseOpt = None, config: ConfigOpt = None) -> None:
 
 def audit_verify(database: DatabaseOpt = None, config: ConfigOpt = None) -> None:
     """Check the audit log's hash chain; exit 1 and name the first broken row if it was altered."""
-    from indexguard import audit
-    from indexguard.store import db
-    from indexguard.web.settings import load
+    from indexguard.settings import load
+    from indexguard.store import audit, db
 
     try:
         settings = load(config, {"database_url": database})
@@ -147,8 +146,7 @@ def apikey_create(
     config: ConfigOpt = None,
 ) -> None:
     """Create an API key and print it once; only its hash is stored."""
-    from indexguard import audit
-    from indexguard.store import accounts
+    from indexguard.store import accounts, audit
 
     try:
         _, factory, _ = _prepare(database, config, create_key=True)
@@ -168,8 +166,7 @@ def user_create(
     config: ConfigOpt = None,
 ) -> None:
     """Create a user with a random one-time password, printed once."""
-    from indexguard import audit
-    from indexguard.store import accounts
+    from indexguard.store import accounts, audit
 
     password = accounts.new_password()
     try:

@@ -22,10 +22,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from indexguard import audit
 from indexguard.crypto import Cipher
 from indexguard.errors import IndexguardError
 from indexguard.hotline.snapshot import CaseSnapshot, from_json, to_json
+from indexguard.store import audit
 from indexguard.store import hotline_repo as repo
 from indexguard.store.models import EvidencePackage, LegalHold, utcnow
 

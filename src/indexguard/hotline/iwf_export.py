@@ -33,8 +33,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from indexguard import audit
 from indexguard.errors import IndexguardError, LimitExceeded, ParseError
+from indexguard.store import audit
 from indexguard.store.models import Case, DecisionRecord, DenyEntry
 
 FORMAT = "indexguard-hotline-export/1"

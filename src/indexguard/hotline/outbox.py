@@ -26,7 +26,6 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from indexguard import audit
 from indexguard.crypto import Cipher
 from indexguard.errors import IndexguardError
 from indexguard.hotline import evidence
@@ -40,7 +39,7 @@ from indexguard.hotline.ncmec_client import (
 )
 from indexguard.hotline.ncmec_xml import ReporterInfo, build_file_details, build_report
 from indexguard.hotline.snapshot import CaseSnapshot, utc
-from indexguard.store import cases_repo
+from indexguard.store import audit, cases_repo
 from indexguard.store import hotline_repo as repo
 from indexguard.store.models import HotlineReport, utcnow
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from indexguard.errors import ListFormatError
-from indexguard.match.hit import SEVERITIES, Severity
+from indexguard.lists.severity import SEVERITIES, Severity
 
 HashType = Literal[
     "md5",

@@ -18,7 +18,7 @@ from typing import Literal
 import regex
 
 from indexguard.errors import ListFormatError
-from indexguard.match.hit import SEVERITIES, Severity
+from indexguard.lists.severity import SEVERITIES, Severity
 from indexguard.text.canonicalize import Canonicalizer
 from indexguard.text.leet import COLLAPSE, MULTI
 from indexguard.text.units import compact

@@ -24,7 +24,7 @@ from typing import Literal, get_args
 
 from indexguard.errors import ListFormatError
 from indexguard.formats.url import CanonicalUrl, UrlError, canonicalize
-from indexguard.match.hit import SEVERITIES, Severity
+from indexguard.lists.severity import SEVERITIES, Severity
 
 MatchKind = Literal["exact", "prefix", "host"]
 MATCH_KINDS: tuple[MatchKind, ...] = get_args(MatchKind)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-Severity = Literal["block", "warn", "review"]
-SEVERITIES: tuple[Severity, ...] = ("block", "review", "warn")
+from indexguard.lists.severity import SEVERITIES, Severity
+
+__all__ = ["SEVERITIES", "Hit", "Severity"]
 
 
 @dataclass(frozen=True, slots=True)

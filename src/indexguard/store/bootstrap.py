@@ -6,11 +6,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from indexguard import audit
 from indexguard.crypto import Cipher
-from indexguard.screen.demo import DEMO_LIST_NAME as DEMO_LIST
-from indexguard.screen.demo import demo_term_text
-from indexguard.store import accounts, lists_repo
+from indexguard.demo.terms import DEMO_LIST_NAME as DEMO_LIST
+from indexguard.demo.terms import demo_term_text
+from indexguard.store import accounts, audit, lists_repo
 
 ADMIN = "admin"
 

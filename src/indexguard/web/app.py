@@ -18,9 +18,10 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from indexguard.crypto import Cipher, KeyUnavailable, resolve_key
+from indexguard.demo.seed import seed_demo_cases
 from indexguard.errors import IndexguardError, ListFormatError
-from indexguard.hotline.demo_seed import seed_demo_cases
 from indexguard.hotline.directory import load_directory
+from indexguard.settings import Settings, load, policy, retention
 from indexguard.store import accounts, db, lists_repo, migrate
 from indexguard.store.bootstrap import first_start
 from indexguard.store.list_kinds import ListKindUnavailable
@@ -42,7 +43,6 @@ from indexguard.web.deps import Services
 from indexguard.web.live import LiveLists
 from indexguard.web.metrics import Metrics
 from indexguard.web.recorder import Recorder
-from indexguard.web.settings import Settings, load, policy, retention
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from indexguard.crypto import Cipher
 from indexguard.hotline.directory import DEFAULT_DIRECTORY, HotlineDirectory
+from indexguard.settings import Settings
 from indexguard.web.auth import KeyCache
 from indexguard.web.live import LiveLists, LiveState
 from indexguard.web.metrics import Metrics
 from indexguard.web.recorder import Recorder
-from indexguard.web.settings import Settings
 
 
 @dataclass

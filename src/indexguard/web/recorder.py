@@ -15,10 +15,10 @@ import time
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from indexguard.settings import Settings
 from indexguard.store.records import Record
 from indexguard.web.logging import get as get_logger
 from indexguard.web.screening import persist
-from indexguard.web.settings import Settings
 
 log = get_logger("recorder")
 _BATCH = 1000

@@ -12,8 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
-from indexguard import audit
-from indexguard.store import accounts
+from indexguard.store import accounts, audit
 from indexguard.store.accounts import Principal
 from indexguard.web import csrf
 from indexguard.web.auth import SESSION_COOKIE, principal, require

@@ -21,6 +21,7 @@ from indexguard.cases import clocks
 from indexguard.cases import meta as case_meta
 from indexguard.cases import service as cases
 from indexguard.cases.reports import CATEGORIES
+from indexguard.settings import sla_targets
 from indexguard.store import cases_repo
 from indexguard.store.accounts import Principal
 from indexguard.store.models import iso, utcnow
@@ -28,7 +29,6 @@ from indexguard.web import csrf
 from indexguard.web.auth import principal_async
 from indexguard.web.deps import services
 from indexguard.web.routes_cases import do_reveal, live_screen, run_actions
-from indexguard.web.settings import sla_targets
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 CaseId = Annotated[int, Path(ge=1, le=2_147_483_647)]

@@ -13,13 +13,13 @@ from fastapi.responses import HTMLResponse
 from markupsafe import Markup, escape
 
 from indexguard.cases import clocks
+from indexguard.settings import sla_targets
 from indexguard.store import cases_repo
 from indexguard.store.accounts import Principal
 from indexguard.store.models import Case, CaseSignal, utcnow
 from indexguard.web.auth import require
 from indexguard.web.deps import Services, services
 from indexguard.web.routes_console import _render, _user
-from indexguard.web.settings import sla_targets
 
 router = APIRouter()
 CasesP = Annotated[Principal, Depends(require("cases"))]

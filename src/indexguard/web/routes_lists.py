@@ -7,8 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
-from indexguard import audit
-from indexguard.store import lists_repo
+from indexguard.store import audit, lists_repo
 from indexguard.store.accounts import Principal
 from indexguard.web.auth import require, require_admin_user
 from indexguard.web.deps import services

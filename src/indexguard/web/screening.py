@@ -22,11 +22,11 @@ from indexguard.errors import IndexguardError
 from indexguard.integrations.webhooks import Endpoint, Outbox, WebhookSender, case_event
 from indexguard.screen.decision import Decision, Reason
 from indexguard.screen.item import Item
+from indexguard.settings import Settings
 from indexguard.store import records
 from indexguard.store.records import Record
 from indexguard.web.live import LiveLists, LiveState
 from indexguard.web.metrics import Metrics
-from indexguard.web.settings import Settings
 
 DENY_LIST = "deny-set"
 _BTIH = re.compile(r"xt=urn:btih:([0-9a-fA-F]{40}|[A-Za-z2-7]{32})")

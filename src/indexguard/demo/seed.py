@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from indexguard.cases import service
 from indexguard.crypto import Cipher
+from indexguard.demo.hotline_data import demo_snapshots
 from indexguard.hotline import evidence
-from indexguard.hotline.demo_data import demo_snapshots
 from indexguard.hotline.snapshot import CaseSnapshot
 from indexguard.store.models import Case
 
