@@ -59,15 +59,15 @@ def serve(
     """Run the HTTP service: migrate, create the admin and demo list on first start, then serve."""
     import uvicorn
 
+    from indexguard.demo.first_start import start_service
     from indexguard.settings import load
-    from indexguard.store.bootstrap import first_start
     from indexguard.web import logging as jlog
 
     try:
         settings = load(config, {"database_url": database, "host": host, "port": port, "workers": workers})
         jlog.setup(settings.log_level)
         _, factory, cipher = _prepare(settings.database_url, config, create_key=True)
-        boot = first_start(factory, cipher)
+        boot = start_service(factory, cipher, settings)
     except IndexguardError as e:
         raise _fail(e) from None
     if boot.admin_password:
@@ -77,7 +77,7 @@ def serve(
             err=True,
         )
     if boot.demo_version:
-        typer.echo("indexguard: loaded the placeholder demo list as the live term list", err=True)
+        typer.echo("indexguard: loaded the placeholder demo list and demo cases (hotline ncmec-xml --case 1)", err=True)
     _worker_env(settings, config)
     uvicorn.run(
         "indexguard.web.app:app_from_env",

@@ -18,12 +18,11 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from indexguard.crypto import Cipher, KeyUnavailable, resolve_key
-from indexguard.demo.seed import seed_demo_cases
+from indexguard.demo.first_start import start_service
 from indexguard.errors import IndexguardError, ListFormatError
 from indexguard.hotline.directory import load_directory
-from indexguard.settings import Settings, load, policy, retention
+from indexguard.settings import Settings, load, policy
 from indexguard.store import accounts, db, lists_repo, migrate
-from indexguard.store.bootstrap import first_start
 from indexguard.store.list_kinds import ListKindUnavailable
 from indexguard.web import logging as jlog
 from indexguard.web import (
@@ -79,9 +78,7 @@ def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.bootstrap:
-            boot = first_start(svc.sessions, svc.cipher)
-            if boot.demo_version is not None:  # first start: placeholder demo cases with evidence
-                seed_demo_cases(svc.sessions, svc.cipher, retention(settings), settings.preserve_images)
+            boot = start_service(svc.sessions, svc.cipher, settings)
             if boot.admin_password:
                 print(
                     f"indexguard: created user 'admin' with one-time password: {boot.admin_password}", file=sys.stderr
