@@ -29,15 +29,16 @@ def _fail(e: Exception) -> typer.Exit:
 
 
 def _prepare(
-    database: str | None, config: str | None, create_key: bool
+    database: str | None, config: str | None, create_key: bool, create_db: bool = False
 ) -> tuple[Settings, sessionmaker[Session], Cipher]:
-    """Settings, migrated engine's session factory and cipher (creating the key file if allowed)."""
+    """Settings, migrated engine's session factory and cipher (creating the key file if allowed). Only
+    `serve` creates a missing SQLite database: elsewhere a new one would come with a key the service rejects."""
     from indexguard.crypto import Cipher, resolve_key
     from indexguard.settings import load
     from indexguard.store import db, migrate
 
     settings = load(config, {"database_url": database})
-    engine = db.make_engine(settings.database_url)
+    engine = db.open_engine(settings.database_url, create=create_db)
     migrate.upgrade(engine)
     key = resolve_key(settings.key_file, db.sqlite_path(settings.database_url), create=create_key)
     if key.created:
@@ -66,7 +67,7 @@ def serve(
     try:
         settings = load(config, {"database_url": database, "host": host, "port": port, "workers": workers})
         jlog.setup(settings.log_level)
-        _, factory, cipher = _prepare(settings.database_url, config, create_key=True)
+        _, factory, cipher = _prepare(settings.database_url, config, create_key=True, create_db=True)
         boot = start_service(factory, cipher, settings)
     except IndexguardError as e:
         raise _fail(e) from None
@@ -118,22 +119,27 @@ def db_upgrade(database: DatabaseOpt = None, config: ConfigOpt = None) -> None:
 
     try:
         settings = load(config, {"database_url": database})
-        rev = migrate.upgrade(db.make_engine(settings.database_url))
+        rev = migrate.upgrade(db.open_engine(settings.database_url, create=True))
     except IndexguardError as e:
         raise _fail(e) from None
     typer.echo(f"database at revision {rev}")
 
 
 def audit_verify(database: DatabaseOpt = None, config: ConfigOpt = None) -> None:
-    """Check the audit log's hash chain; exit 1 and name the first broken row if it was altered."""
+    """Check the audit log's hash chain: exit 0 intact, 1 altered (naming the first broken row), 2 could not check."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from indexguard.settings import load
     from indexguard.store import audit, db
 
     try:
         settings = load(config, {"database_url": database})
-        result = audit.verify(db.session_factory(db.make_engine(settings.database_url)))
+        result = audit.verify(db.session_factory(db.open_engine(settings.database_url, create=False)))
     except IndexguardError as e:
         raise _fail(e) from None
+    except SQLAlchemyError as e:  # e.g. a database never migrated: nothing to check
+        reason = (str(getattr(e, "orig", None) or e).splitlines() or ["database error"])[0]
+        raise _fail(Exception(f"could not check the audit log: {reason}")) from None
     if result.ok:
         typer.echo(f"audit log intact: {result.checked} rows")
         return

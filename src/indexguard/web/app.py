@@ -57,7 +57,7 @@ _STATUS: list[tuple[type[Exception], int]] = [
 
 
 def build_services(settings: Settings) -> Services:
-    engine = db.make_engine(settings.database_url)
+    engine = db.open_engine(settings.database_url, create=True)  # unreachable: one line naming the URL
     if settings.auto_migrate:
         migrate.upgrade(engine)
     key = resolve_key(settings.key_file, db.sqlite_path(settings.database_url), create=settings.bootstrap)
