@@ -156,7 +156,7 @@ def run(quick: bool) -> dict[str, object]:
     proxied_s = n / proxied["searches_per_s"]
     return {
         "corpus": {"terms": len(terms),
-                   "feed_items": FEED_ITEMS, "source": "shared/tools/make_bench_corpus.py seed 7, first 100 titles"},
+                   "feed_items": FEED_ITEMS, "source": "bench/make_bench_corpus.py seed 7, first 100 titles"},
         "screener_build_seconds": round(build_s, 2),
         "direct": direct,
         "proxy": proxied,
