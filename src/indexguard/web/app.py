@@ -32,6 +32,7 @@ from indexguard.web import (
     routes_console,
     routes_dashboard,
     routes_demo,
+    routes_exchanges,
     routes_lists,
     routes_ops,
     routes_reports,
@@ -88,12 +89,18 @@ def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
                 )
         svc.live.start()
         svc.recorder.start()
+        exchanges = routes_exchanges.make_scheduler(svc)
+        _app.state.exchanges = exchanges
+        if exchanges is not None:
+            exchanges.start()
         log.info("started", extra={"generation": svc.live.state.generation if svc.live.state else None})
         try:
             yield
         finally:
             svc.live.stop()
             svc.recorder.stop()
+            if exchanges is not None:
+                exchanges.stop()
             svc.engine.dispose()
             log.info("stopped")
 
@@ -110,6 +117,7 @@ def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(routes_transparency.router)
     app.include_router(routes_demo.router)
+    app.include_router(routes_exchanges.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     app.add_exception_handler(IndexguardError, _indexguard_error)
     if settings.access_log:
