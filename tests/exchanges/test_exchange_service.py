@@ -90,7 +90,8 @@ def test_cli_banks_fetch_for_cron(ncmec: tuple[NcmecState, str], tmp_path: Path)
     cfg = tmp_path / "ig.toml"
     cfg.write_text(
         "[indexguard]\nexchange_fetch_minutes = 0\n"
-        f'[[indexguard.exchange_sources]]\nname = "ncmec-test"\napi = "ncmec"\nbank = "NCMEC_TEST"\nbase_url = "{ncmec[1]}"\n'
+        '[[indexguard.exchange_sources]]\nname = "ncmec-test"\napi = "ncmec"\nbank = "NCMEC_TEST"\n'
+        f'base_url = "{ncmec[1]}"\n'
     )
     db = f"sqlite:///{tmp_path / 'cli.db'}"
     env = {"INDEXGUARD_NCMEC_HASH_USERNAME": USER, "INDEXGUARD_NCMEC_HASH_PASSWORD": PASSWORD}
