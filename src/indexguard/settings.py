@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,6 +161,9 @@ def _jurisdictions(value: Any, source: str) -> tuple[tuple[str, int], ...]:
 
 
 def _validated(settings: Settings) -> Settings:
+    prefix = settings.hma_prefix
+    if prefix and not re.fullmatch(r"(/[A-Za-z0-9_.-]+)+", prefix):
+        raise SettingsError(f"hma_prefix must look like /hma (or be empty to switch it off), not {prefix[:40]!r}")
     for name in _POSITIVE:
         if getattr(settings, name) < 1:
             raise SettingsError(f"{name} must be a positive whole number, not {getattr(settings, name)}")

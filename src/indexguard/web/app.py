@@ -25,8 +25,8 @@ from indexguard.settings import Settings, load, policy, retention
 from indexguard.store import accounts, db, lists_repo, migrate
 from indexguard.store.bootstrap import first_start
 from indexguard.store.list_kinds import ListKindUnavailable
-from indexguard.web import logging as jlog
 from indexguard.web import (
+    hma_compat,
     routes_auth,
     routes_cases,
     routes_console,
@@ -40,6 +40,7 @@ from indexguard.web import (
     routes_screen,
     routes_transparency,
 )
+from indexguard.web import logging as jlog
 from indexguard.web.auth import KeyCache
 from indexguard.web.deps import Services
 from indexguard.web.live import LiveLists
@@ -120,6 +121,8 @@ def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
     app.include_router(routes_demo.router)
     app.include_router(routes_exchanges.router)
     app.include_router(routes_lookup.router)
+    if settings.hma_prefix:
+        app.mount(settings.hma_prefix, hma_compat.make_app(svc))
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     app.add_exception_handler(IndexguardError, _indexguard_error)
     if settings.access_log:
