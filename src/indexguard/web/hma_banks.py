@@ -26,7 +26,7 @@ from indexguard.store import lists_repo
 from indexguard.store.models import ListVersion, LiveList
 
 BANK_NAME = re.compile(r"^[A-Z0-9_]+$")  # HMA's own rule for bank names
-_HMA_ID = re.compile(r"^hma:(\d{1,15})(:[a-z0-9_]+)?$")  # hma:<n>, or hma:<n>:<type> for a second signal
+_HMA_ID = re.compile(r"^hma:(\d{1,16})(:[a-z0-9_]+)?$")  # hma:<n>, or hma:<n>:<type> for a second signal
 _ID_BITS = 52  # ids stay exact in JavaScript numbers
 HMA_TO_HASH_TYPE: dict[str, HashType] = {"pdq": "pdq", "video_md5": "md5"}
 HASH_TO_HMA_TYPE = {v: k for k, v in HMA_TO_HASH_TYPE.items()}

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any
 
+import pydantic
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
@@ -38,6 +39,7 @@ URL_REFUSED = (
 )
 _PDQ = re.compile(r"^[0-9a-f]{64}$")
 _MD5 = re.compile(r"^[0-9a-f]{32}$")
+_PYDANTIC = ".".join(pydantic.VERSION.split(".")[:2])
 CONTENT_TYPES = {"photo": "pdq", "video": "video_md5"}  # what HMA hashes each upload with
 
 
@@ -155,10 +157,19 @@ def make_app(svc: Services) -> FastAPI:
         return resp
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_r: Request, e: RequestValidationError) -> JSONResponse:
-        first = e.errors()[0] if e.errors() else {}
-        where = ".".join(str(x) for x in first.get("loc", ()) if x not in ("query", "body", "path"))
-        return _message(400, f"{where}: {first.get('msg', 'invalid request')}")
+    async def _invalid(request: Request, e: RequestValidationError) -> JSONResponse:
+        # HMA (flask-openapi3) answers a request that fails its schema with 422 and pydantic's errors.
+        errors = [
+            {
+                "type": err.get("type", "value_error"),
+                "loc": [x for x in err.get("loc", ()) if x not in ("query", "path", "body")],
+                "msg": err.get("msg", "invalid"),
+                "input": dict(request.query_params),
+                "url": f"https://errors.pydantic.dev/{_PYDANTIC}/v/{err.get('type', 'value_error')}",
+            }
+            for err in e.errors()
+        ]
+        return JSONResponse(errors, status_code=422)
 
     _status_routes(app)
     _matching_routes(app)
