@@ -1,6 +1,8 @@
 """The term matcher: term lists and allowlists compiled once per list version set.
 
-Immutable once built, so a service swaps a whole matcher atomically when a list changes.
+Immutable once built, so a service swaps a whole matcher atomically when a list changes. Each text is
+matched as stored and in every derived view a reader may see (text/views.py: rendered markup, display
+order, transliteration); a view's matches carry spans in the stored text.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from indexguard.lists.terms import TermEntry, TermList
 from indexguard.match.term_backends import Backend, Pattern, make_backend
 from indexguard.match.term_verify import TermMatch, verify
 from indexguard.text.canonicalize import Canonicalizer, Folded
+from indexguard.text.markup import MARKUP_BYTES, MARKUP_STR
+from indexguard.text.views import ViewBuilder
 
 REGEX_TIMEOUT_S = 0.05
 
@@ -43,6 +47,7 @@ class TermMatcher:
         canon: Canonicalizer | None = None,
     ) -> None:
         self.canon = canon or Canonicalizer()
+        self._views = ViewBuilder()
         self.lists = tuple(term_lists) + tuple(allow_lists)
         refs = [EntryRef(tl, e) for tl in self.lists for e in tl.entries]
         self._refs = [r for r in refs if r.entry.mode != "regex"]
@@ -59,6 +64,17 @@ class TermMatcher:
 
     def match(self, text: str) -> FieldMatches:
         folded = self.canon.fold(text)
+        errors: list[str] = []
+        matches = self._match_folded(folded, errors)
+        for view in self._views.derived(text):
+            for ref, span, _ in self._match_folded(self.canon.fold(view.rendered.text), errors):
+                span = view.rendered.source_span(*span)
+                if not any(r is ref and s[0] < span[1] and span[0] < s[1] for r, s, _ in matches):
+                    matches.append((ref, span, view.name))
+        return FieldMatches(folded, _cancel_allowed(matches), list(dict.fromkeys(errors)))
+
+    def _match_folded(self, folded: Folded, errors: list[str]) -> list[tuple[EntryRef, tuple[int, int], str]]:
+        """Matches in one folded view, spans in the text that was folded."""
         found: dict[tuple[int, int, int], TermMatch] = {}
         for pid, starts, ends in self.backend.candidates(folded):
             for idx in self._pattern_refs[pid]:
@@ -66,10 +82,9 @@ class TermMatcher:
                 if m is not None:
                     found.setdefault((idx, m.start, m.end), m)
         matches = [(self._refs[m.entry], folded.original_span(m.start, m.end), m.view) for m in found.values()]
-        errors: list[str] = []
         if self._regex:
             matches += self._regex_matches(folded, errors)
-        return FieldMatches(folded, _cancel_allowed(matches), errors)
+        return matches
 
     def _regex_matches(self, folded: Folded, errors: list[str]) -> list[tuple[EntryRef, tuple[int, int], str]]:
         out = []
@@ -89,13 +104,43 @@ class TermMatcher:
         if flag is None or self._regex or not buf.isascii():
             return None
         lines: list[int] = flag(buf)
-        return lines
+        return _union(lines, _markup_lines(buf))
 
     def needs_full_path(self, texts: Sequence[str]) -> list[int]:
         """Indexes of texts that may match anything; the others are certainly clean."""
         if self._regex:
             return list(range(len(texts)))
-        return self.backend.needs_full_path(texts)
+        found = self.backend.needs_full_path(texts)
+        # ASCII text differs from what a reader sees only through markup; the backend checks the
+        # stored text, so a text that a site would render goes to the full path too.
+        return _union(found, _markup_texts(texts))
+
+
+def _union(a: list[int], b: list[int]) -> list[int]:
+    return sorted(set(a).union(b)) if b else a
+
+
+def _markup_texts(texts: Sequence[str]) -> list[int]:
+    """Indexes of texts that hold something a site would render: one regex pass over all of them."""
+    import numpy as np
+
+    joined = "\n".join(texts)
+    starts = [m.start() for m in MARKUP_STR.finditer(joined)]
+    if not starts:
+        return []
+    ends = np.cumsum(np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=len(texts)))
+    return sorted({int(x) for x in np.searchsorted(ends, np.asarray(starts), side="right")})
+
+
+def _markup_lines(buf: bytes) -> list[int]:
+    """Line numbers of a newline-separated buffer that hold something a site would render."""
+    import numpy as np
+
+    starts = [m.start() for m in MARKUP_BYTES.finditer(buf)]
+    if not starts:
+        return []
+    newlines = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == 10)
+    return sorted({int(x) for x in np.searchsorted(newlines, np.asarray(starts))})
 
 
 def _cancel_allowed(
