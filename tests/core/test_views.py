@@ -87,7 +87,7 @@ def test_display_order_keeps_ltr_text_and_maps_back() -> None:
     assert sorted(r.offsets) == list(range(5))
 
 
-@pytest.mark.parametrize("text", ["бизу", "Бизу фильм", "ビズ", "хусинйопук", "нарвесин гиджусу", "биzу"])
+@pytest.mark.parametrize("text", ["бизу", "Бизу фильм", "ビズ", "хусинйопук", "нарвесин гиджусу", "Нарвесин Гиджусу"])
 def test_transliterated_view_reads_other_scripts_aloud(text: str) -> None:
     d = S.query(text)
     assert d.action == "block", text
@@ -128,3 +128,14 @@ def test_display_order_is_a_permutation(text: str) -> None:
     if r is not None:
         assert sorted(r.offsets) == list(range(len(text)))
         assert "".join(text[i] for i in r.offsets) == r.text
+
+
+@pytest.mark.parametrize("backend", ["hyperscan", "ahocorasick"])
+def test_bulk_path_sends_markup_to_the_full_path(backend: str) -> None:
+    s = Screener.build([parse_term_list("bizu\n", "t")], backend=backend)
+    texts = ["plain title", "bi&#122;u", "bi[B]z[/b]u", "<b>bi</b>zu", "Tom & Jerry", "[GROUP] x"]
+    flagged = s.needs_full_path(texts)
+    assert {1, 2, 3} <= set(flagged)
+    assert [s.query(texts[i]).action for i in flagged if i in (1, 2, 3)] == ["block"] * 3
+    lines = s.flag_lines("\n".join(texts).encode())
+    assert lines is None or {1, 2, 3} <= set(lines)

@@ -16,7 +16,7 @@ from indexguard.lists.terms import TermEntry, TermList
 from indexguard.match.term_backends import Backend, Pattern, make_backend
 from indexguard.match.term_verify import TermMatch, verify
 from indexguard.text.canonicalize import Canonicalizer, Folded
-from indexguard.text.markup import MARKUP_BYTES, MARKUP_STR
+from indexguard.text.markup import glued
 from indexguard.text.views import ViewBuilder
 
 REGEX_TIMEOUT_S = 0.05
@@ -66,7 +66,10 @@ class TermMatcher:
         folded = self.canon.fold(text)
         errors: list[str] = []
         matches = self._match_folded(folded, errors)
-        for view in self._views.derived(text):
+        views = self._views.derived(text)
+        if matches and views and views[0].name == "markup":
+            matches = _not_glued(text, matches)
+        for view in views:
             for ref, span, _ in self._match_folded(self.canon.fold(view.rendered.text), errors):
                 span = view.rendered.source_span(*span)
                 if not any(r is ref and s[0] < span[1] and span[0] < s[1] for r, s, _ in matches):
@@ -104,43 +107,21 @@ class TermMatcher:
         if flag is None or self._regex or not buf.isascii():
             return None
         lines: list[int] = flag(buf)
-        return _union(lines, _markup_lines(buf))
+        return lines
 
     def needs_full_path(self, texts: Sequence[str]) -> list[int]:
         """Indexes of texts that may match anything; the others are certainly clean."""
         if self._regex:
             return list(range(len(texts)))
-        found = self.backend.needs_full_path(texts)
-        # ASCII text differs from what a reader sees only through markup; the backend checks the
-        # stored text, so a text that a site would render goes to the full path too.
-        return _union(found, _markup_texts(texts))
+        return self.backend.needs_full_path(texts)
 
 
-def _union(a: list[int], b: list[int]) -> list[int]:
-    return sorted(set(a).union(b)) if b else a
-
-
-def _markup_texts(texts: Sequence[str]) -> list[int]:
-    """Indexes of texts that hold something a site would render: one regex pass over all of them."""
-    import numpy as np
-
-    joined = "\n".join(texts)
-    starts = [m.start() for m in MARKUP_STR.finditer(joined)]
-    if not starts:
-        return []
-    ends = np.cumsum(np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=len(texts)))
-    return sorted({int(x) for x in np.searchsorted(ends, np.asarray(starts), side="right")})
-
-
-def _markup_lines(buf: bytes) -> list[int]:
-    """Line numbers of a newline-separated buffer that hold something a site would render."""
-    import numpy as np
-
-    starts = [m.start() for m in MARKUP_BYTES.finditer(buf)]
-    if not starts:
-        return []
-    newlines = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == 10)
-    return sorted({int(x) for x in np.searchsorted(newlines, np.asarray(starts))})
+def _not_glued(
+    text: str, matches: list[tuple[EntryRef, tuple[int, int], str]]
+) -> list[tuple[EntryRef, tuple[int, int], str]]:
+    """Stored-text matches that rendering does not glue onto a neighbouring word."""
+    ends, starts = glued(text)
+    return [m for m in matches if m[1][0] not in ends and m[1][1] not in starts]
 
 
 def _cancel_allowed(

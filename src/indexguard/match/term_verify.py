@@ -15,6 +15,8 @@ from indexguard.lists.terms import TermEntry
 from indexguard.text.canonicalize import Folded
 from indexguard.text.leet import allowed
 
+_LETTER_SYMBOLS = frozenset("!@$")
+
 
 @dataclass(frozen=True, slots=True)
 class TermMatch:
@@ -29,9 +31,7 @@ def _allowed(ch: str) -> frozenset[str]:
     return allowed(ch)
 
 
-def verify(
-    entry: TermEntry, index: int, folded: Folded, starts: list[int], ends: list[int]
-) -> TermMatch | None:
+def verify(entry: TermEntry, index: int, folded: Folded, starts: list[int], ends: list[int]) -> TermMatch | None:
     text = folded.text
     n = len(entry.letters)
     if len(starts) != n:
@@ -47,19 +47,74 @@ def verify(
     if spaced is None:
         return None
     head, tail = starts[0], ends[-1]
+    if spaced and _run_goes_on(text, starts, ends):
+        return None
     camel_used = False
     if entry.mode != "substring":
         ok, camel = _boundary_before(folded, head)
-        if not ok:
+        if not ok or (not spaced and _letter_symbol_between(text, head - 1)):
             return None
         camel_used |= camel
     if entry.mode not in ("prefix", "substring"):
         ok, camel = _boundary_after(folded, tail)
-        if not ok:
+        if not ok or (not spaced and _letter_symbol_between(text, tail)):
             return None
         camel_used |= camel
+    if camel_used and _case_steps_inside(entry, folded, starts):
+        return None
     view = _view(folded, head, tail, leet=leet, spaced=spaced, camel=camel_used, joined=joined)
     return TermMatch(index, head, tail, view)
+
+
+def _run_goes_on(text: str, starts: list[int], ends: list[int]) -> bool:
+    """A spelled-out word (`x b i z u y`) is read whole: a match that begins or ends with a single letter
+    must not have another single letter just beyond a separator no wider than its own (else `bizu` would
+    be found in `x b i z u y`). A wider break ends the word: `b.i.z.u a` still reads `bizu`."""
+    n = len(starts)
+    inner = max(
+        (_gap_width(text[ends[i] : starts[i + 1]]) for i in range(n - 1) if ends[i] != starts[i + 1]), default=1
+    )
+    if n == 1 or ends[0] != starts[1]:
+        gap = _single_letter_before(text, starts[0])
+        if gap is not None and _gap_width(gap) <= inner:
+            return True
+    if n == 1 or ends[-2] != starts[-1]:
+        gap = _single_letter_after(text, ends[-1])
+        if gap is not None and _gap_width(gap) <= inner:
+            return True
+    return False
+
+
+def _gap_width(gap: str) -> int:
+    """0: punctuation only (`b.i`); 1: one space; 2: more."""
+    spaces = sum(c.isspace() for c in gap)
+    return min(spaces, 2)
+
+
+def _single_letter_before(text: str, pos: int) -> str | None:
+    """The separator before `pos` when a lone letter stands before it."""
+    p = pos
+    while p > 0 and not text[p - 1].isalnum() and text[p - 1] != "\n":
+        p -= 1
+    if p == pos or p == 0 or not text[p - 1].isalpha():
+        return None
+    return text[p:pos] if p - 1 == 0 or not text[p - 2].isalnum() else None
+
+
+def _single_letter_after(text: str, pos: int) -> str | None:
+    """The separator after `pos` when a lone letter stands after it."""
+    p = pos
+    while p < len(text) and not text[p].isalnum() and text[p] != "\n":
+        p += 1
+    if p == pos or p >= len(text) or not text[p].isalpha():
+        return None
+    return text[pos:p] if p + 1 == len(text) or not text[p + 1].isalnum() else None
+
+
+def _case_steps_inside(entry: TermEntry, folded: Folded, starts: list[int]) -> bool:
+    """A camelCase boundary counts only in camelCase text: a match whose own letters step from lower to
+    upper case other than between the term's words (`GuFekOLo`) is randomly cased, not camelCase."""
+    return any(_camel(folded, starts[k]) for k in range(1, len(starts)) if k - 1 not in entry.token_ends)
 
 
 def _check_gaps(entry: TermEntry, text: str, starts: list[int], ends: list[int]) -> tuple[bool | None, bool]:
@@ -84,6 +139,14 @@ def _check_gaps(entry: TermEntry, text: str, starts: list[int], ends: list[int])
             spaced = True
         piece_start = i + 1
     return spaced, joined
+
+
+def _letter_symbol_between(text: str, pos: int) -> bool:
+    """`d!sateket` reads as one leet word: `! @ $` between two letters stand for a letter, not a break
+    (`| +` still separate, as in `w|o|r|d`)."""
+    return (
+        0 < pos < len(text) - 1 and text[pos] in _LETTER_SYMBOLS and text[pos - 1].isalnum() and text[pos + 1].isalnum()
+    )
 
 
 def _is_word(ch: str) -> bool:

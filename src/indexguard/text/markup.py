@@ -71,11 +71,14 @@ _TOKEN = re.compile(
 )
 
 
-# The bulk path's pre-check over a buffer of many titles: a character reference, a tag's start, or a
-# BBCode tag. A superset of what render() changes; the full path then decides.
-_MARKUP_START = rf"&#?[A-Za-z0-9]|<[A-Za-z/!]|\[/?(?:{_BBCODE_INLINE}|{_BBCODE_BLOCK})[\]=]"
-MARKUP_BYTES = re.compile(_MARKUP_START.encode("ascii"), re.IGNORECASE)
-MARKUP_STR = re.compile(_MARKUP_START, re.IGNORECASE)
+# The bulk path's pre-check over a buffer of many titles (Hyperscan, case-insensitive): a character
+# reference, a tag's start, or a BBCode tag. A superset of what render() changes on ASCII text; the full
+# path then decides.
+MARKUP_PATTERNS: tuple[bytes, ...] = (
+    rb"&#?[a-z0-9]",
+    rb"<[a-z/!]",
+    rf"\[/?(?:{_BBCODE_INLINE}|{_BBCODE_BLOCK})[\]=]".encode("ascii"),
+)
 
 
 def may_have_markup(text: str) -> bool:
@@ -111,6 +114,26 @@ def render(text: str) -> Rendered | None:
     offsets.extend(range(pos, len(text)))
     ends.extend(range(pos + 1, len(text) + 1))
     return Rendered("".join(parts), offsets, ends)
+
+
+def glued(text: str) -> tuple[set[int], set[int]]:
+    """Where rendering joins two words: (ends, starts) of the stored text's runs of inline tags that sit
+    between two letters (`de[b]lefiko` shows `delefiko`). A match in the stored text that begins at one
+    of the ends, or ends at one of the starts, is not a word the reader sees."""
+    ends: set[int] = set()
+    starts: set[int] = set()
+    tokens = [m for m in _TOKEN.finditer(text) if _shown(m) == ""]
+    i = 0
+    while i < len(tokens):
+        j = i
+        while j + 1 < len(tokens) and tokens[j + 1].start() == tokens[j].end():
+            j += 1
+        lo, hi = tokens[i].start(), tokens[j].end()
+        if lo > 0 and hi < len(text) and text[lo - 1].isalnum() and text[hi].isalnum():
+            ends.add(hi)
+            starts.add(lo)
+        i = j + 1
+    return ends, starts
 
 
 def _shown(m: re.Match[str]) -> str | None:
