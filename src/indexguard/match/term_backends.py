@@ -19,7 +19,7 @@ import ahocorasick_rs
 
 from indexguard.text.canonicalize import Folded
 from indexguard.text.leet import LEET_SYMBOLS, LOWER_COLLAPSE_BYTES, MULTI, SEPARATOR_BYTES
-from indexguard.text.markup import MARKUP_PATTERNS
+from indexguard.text.markup import BBCODE_LITERALS, MARKUP_LITERALS
 from indexguard.text.units import Compact, compact, compact_without_symbols
 
 # Candidate: (pattern index, unit starts, unit ends) in folded-text offsets.
@@ -173,12 +173,14 @@ def _literal_db(hs: Any, literals: list[str]) -> Any:
 def _raw_db(hs: Any) -> Any:
     """What the bulk path looks for in the raw buffer: multi-character leet, and markup that a site would
     render (text/markup.py), so that ASCII lines whose rendered text may differ take the full path."""
-    expressions = [re.escape(m).encode("ascii") for m in MULTI] + list(MARKUP_PATTERNS)
+    exact = [m.encode("ascii") for m in MULTI] + list(MARKUP_LITERALS)
+    expressions = exact + list(BBCODE_LITERALS)
     db = hs.Database(mode=hs.HS_MODE_BLOCK)
     db.compile(
         expressions=expressions,
         ids=list(range(len(expressions))),
-        flags=[hs.HS_FLAG_CASELESS] * len(expressions),
+        flags=[0] * len(exact) + [hs.HS_FLAG_CASELESS] * len(BBCODE_LITERALS),
+        literal=True,
     )
     return db
 

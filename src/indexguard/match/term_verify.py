@@ -92,23 +92,47 @@ def _gap_width(gap: str) -> int:
 
 
 def _single_letter_before(text: str, pos: int) -> str | None:
-    """The separator before `pos` when a lone letter stands before it."""
-    p = pos
-    while p > 0 and not text[p - 1].isalnum() and text[p - 1] != "\n":
-        p -= 1
-    if p == pos or p == 0 or not text[p - 1].isalpha():
+    """The separator before `pos` when a lone letter stands before it as part of the same spelled-out run:
+    after the text's start or a separator as wide (`x b i z u`; not `Game.A b i z u`, where the A belongs
+    to what comes before)."""
+    gap_start = _skip_separators_back(text, pos)
+    if gap_start == pos or gap_start == 0 or not text[gap_start - 1].isalpha():
         return None
-    return text[p:pos] if p - 1 == 0 or not text[p - 2].isalnum() else None
+    letter = gap_start - 1
+    outer = _skip_separators_back(text, letter)
+    gap = text[gap_start:pos]
+    if outer == 0 or text[outer - 1] == "\n":
+        return gap
+    if outer == letter:
+        return None  # the letter ends a longer word
+    return gap if _gap_width(text[outer:letter]) == _gap_width(gap) else None
 
 
 def _single_letter_after(text: str, pos: int) -> str | None:
-    """The separator after `pos` when a lone letter stands after it."""
-    p = pos
-    while p < len(text) and not text[p].isalnum() and text[p] != "\n":
-        p += 1
-    if p == pos or p >= len(text) or not text[p].isalpha():
+    """The separator after `pos` when a lone letter stands after it as part of the same spelled-out run."""
+    gap_end = _skip_separators(text, pos)
+    if gap_end == pos or gap_end >= len(text) or not text[gap_end].isalpha():
         return None
-    return text[pos:p] if p + 1 == len(text) or not text[p + 1].isalnum() else None
+    letter = gap_end
+    outer = _skip_separators(text, letter + 1)
+    gap = text[pos:gap_end]
+    if outer >= len(text) or text[outer] == "\n":
+        return gap
+    if outer == letter + 1:
+        return None  # the letter starts a longer word
+    return gap if _gap_width(text[letter + 1 : outer]) == _gap_width(gap) else None
+
+
+def _skip_separators_back(text: str, pos: int) -> int:
+    while pos > 0 and not text[pos - 1].isalnum() and text[pos - 1] != "\n":
+        pos -= 1
+    return pos
+
+
+def _skip_separators(text: str, pos: int) -> int:
+    while pos < len(text) and not text[pos].isalnum() and text[pos] != "\n":
+        pos += 1
+    return pos
 
 
 def _case_steps_inside(entry: TermEntry, folded: Folded, starts: list[int]) -> bool:

@@ -71,13 +71,15 @@ _TOKEN = re.compile(
 )
 
 
-# The bulk path's pre-check over a buffer of many titles (Hyperscan, case-insensitive): a character
-# reference, a tag's start, or a BBCode tag. A superset of what render() changes on ASCII text; the full
-# path then decides.
-MARKUP_PATTERNS: tuple[bytes, ...] = (
-    rb"&#?[a-z0-9]",
-    rb"<[a-z/!]",
-    rf"\[/?(?:{_BBCODE_INLINE}|{_BBCODE_BLOCK})[\]=]".encode("ascii"),
+# The bulk path's pre-check, as literals for one Hyperscan scan over a buffer of many titles: `&` and `<`
+# (any character reference or tag starts with one), and the BBCode tags render() removes, in any case
+# (`[b]`, `[/color=`). A line holding one takes the full path, which renders it.
+MARKUP_LITERALS: tuple[bytes, ...] = (b"&", b"<")
+BBCODE_LITERALS: tuple[bytes, ...] = tuple(
+    f"{pre}{tag}{post}".encode("ascii")
+    for tag in (_BBCODE_INLINE + "|" + _BBCODE_BLOCK).replace("\\*", "*").split("|")
+    for pre in ("[", "[/")
+    for post in ("]", "=")
 )
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from indexguard.text.bidi import display_order
-from indexguard.text.markup import render
+from indexguard.text.markup import may_have_markup, render
 from indexguard.text.rendered import Rendered
 from indexguard.text.transliterate import Transliterator
 
@@ -32,6 +32,9 @@ class ViewBuilder:
         self._translit = Transliterator()
 
     def derived(self, text: str) -> list[View]:
+        if text.isascii() and not may_have_markup(text):
+            # The common case: ASCII text only ever differs from what is shown through markup.
+            return []
         out: list[View] = []
         shown: Rendered | None = None
         if (markup := render(text)) is not None:
