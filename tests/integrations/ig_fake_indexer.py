@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 UPSTREAM_KEY = "upstreamsecretkey0123456789"
+WEEKDAYS = ("Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "Mon")  # 1 June 2010 was a Tuesday
 
 CAPS = """<?xml version="1.0" encoding="UTF-8"?>
 <caps>
@@ -136,7 +137,8 @@ class FakeIndexer:
             f'<guid isPermaLink="true">{self.base}/details/{n}</guid>'
             f"<link>{escape(url)}</link>"
             f"<comments>{self.base}/details/{n}#comments</comments>"
-            f"<pubDate>{self.day:02d} Jun 2010 {hour:02d}:29:23 +0000</pubDate><category>TV &gt; HD</category>"
+            f"<pubDate>{WEEKDAYS[(self.day - 1) % 7]}, {self.day:02d} Jun 2010 {hour:02d}:29:23 +0000</pubDate>"
+            "<category>TV &gt; HD</category>"
             f"<description>{escape(it.description)}</description>"
             f'<enclosure url={quoteattr(url)} length="154653309" type="{kind}"/>'
             f'<{prefix}:attr name="category" value="5000"/><{prefix}:attr name="category" value="5040"/>'

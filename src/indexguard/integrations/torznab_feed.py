@@ -12,6 +12,7 @@ specification keeps.
 from __future__ import annotations
 
 import copy
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -103,8 +104,11 @@ class FeedItem:
     def to_item(self) -> Item:
         texts = [v for n, v in self.attrs if n not in NON_TEXT_ATTRS and v and not _numeric(v)]
         infohash = self.attr("infohash")
+        # The guid is often an upstream URL (sometimes with the indexer's key in it): decisions and the
+        # logs that name them get a digest of it instead.
+        ident = hashlib.blake2b(self.guid.encode(), digest_size=8).hexdigest() if self.guid else str(self.index)
         return Item(
-            id=self.guid or f"item-{self.index}",
+            id=f"item-{ident}",
             kind="listing",
             title=self.title or None,
             description=self.description or None,
