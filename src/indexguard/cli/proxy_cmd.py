@@ -32,25 +32,28 @@ def register(app: typer.Typer) -> None:
 
 def proxy(
     upstream: Annotated[str | None, typer.Option(
-        "--upstream", help="one indexer's Torznab/Newznab API URL (…/api); or use --indexers")] = None,
+        "--upstream", metavar="URL", help="one indexer's Torznab/Newznab API URL (…/api); or use --indexers")] = None,
     indexers: Annotated[Path | None, typer.Option(
-        "--indexers", help="TOML file of several upstream indexers (id -> url, apikey_env, download_hosts)")] = None,
+        "--indexers", metavar="FILE",
+        help="TOML file of several upstream indexers (id -> url, apikey_env, download_hosts)")] = None,
     terms: Annotated[list[Path] | None, typer.Option("--terms", help="term list; repeatable")] = None,
     allow: Annotated[list[Path] | None, typer.Option("--allow", help="allowlist; repeatable")] = None,
     deny: Annotated[Path | None, typer.Option("--deny", help="deny set (JSONL) checked by infohash")] = None,
     hashes: Annotated[list[Path] | None, typer.Option("--hashes", help="hash list (infohashes); repeatable")] = None,
-    listen: Annotated[str, typer.Option(help="host:port to listen on")] = "127.0.0.1:9117",
+    listen: Annotated[str, typer.Option(metavar="HOST:PORT", help="host:port to listen on")] = "127.0.0.1:9117",
     upstream_apikey_env: Annotated[str, typer.Option(
-        help="environment variable holding the --upstream indexer's API key")] = "INDEXGUARD_UPSTREAM_APIKEY",
+        metavar="VAR", help="environment variable holding --upstream's API key")] = "INDEXGUARD_UPSTREAM_APIKEY",
     download_host: Annotated[list[str] | None, typer.Option(
-        "--download-host", help="another host --upstream's download links may point at; repeatable")] = None,
+        "--download-host", metavar="HOST[:PORT]",
+        help="another host --upstream's download links may point at; repeatable")] = None,
     apikey: Annotated[list[str] | None, typer.Option(
-        "--apikey", help="key clients must send (repeatable; default: $INDEXGUARD_PROXY_APIKEY or a new one)")] = None,
+        "--apikey", metavar="KEY",
+        help="key clients must send (repeatable; default: $INDEXGUARD_PROXY_APIKEY or a new one)")] = None,
     public_url: Annotated[str | None, typer.Option(
-        help="the proxy's base URL as clients reach it, behind a reverse proxy")] = None,
+        metavar="URL", help="the proxy's base URL as clients reach it, behind a reverse proxy")] = None,
     newznab: Annotated[bool, typer.Option("--newznab", help="blocked searches answer in Newznab form")] = False,
     open_access: Annotated[bool, typer.Option("--no-apikey", help="let clients in without a key")] = False,
-    log_level: Annotated[str, typer.Option(help="debug | info | warning | error")] = "info",
+    log_level: Annotated[str, typer.Option(metavar="LEVEL", help="debug | info | warning | error")] = "info",
 ) -> None:
     """Filter Torznab/Newznab indexers: blocked searches get an empty feed, flagged items vanish,
     downloads are screened, and upstream API keys never reach clients. Serves `/api` and Jackett's
