@@ -14,9 +14,13 @@ import pytest
 import torznab
 from ig_fake_indexer import UPSTREAM_KEY, FakeIndexer, FakeItem
 from ig_helpers import ServerThread, term_list
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
 
 from indexguard.integrations.identity import build_screener
 from indexguard.integrations.torznab_proxy import BlockEvent, ProxyConfig, make_proxy_app
+from indexguard.lists.terms import parse_term_list
 from indexguard.screen.deny_set import DenyRecord, MemoryDenySet
 
 CLIENT_KEY = "proxyclientkey42"
@@ -203,3 +207,36 @@ def test_newznab_feed_keeps_its_namespace(serve: Callable[[Any], ServerThread]) 
     titles = [i.findtext("title") for i in root.iter("item")]
     assert titles == CLEAN
     assert b"xmlns:newznab" in body
+
+
+def test_a_list_reload_applies_to_items_screened_before(serve: Callable[[Any], ServerThread]) -> None:
+    # The proxy remembers what it made of each item; a new screener (a list reload) must void that.
+    indexer = FakeIndexer()
+    indexer.base = serve(indexer.app()).url
+    lenient = build_screener([parse_term_list("zorblat\n", "one", "txt")])
+    strict = build_screener([parse_term_list("zorblat\nS01E08\n", "two", "txt")])
+    current = [lenient]
+    cfg = ProxyConfig(upstream=indexer.base + "/api", upstream_apikey=UPSTREAM_KEY)
+    proxy = serve(make_proxy_app(cfg, lambda: current[0]))
+    titles = lambda q: _page(httpx.get(proxy.url + "/api", params={"t": "search", "q": q}, timeout=10).content)[0]  # noqa: E731
+    assert "Public.Domain.Show.S01E08" in titles("first")
+    assert "Public.Domain.Show.S01E08" in titles("second")  # same items, another search
+    current[0] = strict
+    assert "Public.Domain.Show.S01E08" not in titles("third")
+    assert "Public.Domain.Show.S01E09" in titles("third")
+
+
+def test_an_item_repeated_upstream_is_served_each_time(serve: Callable[[Any], ServerThread]) -> None:
+    item = ('<item><title>Public.Domain.Show.S02E01</title><link>http://127.0.0.1:1/get/1</link>'
+            '<torznab:attr name="seeders" value="3"/></item>')
+    feed = ('<?xml version="1.0"?><rss version="2.0" xmlns:torznab="http://torznab.com/schemas/2015/feed">'
+            f'<channel><title>t</title>{item * 3}</channel></rss>')
+
+    async def api(request: Any) -> Response:
+        return Response(feed, media_type="application/rss+xml")
+
+    upstream = serve(Starlette(routes=[Route("/api", api)]))
+    proxy = serve(make_proxy_app(ProxyConfig(upstream=upstream.url + "/api"), build_screener([term_list()])))
+    for q in ("first", "second"):  # the second search meets items the proxy has already made
+        body = httpx.get(proxy.url + "/api", params={"t": "search", "q": q}, timeout=10).content
+        assert _page(body)[0] == ["Public.Domain.Show.S02E01"] * 3

@@ -31,7 +31,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, quote_plus, urlsplit
+from urllib.parse import quote, quote_plus
 
 import httpx
 from fastapi import APIRouter
@@ -45,6 +45,7 @@ from indexguard.errors import IndexguardError
 from indexguard.integrations import torznab_feed as tf
 from indexguard.integrations.proxy_fetch import DownloadRefused, GuardedFetcher, Resolver, system_resolve
 from indexguard.integrations.proxy_indexers import Indexer, single_indexer
+from indexguard.integrations.proxy_items import ItemCache
 from indexguard.integrations.proxy_links import LinkTable, content_disposition, safe_filename
 from indexguard.screen.decision import Decision
 from indexguard.screen.item import Item
@@ -98,6 +99,7 @@ class ProxyConfig:
     max_links: int = 100_000
     page_cache_ttl: float = 300.0
     page_cache_size: int = 128
+    item_cache_size: int = 20_000
     max_upstream_fetches: int = 8
     max_redirects: int = 5
     transport: httpx.AsyncBaseTransport | None = None
@@ -151,6 +153,7 @@ class TorznabProxy:
         self._scans: OrderedDict[str, _Scan] = OrderedDict()
         self._caps: dict[str, tuple[float, bytes]] = {}
         self._links = LinkTable(config.link_ttl, config.max_links)
+        self._items = ItemCache(min(config.page_cache_ttl, config.link_ttl / 4), config.item_cache_size)
         self._secrets = _secret_forms(ix.apikey for ix in self.indexers.values())
         self._http_client: httpx.AsyncClient | None = None
         self._http_loop: asyncio.AbstractEventLoop | None = None
@@ -294,8 +297,9 @@ class TorznabProxy:
         channel = root.find("channel")
         assert channel is not None
         feed = tf.Feed(root, channel, scan.namespace, [])
-        # An lxml element has one parent: this moves the cached items into the new page.
-        tf.replace_items(feed, items)
+        # An lxml element has one parent: this moves the cached items into the new page, and an item
+        # that occurs twice (upstream pages that overlap) is copied rather than moved twice.
+        tf.replace_items(feed, _distinct(items))
         tf.set_response(feed, offset, total)
         return Response(self._scrub(tf.serialize(root)), media_type=RSS_TYPE)
 
@@ -350,22 +354,38 @@ class TorznabProxy:
             self._take(scan, feed, indexer, function, dl_base)
             _, total = feed.response()
             scan.upstream_total = total if total is not None else scan.upstream_total
-            n = len(feed.items)
+            n = len(feed.elements)
             if n == 0 or (total is not None and scan.scanned >= total) or (total is None and n < chunk):
                 scan.exhausted = True
 
     def _take(self, scan: _Scan, feed: tf.Feed, indexer: Indexer, function: str, dl_base: str) -> None:
-        decisions = self.screener().screen_many([it.to_item() for it in feed.items])
-        for fi, d in zip(feed.items, decisions, strict=True):
-            if d.action in self.config.drop_actions:
-                scan.dropped += 1
-                self._emit("item", function, d)
+        screener = self.screener()
+        self._items.bind(screener)
+        now = time.monotonic()
+        keys = [(indexer.id, dl_base, etree.tostring(el)) for el in feed.elements]
+        known = [self._items.get(key, now) for key in keys]
+        fresh = [tf.read_item(el, i) for i, (el, hit) in enumerate(zip(feed.elements, known, strict=True))
+                 if hit is None]
+        decisions = iter(screener.screen_many([fi.to_item() for fi in fresh]))
+        fresh_items = iter(fresh)
+        for key, hit in zip(keys, known, strict=True):
+            if hit is None:
+                fi, d = next(fresh_items), next(decisions)
+                kept = d.action not in self.config.drop_actions
+                if kept:
+                    self._rewrite_links(fi, feed.namespace, indexer, dl_base)
+                    if not fi.has_indexer:
+                        tf.set_indexer(fi.element, indexer.id, indexer.title)
+                self._items.put(key, fi.element if kept else None, fi.pub_date, d, now)
+                element, pub_date, decision = (fi.element if kept else None), fi.pub_date, d
             else:
-                self._rewrite_links(fi, feed.namespace, indexer, dl_base)
-                if not fi.has_indexer:
-                    tf.set_indexer(fi.element, indexer.id, indexer.title)
-                scan.kept.append((fi.pub_date, fi.element))
-        scan.scanned += len(feed.items)
+                element, pub_date, decision = hit.element, hit.pub_date, hit.decision
+            if element is None:
+                scan.dropped += 1
+                self._emit("item", function, decision)
+            else:
+                scan.kept.append((pub_date, element))
+        scan.scanned += len(feed.elements)
         if scan.template is None:
             tf.replace_items(feed, [])
             scan.template = feed.root
@@ -432,7 +452,7 @@ class TorznabProxy:
 
     def _feed(self, root: tf.Element, indexer: Indexer) -> tf.Feed:
         try:
-            return tf.feed_from_root(root)
+            return tf.feed_from_root(root, read_items=False)
         except IndexguardError as e:
             log.warning("torznab proxy: indexer %s answered something else than a feed (%s)", indexer.id,
                         type(e).__name__)
@@ -493,6 +513,15 @@ def _scan_key(indexer_id: str, function: str, params: dict[str, str], dl_base: s
     return hashlib.sha256(json.dumps([indexer_id, function, rest, dl_base]).encode()).hexdigest()
 
 
+def _distinct(items: list[tf.Element]) -> list[tf.Element]:
+    seen: set[int] = set()
+    out = []
+    for el in items:
+        out.append(copy.deepcopy(el) if id(el) in seen else el)
+        seen.add(id(el))
+    return out
+
+
 def _newest_first(lists: list[list[tuple[str, tf.Element]]]) -> list[tf.Element]:
     dated = [(tf.published(date), n, el) for n, kept in enumerate(lists) for date, el in kept]
     dated.sort(key=lambda t: (-t[0], t[1]))  # stable: equal dates keep indexer order, then upstream order
@@ -532,10 +561,7 @@ def _sniff(body: bytes, hint: str) -> str:
 
 
 def _is_http(url: str) -> bool:
-    try:
-        return urlsplit(url).scheme.lower() in ("http", "https")
-    except ValueError:
-        return False
+    return url.startswith(("http://", "https://")) or url[:8].lower().startswith(("http://", "https://"))
 
 
 def _routes(proxy: TorznabProxy) -> list[tuple[str, Callable[[Request], Any]]]:
