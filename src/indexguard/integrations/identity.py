@@ -11,22 +11,9 @@ from pathlib import Path
 
 from indexguard.lists.hash_list import HashBank, load_hash_list
 from indexguard.lists.terms import TermList
-from indexguard.match.hit import Hit
-from indexguard.screen.deny_set import DenySet, deny_hits
+from indexguard.screen.deny_set import DenySet
 from indexguard.screen.hash_matchers import HashIdentities
 from indexguard.screen.screener import IdentityMatcher, Screener
-
-
-class DenySetMatcher:
-    """A DenySet as the Screener's IdentityMatcher: an item sharing an identity with an earlier
-    blocked item is blocked too."""
-
-    def __init__(self, deny: DenySet) -> None:
-        self.deny = deny
-
-    def match_identities(self, identities: dict[str, list[str]]) -> list[Hit]:
-        return deny_hits(self.deny.lookup(identities))
-
 
 # Kept under this name for the integrations' callers; one implementation serves the CLI, service and proxy.
 HashBankMatcher = HashIdentities
@@ -46,7 +33,7 @@ def build_screener(
 ) -> Screener:
     matchers: list[IdentityMatcher] = []
     if deny is not None:
-        matchers.append(DenySetMatcher(deny))
+        matchers.append(deny)
     if banks:
         matchers.append(HashBankMatcher(banks))
     versions = {b.name: b.version for b in banks}

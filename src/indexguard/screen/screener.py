@@ -155,8 +155,9 @@ class Screener:
 
     def _reasons(self, ex: Extracted, *, reveal: bool) -> list[Reason]:
         reasons = self._term_reasons(ex.text_fields, reveal=reveal)
+        lookup = ex.lookup_identities()
         for m in self.identity_matchers:
-            reasons += _hit_reasons(m.match_identities(ex.identities), "identities")
+            reasons += _hit_reasons(m.match_identities(lookup), "identities")
         for um in self.url_matchers:
             for fname, url in ex.urls:
                 reasons += _hit_reasons(um.match_url(url), fname)
@@ -180,7 +181,9 @@ class Screener:
 
 
 def _text_only(item: Item) -> bool:
-    return item.kind in ("listing", "url") and not (item.raw or item.magnet or item.urls or item.hashes)
+    return item.kind in ("listing", "url") and not (
+        item.raw or item.magnet or item.urls or item.hashes or item.uploader
+    )
 
 
 def _hit_reasons(hits: list[Hit], field_name: str) -> list[Reason]:
