@@ -44,6 +44,10 @@ class CaseError(IndexguardError):
     """A case action that cannot be done (unknown case, wrong state, bad input)."""
 
 
+class CaseNotFound(CaseError):
+    """No such case, or no such image on it."""
+
+
 class RevealRefused(CaseError):
     """A reveal by someone without the child-safety-lead role (the refusal is recorded)."""
 
@@ -181,7 +185,7 @@ def _hide(s: Session, c: Case, actor: str, why: str, fx: Effects) -> None:
 def get(s: Session, case_id: int) -> Case:
     c = s.get(Case, case_id)
     if c is None:
-        raise CaseError(f"no case {case_id}")
+        raise CaseNotFound(f"no case {case_id}")
     return c
 
 
@@ -331,7 +335,7 @@ def reveal(
     c = get(s, case_id)
     m = s.get(CaseMedia, media_id)
     if m is None or m.case_id != c.id:
-        raise CaseError(f"no image {media_id} on case {case_id}")
+        raise CaseNotFound(f"no image {media_id} on case {case_id}")
     reason = reason.strip()[:512]
     granted = role == REVEAL_ROLE and bool(reason)
     s.add(RevealRecord(case_id=c.id, media_id=m.id, actor=actor, role=role, reason=reason, granted=granted))

@@ -11,12 +11,9 @@ from typing import Annotated
 
 import typer
 
-from indexguard.demo.terms import demo_term_list
+from indexguard.cli.lists_opts import ListArgs, UrlsOpt, load_screener
 from indexguard.errors import IndexguardError
-from indexguard.integrations.identity import build_screener, load_banks
 from indexguard.integrations.torznab_proxy import ProxyConfig, make_proxy_app
-from indexguard.lists.terms import load_term_list
-from indexguard.screen.deny_set import JsonlDenySet
 
 
 def register(app: typer.Typer) -> None:
@@ -29,6 +26,7 @@ def proxy(
     allow: Annotated[list[Path] | None, typer.Option("--allow", help="allowlist; repeatable")] = None,
     deny: Annotated[Path | None, typer.Option("--deny", help="deny set (JSONL) checked by infohash")] = None,
     hashes: Annotated[list[Path] | None, typer.Option("--hashes", help="hash list (infohashes); repeatable")] = None,
+    urls: UrlsOpt = None,
     listen: Annotated[str, typer.Option(help="host:port to listen on")] = "127.0.0.1:9117",
     upstream_apikey_env: Annotated[str, typer.Option(
         help="environment variable holding the upstream API key")] = "INDEXGUARD_UPSTREAM_APIKEY",
@@ -45,9 +43,8 @@ def proxy(
         print(f"indexguard: --listen must be host:port, not {listen!r}", file=sys.stderr)
         raise typer.Exit(2)
     try:
-        term_lists = [load_term_list(p) for p in terms] if terms else [demo_term_list()]
-        screener = build_screener(term_lists, [load_term_list(p, allowlist=True) for p in allow or []],
-                                  deny=JsonlDenySet(deny) if deny else None, banks=load_banks(hashes))
+        lists = ListArgs(terms, allow, [str(h) for h in hashes or []], urls=urls, deny=deny)
+        screener, _ = load_screener(lists, quiet=True)
     except IndexguardError as e:
         print(f"indexguard: {e}", file=sys.stderr)
         raise typer.Exit(2) from None

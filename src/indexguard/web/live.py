@@ -16,11 +16,10 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from indexguard.crypto import Cipher
-from indexguard.match.url_match import UrlMatcher
+from indexguard.screen.assemble import assemble
 from indexguard.screen.deny_set import DenySet
-from indexguard.screen.hash_matchers import hash_matchers
 from indexguard.screen.policy import Policy
-from indexguard.screen.screener import IdentityMatcher, Screener
+from indexguard.screen.screener import Screener
 from indexguard.store import lists_repo
 from indexguard.store.deny_repo import DatabaseDenySet
 from indexguard.store.list_kinds import KINDS
@@ -49,20 +48,10 @@ class LiveState:
 
 
 def build_screener(loaded: list[LoadedList], policy: Policy, deny: DenySet | None = None) -> Screener:
-    """Term lists and allowlists to the term matcher, hash banks and URL lists to their matchers, the
-    deny set as one more identity matcher."""
+    """The core's Screener assembly over the loaded lists, with the deny set."""
     by_kind: dict[str, list[Any]] = {k: [x.parsed.obj for x in loaded if x.kind == k] for k in KINDS}
-    hashes, images = hash_matchers(by_kind["hash"])
-    identity: list[IdentityMatcher] = [*hashes, *([deny] if deny is not None else [])]
-    return Screener.build(
-        term_lists=by_kind["term"],
-        allow_lists=by_kind["allow"],
-        policy=policy,
-        identity_matchers=identity,
-        image_matchers=images,
-        url_matchers=[UrlMatcher(by_kind["url"])] if by_kind["url"] else [],
-        extra_versions={x.name: x.version for x in loaded if x.kind in ("hash", "url")},
-    )
+    return assemble(by_kind["term"], by_kind["allow"], banks=by_kind["hash"], urls=by_kind["url"], policy=policy,
+                    deny=deny)  # fmt: skip
 
 
 @dataclass
