@@ -71,7 +71,7 @@ def build_services(settings: Settings) -> Services:
     live = LiveLists(factory, cipher, metrics, policy(settings), settings.poll_seconds)
     keys = KeyCache(factory, settings.key_cache_seconds)
     hotlines = load_directory(settings.hotlines_file)  # a bad file stops start-up with its error
-    recorder = Recorder(factory, settings=settings)
+    recorder = Recorder(factory, settings=settings, deny=live.deny)
     return Services(settings, engine, factory, cipher, live, metrics, keys, recorder, hotlines)
 
 

@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from indexguard.cases import recording
 from indexguard.screen.item import Item, ItemError
 from indexguard.store import records
 from indexguard.store.accounts import Principal
@@ -80,9 +81,12 @@ async def _finish(
     keep = [r for r in results if r.decision.action != "allow" or track]
     if keep:
         ch = _client_hash(svc, request, request.state.principal)
-        recs = [screening.to_record(r, state.versions, ch) for r in keep]
-        if track:  # the item's state must be readable as soon as the caller has the answer
-            await run_in_threadpool(screening.persist, svc.sessions, recs, track)
+        recs = [screening.to_screening(r, state.versions, ch) for r in keep]
+        if track:  # the item's state (and the deny set) must be current as soon as the caller has the answer
+            await run_in_threadpool(
+                recording.record, svc.sessions, recs, track_items=True, deny=svc.live.deny,
+                notify=screening.notifier(svc.settings),
+            )  # fmt: skip
         else:
             svc.recorder.submit(recs)
 
