@@ -85,6 +85,8 @@ async def login(
 
 def _sign_in(request: Request, username: str, password: str) -> str | None:
     svc = services(request)
+    if "\x00" in username or "\x00" in password:
+        return None  # no account has such a name, and PostgreSQL could not even look it up
     with svc.sessions() as s, s.begin():
         user = accounts.authenticate(s, username, password)
         if user is None:
