@@ -23,7 +23,7 @@ class ScreenPool:
     def __init__(self, threads: int, queue: int) -> None:
         self.threads = max(1, threads)
         self.capacity = self.threads + max(0, queue)
-        self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix="indexguard-screen")
+        self._executor: ThreadPoolExecutor | None = None  # started on first use, again after close()
         self._inflight = 0  # touched only on the event loop thread
 
     @property
@@ -35,10 +35,14 @@ class ScreenPool:
             raise HTTPException(503, "screening is at capacity; retry shortly", headers={"Retry-After": "1"})
         self._inflight += 1
         try:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix="indexguard-screen")
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
         finally:
             self._inflight -= 1
 
     def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
