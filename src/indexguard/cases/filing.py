@@ -24,6 +24,7 @@ from indexguard.crypto import Cipher
 from indexguard.store import audit
 from indexguard.store.models import AbuseReport, Case, utcnow
 
+PUBLIC = "public"  # the reporter name of anyone without an API key
 URL_ITEM_PREFIX = "url:"
 SEALED_URL_PREFIX = "sealed:"
 Mask = Callable[[str | None, str], str | None]  # (text, field name) -> text with list matches masked
@@ -40,7 +41,7 @@ class ItemReportCap(cases.CaseError):
 @dataclass(frozen=True)
 class ReportLimits:
     per_hour: int  # per client (keyed address hash)
-    per_item: int  # open public reports per item
+    per_item: int  # open reports from the public (no API key) per item
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ def _open_reports(s: Session, item_id: str) -> int:
         select(func.count())
         .select_from(AbuseReport)
         .join(Case, Case.id == AbuseReport.case_id)
-        .where(AbuseReport.item_id == item_id, Case.status == "open", AbuseReport.trusted.is_(False))
+        .where(AbuseReport.item_id == item_id, Case.status == "open", AbuseReport.reporter == PUBLIC)
     )
     return int(s.scalar(q) or 0)
 
@@ -134,7 +135,7 @@ def file_report(
         if not who.trusted:
             if _recent(s, who.client_hash) >= limits.per_hour:
                 raise RateLimited("too many reports from this address; try again in an hour")
-            if _open_reports(s, item_id) >= limits.per_item:
+            if who.name == PUBLIC and _open_reports(s, item_id) >= limits.per_item:
                 raise ItemReportCap("this listing already has many open reports; it is in the review queue")
         row = AbuseReport(
             reference=ref, item_id=item_id, category=r.category,

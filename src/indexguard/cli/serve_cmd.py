@@ -174,7 +174,7 @@ def audit_seal(database: DatabaseOpt = None, config: ConfigOpt = None) -> None:
 
 def apikey_create(
     name: Annotated[str, typer.Option(help="What the key is for, e.g. the site back end")],
-    scope: Annotated[list[str], typer.Option(help="screen, lists, cases or admin (repeatable)")],
+    scope: Annotated[list[str], typer.Option(help="screen, lists, cases, admin or report (repeatable)")],
     database: DatabaseOpt = None,
     config: ConfigOpt = None,
 ) -> None:

@@ -120,7 +120,7 @@ def session_info(request: Request) -> dict[str, Any]:
 
 class KeyIn(BaseModel):
     name: str = Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")
-    scopes: list[str] = Field(min_length=1, max_length=4)
+    scopes: list[str] = Field(min_length=1, max_length=5)
 
 
 class UserIn(BaseModel):

@@ -115,7 +115,7 @@ async def _who(request: Request) -> tuple[str, bool]:
 
     def lookup() -> bool:
         with svc.sessions() as s:
-            return "cases" in p.scopes and cases_repo.is_trusted(s, prefix)
+            return bool({"report", "cases"} & p.scopes) and cases_repo.is_trusted(s, prefix)
 
     return p.name, await run_in_threadpool(lookup)
 
