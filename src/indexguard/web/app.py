@@ -32,6 +32,7 @@ from indexguard.web import (
     routes_console,
     routes_dashboard,
     routes_demo,
+    routes_deterrence,
     routes_lists,
     routes_ops,
     routes_reports,
@@ -88,12 +89,14 @@ def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
                 )
         svc.live.start()
         svc.recorder.start()
+        svc.deterrence.start()
         log.info("started", extra={"generation": svc.live.state.generation if svc.live.state else None})
         try:
             yield
         finally:
             svc.live.stop()
             svc.recorder.stop()
+            svc.deterrence.stop()
             svc.engine.dispose()
             log.info("stopped")
 
@@ -109,6 +112,7 @@ def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
     for router in (routes_reports.router, routes_cases.router, routes_dashboard.router, routes_console.router):
         app.include_router(router)
     app.include_router(routes_transparency.router)
+    app.include_router(routes_deterrence.router)
     app.include_router(routes_demo.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     app.add_exception_handler(IndexguardError, _indexguard_error)

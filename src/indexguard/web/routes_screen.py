@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from indexguard.screen.item import Item, ItemError
 from indexguard.store import records
 from indexguard.store.accounts import Principal
-from indexguard.web import screening
+from indexguard.web import deterrence_view, screening
 from indexguard.web.auth import require
 from indexguard.web.deps import Services, client_address, live_state, services
 from indexguard.web.live import LiveState
@@ -29,6 +29,12 @@ class QueryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     q: str = Field(max_length=8_192, description="The search query. Never stored, never logged.")
     id: str = ItemId
+    session: str | None = Field(
+        default=None, max_length=512,
+        description="The site's opaque session reference, for counting outcomes; only a daily keyed hash is kept.",
+    )
+    lang: str | None = Field(default=None, max_length=35, description="Language of the warning; else Accept-Language")
+    country: str | None = Field(default=None, pattern="^[A-Za-z]{2}$", description="Visitor's country, for help links")
 
 
 class ListingIn(BaseModel):
@@ -87,12 +93,17 @@ async def _finish(
             svc.recorder.submit(recs)
 
 
-async def _single(request: Request, item: Item, endpoint: str, track: bool) -> JSONResponse:
+async def _single(
+    request: Request, item: Item, endpoint: str, track: bool, present: deterrence_view.Present | None = None
+) -> JSONResponse:
     started = time.perf_counter()
     state = live_state(request)
     result = screening.screen_one(state, item)
     await _finish(request, state, [result], endpoint, started, track)
-    return JSONResponse(screening.decision_json(result, state.versions))
+    out = screening.decision_json(result, state.versions)
+    if present is not None:
+        present(out)
+    return JSONResponse(out)
 
 
 _DECISION: dict[int | str, dict[str, Any]] = {200: {"model": DecisionOut, "description": "The Decision"}}
@@ -102,7 +113,8 @@ _DECISION: dict[int | str, dict[str, Any]] = {200: {"model": DecisionOut, "descr
 async def query(body: QueryIn, request: Request, _p: Screen) -> JSONResponse:
     if len(body.q) > services(request).settings.max_query_chars:
         raise HTTPException(413, f"query longer than {services(request).settings.max_query_chars} characters")
-    return await _single(request, Item(id=body.id, kind="query", text=body.q), "query", track=False)
+    present = deterrence_view.presenter(request, body.session, body.lang, body.country)
+    return await _single(request, Item(id=body.id, kind="query", text=body.q), "query", False, present)
 
 
 @router.post("/listings", responses=_DECISION, summary="Screen a listing given as JSON")
