@@ -109,10 +109,14 @@ def _create(s: Session, ev: DeterrenceEvent, keep: timedelta) -> bool:
         "locale": ev.locale[:35], "blocks": 1, "last_block_at": ev.at, "clicked": False,
         "searched_again": False, "blocked_again": False, "expires_at": ev.at + keep,
     }  # fmt: skip
-    stmt = _insert(s, DeterrenceSession).values(**row).on_conflict_do_nothing(index_elements=["session_hash"])
+    stmt = (
+        _insert(s, DeterrenceSession)
+        .values(**row)
+        .on_conflict_do_nothing(index_elements=["session_hash"])
+        .returning(DeterrenceSession.session_hash)
+    )
     s.flush()
-    created: bool = s.execute(stmt).rowcount == 1  # type: ignore[attr-defined]
-    return created
+    return s.connection().execute(stmt).first() is not None
 
 
 def _click(s: Session, ev: DeterrenceEvent, b: _Batch) -> None:

@@ -33,13 +33,8 @@ async def help_redirect(request: Request, t: Annotated[str, Query(max_length=400
     from the request, so this is no open redirect; no referrer leaks to the help service."""
     svc = services(request)
     click = await run_in_threadpool(svc.deterrence.clicked, t) if t else None
-    det = svc.live.policy.deterrence
-    variant = det.variant(click.locale, click.variant) if click else None
-    links = (
-        (variant.links or det.links.get(click.locale) or det.links.get("default") or ()) if click and variant else ()
-    )
-    target = links[click.link].url if click and variant and 0 <= click.link < len(links) else "/blocked"
-    return RedirectResponse(target, status_code=303, headers=_NO_TRACE)
+    link = svc.live.policy.deterrence.link(click.locale, click.variant, click.country, click.link) if click else None
+    return RedirectResponse(link.url if link else "/blocked", status_code=303, headers=_NO_TRACE)
 
 
 def _day(text: str | None, default: str) -> str:
