@@ -250,3 +250,35 @@ def test_report_needs_admin_and_noise_is_reported(denv: Env) -> None:
     assert denv.client.get("/v1/deterrence", params={"since": "yesterday"}, headers=admin).status_code == 422
     exact = json.loads(denv.client.get("/v1/deterrence", headers=admin).text)
     assert exact["privacy"]["epsilon_per_count"] is None
+
+
+def test_middleware_counts_through_the_service(denv: Env) -> None:
+    """A site's own app with the ASGI middleware: the session comes from the site's cookie, the warning
+    page's help links go through the service's counting redirect, and the service reports it all."""
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from indexguard.deterrence.counter import counter_from_settings
+    from indexguard.integrations.asgi_middleware import QueryGuardMiddleware
+    from indexguard.integrations.guard import GuardConfig
+
+    counter = counter_from_settings(denv.svc.settings)
+    cfg = GuardConfig(paths=("/search",), session_cookie="sid", counter=counter, help_base="https://guard.example")
+    site = Starlette(routes=[Route("/search", lambda r: PlainTextResponse("results"))])
+    site.add_middleware(QueryGuardMiddleware, screener=lambda: denv.svc.live.state.screener, config=cfg)  # type: ignore[union-attr]
+    browser = TestClient(site)
+    browser.cookies.set("sid", "site-session-mw-1")
+    page = browser.get("/search", params={"q": "zorblat"}, headers={"Accept-Language": "de"}).text
+    assert "Platzhalter" in page and "zorblat" not in page
+    href = page.split('href="https://guard.example', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    assert href.startswith("/go/help?t=")
+    assert browser.get("/search", params={"q": "garden"}).text == "results"  # searched again, allowed
+    r = denv.client.get(href, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("https://help.example.org/")
+    assert denv.svc.deterrence.flush()
+    rep = denv.client.get("/v1/deterrence", headers=denv.auth("admin")).json()
+    arm = next(a for a in rep["variants"] if a["locale"] == "de")
+    assert arm["sessions"] == 1 and arm["clicks"] == 1
+    assert arm["rates"]["repeat_search"]["successes"] == 1 and arm["rates"]["repeat_block"]["successes"] == 0

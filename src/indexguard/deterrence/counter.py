@@ -21,7 +21,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from indexguard.crypto import Cipher
 from indexguard.screen.deterrence import Shown
+from indexguard.settings import Settings
 from indexguard.store import deterrence_repo as repo
 from indexguard.store.deterrence_repo import DeterrenceEvent
 
@@ -187,3 +189,24 @@ class DeterrenceCounter:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
+
+
+def counter_for(settings: Settings, factory: sessionmaker[Session], cipher: Cipher) -> DeterrenceCounter:
+    """The counter the service uses, keyed from the service key (the key never sits beside the counts)."""
+    return DeterrenceCounter(
+        factory,
+        cipher.subkey("deterrence-session"),
+        window=timedelta(minutes=settings.deterrence_window_minutes),
+        keep=timedelta(hours=settings.deterrence_keep_hours),
+    )
+
+
+def counter_from_settings(settings: Settings) -> DeterrenceCounter:
+    """A counter for the web middleware inside a site's own process: the service's database and key
+    (from `key_file` or INDEXGUARD_KEY), so its help links work through the service's redirect."""
+    from indexguard.crypto import resolve_key
+    from indexguard.store import db
+
+    engine = db.make_engine(settings.database_url)
+    key = resolve_key(settings.key_file, db.sqlite_path(settings.database_url), create=False)
+    return counter_for(settings, db.session_factory(engine), Cipher(key.key))

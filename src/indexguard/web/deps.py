@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from fastapi import HTTPException, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from indexguard.crypto import Cipher
-from indexguard.deterrence.counter import DeterrenceCounter
+from indexguard.deterrence.counter import DeterrenceCounter, counter_for
 from indexguard.hotline.directory import DEFAULT_DIRECTORY, HotlineDirectory
 from indexguard.settings import Settings
 from indexguard.web.auth import KeyCache
@@ -33,17 +32,7 @@ class Services:
     deterrence: DeterrenceCounter = field(init=False)
 
     def __post_init__(self) -> None:
-        self.deterrence = deterrence_counter(self.settings, self.sessions, self.cipher)
-
-
-def deterrence_counter(settings: Settings, factory: sessionmaker[Session], cipher: Cipher) -> DeterrenceCounter:
-    """The per-worker deterrence counter, keyed from the service key (never stored with the counts)."""
-    return DeterrenceCounter(
-        factory,
-        cipher.subkey("deterrence-session"),
-        window=timedelta(minutes=settings.deterrence_window_minutes),
-        keep=timedelta(hours=settings.deterrence_keep_hours),
-    )
+        self.deterrence = counter_for(self.settings, self.sessions, self.cipher)
 
 
 def services(request: Request) -> Services:
