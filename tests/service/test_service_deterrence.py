@@ -282,3 +282,15 @@ def test_middleware_counts_through_the_service(denv: Env) -> None:
     arm = next(a for a in rep["variants"] if a["locale"] == "de")
     assert arm["sessions"] == 1 and arm["clicks"] == 1
     assert arm["rates"]["repeat_search"]["successes"] == 1 and arm["rates"]["repeat_block"]["successes"] == 0
+
+
+def test_transparency_report_has_the_deterrence_section(denv: Env) -> None:
+    for i in range(3):
+        _query(denv, "zorblat", f"site-session-tr-{i}", "en")
+    assert denv.svc.deterrence.flush()
+    rep = denv.client.get("/v1/transparency", headers=denv.auth("admin")).json()
+    det = rep["deterrence"]
+    assert det["sessions_warned"] == 3 and det["warnings_shown"] == 3 and det["help_click_rate"] == 0.0
+    assert sum(v["sessions"] for v in det["variants"]) == 3
+    page = denv.login("admin").get("/transparency").text
+    assert "Deterrence" in page and "Sessions warned" in page and "site-session" not in page

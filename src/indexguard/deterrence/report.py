@@ -162,3 +162,27 @@ def to_csv(report: DeterrenceReport) -> str:
     for r in report.rows:
         w.writerow([r.day, r.variant, r.locale, r.metric, r.category, r.count])
     return buf.getvalue()
+
+
+def summary(rows: Iterable[CountRow], epsilon: float | None = None, rng: random.Random | None = None) -> dict[str, Any]:
+    """The transparency report's deterrence section: sessions warned, help-click and repeat-block rates,
+    overall and per variant (with noise when `epsilon` is set: the report is published)."""
+    r = build(rows, ExperimentPlan(), epsilon=epsilon, rng=rng)
+    sessions = sum(a.sessions for a in r.arms)
+
+    def rate(metric: str, arms: list[ArmStats]) -> float | None:
+        n = sum(a.sessions for a in arms)
+        return sum(a.rates[metric]["successes"] for a in arms) / n if n else None
+
+    return {
+        "warnings_shown": sum(a.impressions for a in r.arms),
+        "sessions_warned": sessions,
+        "help_click_rate": rate("help_click", r.arms),
+        "repeat_block_rate": rate("repeat_block", r.arms),
+        "variants": [
+            {"locale": a.locale, "variant": a.variant, "sessions": a.sessions,
+             "help_click_rate": rate("help_click", [a]), "repeat_block_rate": rate("repeat_block", [a])}
+            for a in r.arms
+        ],
+        "epsilon_per_count": epsilon,
+    }  # fmt: skip
