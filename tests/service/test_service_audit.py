@@ -171,6 +171,7 @@ def test_cli_audit_verify_exit_codes(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.delenv("INDEXGUARD_KEY", raising=False)
     url = f"sqlite:///{tmp_path / 'a.db'}"
     runner = CliRunner()
+    assert runner.invoke(build_app(), ["db", "upgrade", "--database", url]).exit_code == 0  # only it creates a db
     made = runner.invoke(build_app(), ["user", "create", "alice", "--database", url])  # key file + keyed rows
     assert made.exit_code == 0, made.output
     assert (tmp_path / "a.db.key.audit-head").is_file()  # the anchor sits beside the key file
