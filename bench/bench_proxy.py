@@ -185,7 +185,7 @@ def run(quick: bool) -> dict[str, object]:
     ok = direct["failures"] == 0 and proxied["failures"] == 0
     return {
         "corpus": {"terms": len(terms),
-                   "feed_items": FEED_ITEMS, "source": "shared/tools/make_bench_corpus.py seed 7, first 100 titles"},
+                   "feed_items": FEED_ITEMS, "source": "bench/make_bench_corpus.py seed 7, first 100 titles"},
         "screener_build_seconds": round(build_s, 2),
         "direct": direct,
         "proxy": proxied,

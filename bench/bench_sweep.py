@@ -112,7 +112,7 @@ def run(quick: bool) -> dict[str, Any]:
                for name in ("titles.jsonl", "titles.txt")}
     best_core = max(r["titles_per_s_per_core"] for r in runs)
     out: dict[str, Any] = {
-        "corpus": {"titles": n, "terms": 10_000, "source": "shared/tools/make_bench_corpus.py seed 7"},
+        "corpus": {"titles": n, "terms": 10_000, "source": "bench/make_bench_corpus.py seed 7"},
         "runs": runs,
         "per_core": {"best_titles_per_s": best_core, "target": TARGET_PER_CORE, "met": best_core >= TARGET_PER_CORE},
         "scaling_1_to_2": {"ratio": scaling, "target": 1.8, "met": min(scaling.values()) >= 1.8},

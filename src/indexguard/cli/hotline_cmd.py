@@ -141,7 +141,7 @@ def _sessions(database: str | None, config: str | None) -> _Sessionmaker[_Sessio
     from indexguard.store import db, migrate
 
     settings = load(config, {"database_url": database})
-    engine = db.make_engine(settings.database_url)
+    engine = db.open_engine(settings.database_url, create=False)
     migrate.upgrade(engine)
     return db.session_factory(engine)
 

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import Field
 
@@ -148,6 +148,15 @@ def _page(request: Request, ctx: dict[str, Any], status: int = 200) -> HTMLRespo
     resp.set_cookie(REPORT_COOKIE, token, httponly=True, samesite="strict", secure=svc.settings.secure_cookies)
     resp.headers["Referrer-Policy"] = "no-referrer"
     return resp
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+async def home(request: Request) -> Response:
+    """Signed-in people land on the console; everyone else on the report page, which says what the site is."""
+    p = await principal_async(request)
+    if p is not None and p.kind == "user":
+        return RedirectResponse("/console", status_code=303)
+    return _page(request, {"item": "", "url": "", "category": "", "site": str(request.base_url), "about": True})
 
 
 def _shown(value: str, limit: int) -> str:
