@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
 
 
 def export_command(
-    format: Annotated[str, typer.Option("--format", "-f", help=f"one of: {', '.join(FORMATS)}")],
+    format: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help=f"one of: {', '.join(FORMATS)}")],
     deny: Annotated[Path | None, typer.Option("--deny", help="deny set (JSONL file)")] = None,
     database: Annotated[
         str | None, typer.Option("--database", help="the service's database URL: export its deny set")
