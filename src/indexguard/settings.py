@@ -15,6 +15,7 @@ from indexguard.screen.policy import Policy
 
 if TYPE_CHECKING:
     from indexguard.hotline.evidence import RetentionPolicy
+    from indexguard.hotline.ncmec_xml import ReporterInfo
 
 ENV_PREFIX = "INDEXGUARD_"
 CONFIG_ENV = "INDEXGUARD_CONFIG"
@@ -57,6 +58,11 @@ class Settings:
     ncmec_url: str = "https://exttest.cybertip.org/ispws"
     ncmec_username: str | None = None  # secrets: prefer INDEXGUARD_NCMEC_USERNAME/_PASSWORD
     ncmec_password: str | None = dataclasses.field(default=None, repr=False)
+    # Who files NCMEC reports (the operator's reporting person): no made-up default; filing needs them.
+    reporter_first_name: str | None = None
+    reporter_last_name: str | None = None
+    reporter_email: str | None = None
+    reporter_platform: str | None = None  # the site's name as NCMEC should see it
     # Public reporting and the moderation console (issue 7).
     reports_per_hour: int = 20  # per client (keyed address hash)
     sla_block_seconds: int = 3600  # decide targets by case severity
@@ -81,6 +87,7 @@ class Settings:
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 _TYPES: dict[str, type] = {n: type(getattr(Settings(), n)) for n in _FIELDS}
 _OPTIONAL_TEXT = (
+    "reporter_first_name", "reporter_last_name", "reporter_email", "reporter_platform",
     "key_file", "metrics_dir", "deterrence_message", "ncmec_username", "ncmec_password", "webhook_url",
     "webhook_secret", "ncmec_hash_username", "ncmec_hash_password", "threatexchange_access_token",
     "stopncii_subscription_key", "stopncii_fetch_function_key",
@@ -183,6 +190,23 @@ def retention(settings: Settings) -> RetentionPolicy:
     from indexguard.hotline.evidence import RetentionPolicy
 
     return RetentionPolicy(settings.retention_days, dict(settings.retention_jurisdictions))
+
+
+def reporter(settings: Settings) -> ReporterInfo:
+    """Who files NCMEC reports; a clear SettingsError naming what is missing (nothing is made up)."""
+    from indexguard.hotline.ncmec_xml import ReporterInfo
+
+    need = ("reporter_first_name", "reporter_last_name", "reporter_email", "reporter_platform")
+    missing = [n for n in need if not getattr(settings, n)]
+    if missing:
+        raise SettingsError(
+            "filing an NCMEC report needs the reporter's identity: set "
+            + ", ".join(f"{ENV_PREFIX}{n.upper()} (or {n})" for n in missing)
+        )
+    return ReporterInfo(
+        first_name=str(settings.reporter_first_name), last_name=str(settings.reporter_last_name),
+        email=str(settings.reporter_email), platform=str(settings.reporter_platform),
+    )  # fmt: skip
 
 
 def sla_targets(settings: Settings) -> dict[str, float]:

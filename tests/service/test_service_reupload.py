@@ -106,3 +106,24 @@ def test_export_writes_the_services_deny_set_for_trackers(env: Env, db_url: str)
     assert ih in lines and clean_ih not in lines
     bad = CliRunner().invoke(build_app(), ["export", "--format", "v1", "--database", "nosuch://x"])
     assert bad.exit_code == 2 and "unsupported database URL" in bad.output
+
+
+def test_a_flagged_torrent_is_parsed_once(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    from indexguard.formats import torrent
+
+    env.wait_live("site", env.import_list("site", TERMS)["version"])
+    calls: list[int] = []
+    real = torrent.parse_torrent
+
+    def counting(*a: object, **k: object) -> torrent.Torrent:
+        calls.append(1)
+        return real(*a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(torrent, "parse_torrent", counting)
+    data, _ih = _torrent("husinjopuk set")
+    r = env.client.post("/v1/torrents", files={"file": ("t.torrent", data)}, data={"id": "P1"},
+                        headers=env.auth("screen"))  # fmt: skip
+    assert r.json()["action"] == "block" and len(calls) == 1
+    case = env.client.get("/v1/cases", params={"status": "open"}, headers=env.auth("cases")).json()["cases"]
+    meta = next(c["meta"] for c in case if c["item"] == "P1")
+    assert any(f["name"] == "name" and f["matched"] is True for f in meta["fields"])  # the case has the parsed fields

@@ -59,9 +59,9 @@ def serve(
     """Run the HTTP service: migrate, create the admin and demo list on first start, then serve."""
     import uvicorn
 
+    from indexguard import logs as jlog
     from indexguard.settings import load
     from indexguard.store.bootstrap import first_start
-    from indexguard.web import logging as jlog
 
     try:
         settings = load(config, {"database_url": database, "host": host, "port": port, "workers": workers})

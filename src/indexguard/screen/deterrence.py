@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# The <meta name> every deterrence page carries, so a probe can tell it from a results page.
+PAGE_MARKER = "indexguard-deterrence"
+
 
 @dataclass(frozen=True, slots=True)
 class HelpLink:

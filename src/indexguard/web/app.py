@@ -17,15 +17,15 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from indexguard import logs as jlog
 from indexguard.crypto import Cipher, KeyUnavailable, resolve_key
 from indexguard.demo.seed import seed_demo_cases
 from indexguard.errors import IndexguardError, ListFormatError
 from indexguard.hotline.directory import load_directory
-from indexguard.settings import Settings, load, policy, retention
+from indexguard.settings import Settings, SettingsError, load, policy, retention
 from indexguard.store import accounts, db, lists_repo, migrate
 from indexguard.store.bootstrap import first_start
 from indexguard.store.list_kinds import ListKindUnavailable
-from indexguard.web import logging as jlog
 from indexguard.web import (
     routes_auth,
     routes_cases,
@@ -55,6 +55,7 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (accounts.AccountError, 422),
     (ListKindUnavailable, 501),
     (KeyUnavailable, 500),
+    (SettingsError, 409),  # the service is not configured for what was asked (e.g. no NCMEC reporter identity)
 ]
 
 

@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 from indexguard.cases import meta as case_meta
 from indexguard.cases import service as cases
 from indexguard.cases.reports import CATEGORIES, ReportError, ReportIn, new_reference
+from indexguard.cases.webhooks import notifier
 from indexguard.errors import IndexguardError
 from indexguard.screen.item import Item
 from indexguard.store import cases_repo
@@ -32,7 +33,6 @@ from indexguard.store.models import AbuseReport, utcnow
 from indexguard.web import csrf
 from indexguard.web.auth import principal_async
 from indexguard.web.deps import Services, client_address, services
-from indexguard.web.screening import notifier
 
 router = APIRouter(tags=["reports"])
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -80,7 +80,7 @@ def _masked(svc: Services, text: str | None, name: str) -> str | None:
         return case_meta.WITHHELD
     reasons = [{**r.to_json(), "field": name} for r in d.reasons if r.field == "text"]
     reasons += [{"field": name} for r in d.reasons if r.field != "text"]
-    return case_meta.masked_fields([(name, text)], reasons)[0]["text"]
+    return case_meta.masked_fields([(name, text)], reasons)[0].text
 
 
 def _limited(svc: Services, client_hash: str) -> bool:
@@ -102,11 +102,11 @@ def _file(svc: Services, r: ReportIn, reporter: str, trusted: bool, client_hash:
         )  # fmt: skip
         s.add(row)
         s.flush()
-        fields = [{"name": "reported url", "text": url or "", "matched": "False"}] if url else []
+        fields = (case_meta.MetaField("reported url", url),) if url else ()
         sig = cases.Signal(
             r.item_id, "listing", "trusted" if trusted else "report", "report", r.category,
             0.9 if trusted else 0.5, reporter, trusted=trusted, report_id=row.id,
-            meta={"kind": "listing", "fields": fields, "urls": [], "identities": {}, "uploader": {}, "errors": []},
+            meta=case_meta.CaseMeta(kind="listing", fields=fields),
         )  # fmt: skip
         c, fx = cases.open_or_join(s, sig)
         row.case_id = c.id
