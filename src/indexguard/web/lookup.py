@@ -85,8 +85,7 @@ def lookup_hash(state: LiveState, hash_type: str, value: str) -> HashLookup:
     else:
         for m in state.screener.identity_matchers:
             hits += m.match_identities({kind: [text]})
-    # The deny set is one of the identity matchers: its hits (list "deny-set") are among these.
-    matches = [_match(h) for h in hits]
+    matches = [_match(h) for h in hits]  # deny-set hits come through the identity matchers
     policy = state.screener.policy
     action = strongest([policy.action_for(m.severity, m.category) for m in matches])
     return HashLookup(kind, action, tuple(matches))
