@@ -4,7 +4,6 @@ the worker that blocked the item and within one poll interval in the others."""
 from __future__ import annotations
 
 import base64
-import dataclasses
 import hashlib
 import time
 from collections.abc import Iterator
@@ -64,7 +63,7 @@ def test_a_blocked_listing_does_not_ban_its_uploader(env: Env) -> None:
 @pytest.fixture
 def second_worker(env: Env) -> Iterator[tuple[Services, TestClient]]:
     """Another worker of the same service: its own process state, the same database."""
-    svc = build_services(dataclasses.replace(env.svc.settings, bootstrap=False))
+    svc = build_services(env.svc.settings.model_copy(update={"bootstrap": False}))
     with TestClient(create_app(svc.settings, svc)) as client:
         yield svc, client
 

@@ -204,10 +204,17 @@ def test_report_page_uses_the_hotline_directory_and_the_env_override(
     with TestClient(create_app(svc.settings, svc)) as client:
         page = client.get("/report")
         assert "https://nl.example.org/report" in page.text and "Example hotline NL" in page.text
-        links = [{"name": "Override hotline", "url": "https://override.example.org/"}]
-        monkeypatch.setenv("INDEXGUARD_HOTLINE_LINKS", json.dumps(links))
+    # The override is a setting (hotline_links), read from INDEXGUARD_HOTLINE_LINKS at start.
+    links = [{"name": "Override hotline", "url": "https://override.example.org/"}]
+    monkeypatch.setenv("INDEXGUARD_HOTLINE_LINKS", json.dumps(links))
+    assert load().hotline_links == tuple(links)
+    svc = build_services(settings_for(f"sqlite:///{tmp_path / 'h.db'}", bootstrap=False))
+    with TestClient(create_app(svc.settings, svc)) as client:
         r = client.post("/v1/reports", json={"item": "H1", "category": "csam"})
         assert r.json()["hotlines"] == links
+    monkeypatch.setenv("INDEXGUARD_HOTLINE_LINKS", '[{"name": "x", "url": "http://plain.example/"}]')
+    with pytest.raises(SettingsError, match="INDEXGUARD_HOTLINE_LINKS: hotline_links must be"):
+        load()
 
 
 def test_a_broken_hotline_directory_stops_start_up(tmp_path: Path) -> None:

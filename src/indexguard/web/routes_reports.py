@@ -10,8 +10,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import json
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -37,7 +35,6 @@ from indexguard.web.inputs import CheckedModel
 router = APIRouter(tags=["reports"])
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 REPORT_COOKIE = "ig_report_csrf"
-HOTLINES_ENV = "INDEXGUARD_HOTLINE_LINKS"  # JSON: [{"name": ..., "url": ...}, ...]
 
 
 class ReportBody(CheckedModel):
@@ -52,18 +49,11 @@ class ReportBody(CheckedModel):
 
 
 def hotline_links(svc: Services) -> list[dict[str, str]]:
-    """The report page's hotline links: INDEXGUARD_HOTLINE_LINKS when set (an override kept for
-    compatibility), else the national hotline directory from `settings.hotlines_file` (one list of
-    addresses for the whole project)."""
-    raw = os.environ.get(HOTLINES_ENV)
-    if raw:
-        try:
-            doc = json.loads(raw)
-            links = [{"name": str(x["name"]), "url": str(x["url"])} for x in doc]
-            if links and all(x["url"].startswith("https://") for x in links):
-                return links
-        except (ValueError, TypeError, KeyError):
-            pass  # a broken override must not take the report page down: the directory stands
+    """The report page's hotline links: the `hotline_links` setting when set (INDEXGUARD_HOTLINE_LINKS,
+    an override kept for compatibility; validated at start), else the national hotline directory from
+    `settings.hotlines_file` (one list of addresses for the whole project)."""
+    if svc.settings.hotline_links:
+        return [dict(x) for x in svc.settings.hotline_links]
     return [{"name": h.name, "url": h.url} for h in svc.hotlines.hotlines]
 
 
