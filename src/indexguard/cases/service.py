@@ -23,6 +23,7 @@ from indexguard.cases.clocks import aware
 from indexguard.cases.meta import CaseMeta
 from indexguard.crypto import Cipher
 from indexguard.errors import IndexguardError
+from indexguard.screen.deny_set import DENY_LIST
 from indexguard.store import audit, deny_repo
 from indexguard.store.models import (
     AllowProposal,
@@ -249,7 +250,7 @@ def _fired_entries(s: Session, c: Case) -> list[dict[str, Any]]:
     for sig in s.scalars(select(CaseSignal).where(CaseSignal.case_id == c.id)):
         for r in sig.reasons:
             key = (str(r.get("list", "")), str(r.get("entry", "")))
-            if key[0] and key[0] != "deny-set":
+            if key[0] and key[0] != DENY_LIST:
                 seen[key] = {"list": key[0], "entry": key[1], "category": r.get("category", ""),
                              "field": r.get("field", "")}  # fmt: skip
     return list(seen.values())

@@ -150,7 +150,7 @@ def report_transparency(
     config: ConfigOpt = None,
 ) -> None:
     """The monthly transparency report: searches and listings blocked, reports, takedown times, hotline reports."""
-    from indexguard.hotline import transparency
+    from indexguard.hotline import transparency, transparency_render
 
     try:
         m = transparency.Month.parse(month)
@@ -160,7 +160,7 @@ def report_transparency(
 
         eps = load(config, {"database_url": database}).deterrence_epsilon  # published: noise if configured
         with _sessions(database, config)() as s:
-            text = transparency.render(transparency.compute(s, m, deterrence_epsilon=eps), fmt)
+            text = transparency_render.render(transparency.compute(s, m, deterrence_epsilon=eps), fmt)
         if output is None:
             typer.echo(text, nl=False)
         else:
