@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from indexguard.cases import service as cases
+from indexguard.cases.meta import CaseMeta
 from indexguard.screen.decision import Decision
 from indexguard.screen.deny_set import DENY_LIST, record_for
 from indexguard.store import deny_repo, records
@@ -31,7 +31,7 @@ class ItemFacts:
     client_hash: str
     list_versions: dict[str, str] = field(default_factory=dict)
     identities: dict[str, list[str]] = field(default_factory=dict)
-    case_meta: dict[str, Any] | None = None
+    case_meta: CaseMeta | None = None
 
 
 @dataclass(frozen=True)

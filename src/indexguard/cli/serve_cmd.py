@@ -61,9 +61,9 @@ def serve(
     """Run the HTTP service: migrate, create the admin and demo list on first start, then serve."""
     import uvicorn
 
+    from indexguard import logs as jlog
     from indexguard.demo.first_start import start_service
     from indexguard.settings import load
-    from indexguard.web import logging as jlog
 
     try:
         settings = load(config, {"database_url": database, "host": host, "port": port, "workers": workers})

@@ -20,11 +20,12 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLTimeoutError
 
+from indexguard import logs as jlog
 from indexguard.crypto import Cipher, KeyUnavailable, resolve_key
 from indexguard.demo.first_start import start_service
 from indexguard.errors import IndexguardError, ListFormatError
 from indexguard.hotline.directory import load_directory
-from indexguard.settings import Settings, load, policy
+from indexguard.settings import Settings, SettingsError, load, policy
 from indexguard.store import accounts, audit, db, lists_repo, migrate
 from indexguard.store.list_kinds import ListKindUnavailable
 from indexguard.web import (
@@ -43,7 +44,6 @@ from indexguard.web import (
     routes_screen,
     routes_transparency,
 )
-from indexguard.web import logging as jlog
 from indexguard.web.auth import KeyCache
 from indexguard.web.deps import Services
 from indexguard.web.hardening import (
@@ -69,6 +69,7 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (accounts.AccountError, 422),
     (ListKindUnavailable, 501),
     (KeyUnavailable, 500),
+    (SettingsError, 409),  # the service is not configured for what was asked (e.g. no NCMEC reporter identity)
 ]
 
 

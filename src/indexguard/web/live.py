@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from indexguard.crypto import Cipher
+from indexguard.logs import get as get_logger
 from indexguard.screen.assemble import assemble
 from indexguard.screen.deny_set import DenySet
 from indexguard.screen.policy import Policy
@@ -24,7 +25,6 @@ from indexguard.store import lists_repo
 from indexguard.store.deny_repo import DatabaseDenySet
 from indexguard.store.list_kinds import KINDS
 from indexguard.store.lists_repo import LoadedList
-from indexguard.web.logging import get as get_logger
 from indexguard.web.metrics import Metrics
 
 log = get_logger("live")
