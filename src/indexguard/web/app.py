@@ -28,19 +28,22 @@ from indexguard.settings import Settings, load, policy, retention
 from indexguard.store import accounts, audit, db, lists_repo, migrate
 from indexguard.store.bootstrap import first_start
 from indexguard.store.list_kinds import ListKindUnavailable
-from indexguard.web import logging as jlog
 from indexguard.web import (
+    hma_compat,
     routes_auth,
     routes_cases,
     routes_console,
     routes_dashboard,
     routes_demo,
+    routes_exchanges,
     routes_lists,
+    routes_lookup,
     routes_ops,
     routes_reports,
     routes_screen,
     routes_transparency,
 )
+from indexguard.web import logging as jlog
 from indexguard.web.auth import KeyCache
 from indexguard.web.deps import Services
 from indexguard.web.hardening import (
@@ -102,12 +105,18 @@ def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
                 )
         svc.live.start()
         svc.recorder.start()
+        exchanges = routes_exchanges.make_scheduler(svc)
+        _app.state.exchanges = exchanges
+        if exchanges is not None:
+            exchanges.start()
         log.info("started", extra={"generation": svc.live.state.generation if svc.live.state else None})
         try:
             yield
         finally:
             svc.live.stop()
             svc.recorder.stop()
+            if exchanges is not None:
+                exchanges.stop()
             svc.pool.close()
             svc.engine.dispose()
             log.info("stopped")
@@ -126,6 +135,10 @@ def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
     app.include_router(routes_transparency.router)
     if settings.demo_routes:  # they let a caller test words against the live lists
         app.include_router(routes_demo.router)
+    app.include_router(routes_exchanges.router)
+    app.include_router(routes_lookup.router)
+    if settings.hma_prefix:
+        app.mount(settings.hma_prefix, hma_compat.make_app(svc))
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     app.add_exception_handler(IndexguardError, _indexguard_error)
     _harden(app, settings)
