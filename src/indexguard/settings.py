@@ -93,6 +93,7 @@ class Settings:
     flood_reports: int = 100  # public reports in 10 minutes that the console shows as a flood
     audit_anchor_file: str | None = None  # None: beside the key file (or the SQLite database)
     audit_anchor_syslog: bool = False  # also send each new audit head to the local syslog
+    trusted_proxies: str = "127.0.0.1"  # addresses whose X-Forwarded-Proto/-For are believed (uvicorn)
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}

@@ -137,13 +137,19 @@ def evidence_purge(database: DatabaseOpt = None, config: ConfigOpt = None) -> No
 
 def _sessions(database: str | None, config: str | None) -> _Sessionmaker[_Session]:
     """The migrated database's session factory; these reports need no key (they read no sealed data)."""
+    from indexguard.crypto import Cipher, KeyUnavailable, resolve_key
     from indexguard.settings import load
-    from indexguard.store import db, migrate
+    from indexguard.store import audit, db, migrate
 
     settings = load(config, {"database_url": database})
     engine = db.make_engine(settings.database_url)
     migrate.upgrade(engine)
-    return db.session_factory(engine)
+    factory = db.session_factory(engine)
+    try:  # the audit rows these commands write are signed when the key is at hand
+        key = resolve_key(settings.key_file, db.sqlite_path(settings.database_url), create=False)
+    except KeyUnavailable:
+        return factory
+    return audit.bind(factory, audit.chain_for(settings, Cipher(key.key), key.origin))
 
 
 def _since(text: str | None) -> datetime | None:

@@ -43,6 +43,8 @@ async def _user(request: Request) -> Principal:
     p = await principal_async(request)
     if p is None or p.kind != "user":
         raise HTTPException(303, "sign in", {"Location": "/login?next=" + quote(request.url.path)})
+    if p.must_change_password:
+        raise HTTPException(303, "change your password", {"Location": "/password?next=" + quote(request.url.path)})
     if "cases" not in p.scopes:
         raise HTTPException(403, f"role {p.role} may not work cases")
     return p
