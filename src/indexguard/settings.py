@@ -131,6 +131,7 @@ class Settings(BaseSettings):
     deterrence_window_minutes: int = 30
     deterrence_keep_hours: int = 6
     deterrence_epsilon: float = 0.0
+    trusted_proxies: str = "127.0.0.1"  # addresses whose X-Forwarded-Proto/-For are believed (uvicorn)
 
     # Settings that used to be read from the environment where they were used (issue 13).
     hotline_links: Annotated[tuple[dict[str, str], ...] | None, NoDecode] = None  # report page override
@@ -314,6 +315,14 @@ def reporter(settings: Settings) -> ReporterInfo:
         first_name=str(settings.reporter_first_name), last_name=str(settings.reporter_last_name),
         email=str(settings.reporter_email), platform=str(settings.reporter_platform),
     )  # fmt: skip
+
+
+def preview_reporter() -> ReporterInfo:
+    """A reporter marked as not configured, for previewing a report; the outbox never files with it."""
+    from indexguard.hotline.ncmec_xml import ReporterInfo
+
+    return ReporterInfo(first_name="NOT-CONFIGURED", last_name="NOT-CONFIGURED",
+                        email="not-configured@example.invalid", platform="NOT CONFIGURED")  # fmt: skip
 
 
 def sla_targets(settings: Settings) -> dict[str, float]:

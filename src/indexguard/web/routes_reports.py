@@ -29,7 +29,7 @@ from indexguard.screen.item import Item
 from indexguard.store import cases_repo
 from indexguard.web import csrf
 from indexguard.web.auth import principal_async
-from indexguard.web.deps import Services, client_address, services
+from indexguard.web.deps import Services, client_address, secure_request, services
 from indexguard.web.inputs import CheckedModel
 
 router = APIRouter(tags=["reports"])
@@ -135,7 +135,7 @@ def _page(request: Request, ctx: dict[str, Any], status: int = 200) -> HTMLRespo
     svc = services(request)
     base = {"categories": CATEGORIES, "hotlines": hotline_links(svc), "csrf_token": token, "error": None}
     resp = templates.TemplateResponse(request, "report.html", {**base, **ctx}, status_code=status)
-    resp.set_cookie(REPORT_COOKIE, token, httponly=True, samesite="strict", secure=svc.settings.secure_cookies)
+    resp.set_cookie(REPORT_COOKIE, token, httponly=True, samesite="strict", secure=secure_request(request))
     resp.headers["Referrer-Policy"] = "no-referrer"
     return resp
 
@@ -174,7 +174,8 @@ async def report_form_post(
     if not cookie or not csrf_token or not hmac.compare_digest(cookie, csrf_token):
         raise HTTPException(403, "missing or wrong CSRF token on the form; reload the page")
     svc = services(request)
-    ctx = {"item": _shown(item, 256), "url": _shown(url, 1500), "category": category, "site": str(request.base_url)}
+    # An error page never echoes what was sent (only a category from the known list is kept).
+    ctx = {"item": "", "url": "", "category": category if category in CATEGORIES else "", "site": str(request.base_url)}
     who = filing.Reporter("public", False, _client(svc, request))
     try:
         r = ReportIn(item, category, url or None, comment or None, contact or None).checked()
