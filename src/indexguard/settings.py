@@ -65,6 +65,9 @@ class Settings:
     webhook_url: str | None = None  # case events; needs webhook_secret too
     webhook_secret: str | None = dataclasses.field(default=None, repr=False)
     webhook_outbox: str = ":memory:"  # SQLite file for undelivered case webhooks
+    # Packed hash-list snapshots shared by the workers (issue 15): "" = /dev/shm/indexguard-<uid>-<db>,
+    # "off" = none (each worker parses and holds its own copy).
+    snapshot_dir: str = ""
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}

@@ -25,6 +25,7 @@ from indexguard.settings import Settings, load, policy, retention
 from indexguard.store import accounts, db, lists_repo, migrate
 from indexguard.store.bootstrap import first_start
 from indexguard.store.list_kinds import ListKindUnavailable
+from indexguard.store.list_snapshots import Snapshots, default_dir
 from indexguard.web import logging as jlog
 from indexguard.web import (
     routes_auth,
@@ -66,11 +67,17 @@ def build_services(settings: Settings) -> Services:
     cipher = Cipher(key.key)
     factory = db.session_factory(engine)
     metrics = Metrics()
-    live = LiveLists(factory, cipher, metrics, policy(settings), settings.poll_seconds)
+    live = LiveLists(factory, cipher, metrics, policy(settings), settings.poll_seconds, _snapshots(settings))
     keys = KeyCache(factory, settings.key_cache_seconds)
     hotlines = load_directory(settings.hotlines_file)  # a bad file stops start-up with its error
     recorder = Recorder(factory, settings=settings)
     return Services(settings, engine, factory, cipher, live, metrics, keys, recorder, hotlines)
+
+
+def _snapshots(settings: Settings) -> Snapshots | None:
+    if settings.snapshot_dir == "off":
+        return None
+    return Snapshots(Path(settings.snapshot_dir) if settings.snapshot_dir else default_dir(settings.database_url))
 
 
 def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
