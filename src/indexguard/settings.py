@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,33 @@ class Settings:
     webhook_url: str | None = None  # case events; needs webhook_secret too
     webhook_secret: str | None = dataclasses.field(default=None, repr=False)
     webhook_outbox: str = ":memory:"  # SQLite file for undelivered case webhooks
+    # Hash-sharing exchanges (issue 19): sources as TOML [[exchange_sources]] tables, fetched every
+    # exchange_fetch_minutes by the service (0: only `indexguard banks fetch`). Secrets: prefer INDEXGUARD_*.
+    exchange_sources: tuple[dict[str, Any], ...] = ()
+    exchange_fetch_minutes: int = 0
+    ncmec_hash_username: str | None = dataclasses.field(default=None, repr=False)
+    ncmec_hash_password: str | None = dataclasses.field(default=None, repr=False)
+    threatexchange_access_token: str | None = dataclasses.field(default=None, repr=False)
+    stopncii_subscription_key: str | None = dataclasses.field(default=None, repr=False)
+    stopncii_fetch_function_key: str | None = dataclasses.field(default=None, repr=False)
+    # HMA-compatible API (issue 19): mounted under this prefix; "" switches it off.
+    hma_prefix: str = "/hma"
+    # Hardening (issue 14): bounded work per request (text limits count characters after NFKC).
+    max_field_chars: int = 65_536  # one text field
+    max_item_chars: int = 1_000_000  # all text of one item
+    max_batch_chars: int = 4_000_000  # all text of one /v1/batch
+    max_list_entries: int = 100_000  # files, urls, hashes of one item
+    max_batch_bytes: int = 8 * 1024 * 1024
+    max_report_bytes: int = 4 * 1024 * 1024  # /v1/reports (a site's thumbnail fits)
+    max_form_bytes: int = 1024 * 1024  # every other route
+    max_image_pixels: int = 16_000_000  # uploads to /v1/images
+    screen_threads: int = 4  # CPU-heavy work runs here, off the event loop
+    screen_queue: int = 64  # calls waiting beyond this get 503 + Retry-After
+    demo_routes: bool = False  # /demo/search and /demo/upload test words against the live lists
+    reports_per_item: int = 50  # open public reports one item may gather
+    flood_reports: int = 100  # public reports in 10 minutes that the console shows as a flood
+    audit_anchor_file: str | None = None  # None: beside the key file (or the SQLite database)
+    audit_anchor_syslog: bool = False  # also send each new audit head to the local syslog
     # Packed hash-list snapshots shared by the workers (issue 15): "" = /dev/shm/indexguard-<uid>-<db>,
     # "off" = none (each worker parses and holds its own copy).
     snapshot_dir: str = ""
@@ -74,9 +102,14 @@ _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 _TYPES: dict[str, type] = {n: type(getattr(Settings(), n)) for n in _FIELDS}
 _OPTIONAL_TEXT = (
     "key_file", "metrics_dir", "deterrence_message", "ncmec_username", "ncmec_password", "webhook_url",
-    "webhook_secret",
+    "webhook_secret", "ncmec_hash_username", "ncmec_hash_password", "threatexchange_access_token",
+    "stopncii_subscription_key", "stopncii_fetch_function_key", "audit_anchor_file",
 )  # fmt: skip
-_POSITIVE = ("retention_days", "reports_per_hour", "sla_block_seconds", "sla_review_seconds", "sla_report_seconds")
+_POSITIVE = (
+    "retention_days", "reports_per_hour", "sla_block_seconds", "sla_review_seconds", "sla_report_seconds",
+    "max_field_chars", "max_item_chars", "max_batch_chars", "max_list_entries", "max_batch_bytes",
+    "max_report_bytes", "max_form_bytes", "max_image_pixels", "screen_threads", "reports_per_item", "flood_reports",
+)  # fmt: skip
 _HTTPS = ("ncmec_url", "webhook_url")
 _LOOPBACK = ("http://127.0.0.1", "http://localhost", "http://[::1]")  # local receivers and test doubles
 
@@ -87,6 +120,10 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         return None if value in (None, "") else str(value)
     if name == "retention_jurisdictions":
         return _jurisdictions(value, source)
+    if name == "exchange_sources":
+        if not isinstance(value, list) or not all(isinstance(x, dict) for x in value):
+            raise SettingsError(f"{source}: exchange_sources must be a list of tables ([[exchange_sources]])")
+        return tuple(dict(x) for x in value)
     if name == "help_links":
         if not isinstance(value, list) or not all(
             isinstance(x, dict) and isinstance(x.get("name"), str) and isinstance(x.get("url"), str) for x in value
@@ -113,7 +150,7 @@ def load(config_file: str | Path | None = None, overrides: dict[str, Any] | None
         values.update(_from_toml(Path(path)))
     for name in _FIELDS:
         env = os.environ.get(ENV_PREFIX + name.upper())
-        if env is not None and name != "help_links":
+        if env is not None and name not in ("help_links", "exchange_sources"):
             values[name] = _coerce(name, env, ENV_PREFIX + name.upper())
     if (db := os.environ.get(ENV_PREFIX + "DATABASE")) and "database_url" not in values:
         values["database_url"] = db
@@ -147,6 +184,9 @@ def _jurisdictions(value: Any, source: str) -> tuple[tuple[str, int], ...]:
 
 
 def _validated(settings: Settings) -> Settings:
+    prefix = settings.hma_prefix
+    if prefix and not re.fullmatch(r"(/[A-Za-z0-9_.-]+)+", prefix):
+        raise SettingsError(f"hma_prefix must look like /hma (or be empty to switch it off), not {prefix[:40]!r}")
     for name in _POSITIVE:
         if getattr(settings, name) < 1:
             raise SettingsError(f"{name} must be a positive whole number, not {getattr(settings, name)}")
