@@ -56,10 +56,12 @@ from indexguard.web.hardening import (
     database_unavailable,
     validation_error,
 )
+from indexguard.web.listing_writer import ListingWriter, WriteFailed
 from indexguard.web.live import LiveLists
 from indexguard.web.metrics import Metrics
 from indexguard.web.pool import ScreenPool
 from indexguard.web.recorder import Recorder
+from indexguard.web.screening import notifier
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -71,6 +73,7 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (accounts.AccountError, 422),
     (ListKindUnavailable, 501),
     (KeyUnavailable, 500),
+    (WriteFailed, 503),
 ]
 
 
@@ -88,7 +91,8 @@ def build_services(settings: Settings) -> Services:
     hotlines = load_directory(settings.hotlines_file)  # a bad file stops start-up with its error
     recorder = Recorder(factory, settings=settings, deny=live.deny)
     pool = ScreenPool(settings.screen_threads, settings.screen_queue)
-    return Services(settings, engine, factory, cipher, live, metrics, keys, recorder, hotlines, pool)
+    listings = ListingWriter(factory, live.deny, notifier(settings))
+    return Services(settings, engine, factory, cipher, live, metrics, keys, recorder, hotlines, pool, listings)
 
 
 def _snapshots(settings: Settings) -> Snapshots | None:
@@ -113,6 +117,8 @@ def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
                 )
         svc.live.start()
         svc.recorder.start()
+        if svc.listings is not None:
+            svc.listings.start()
         exchanges = routes_exchanges.make_scheduler(svc)
         _app.state.exchanges = exchanges
         if exchanges is not None:
@@ -124,6 +130,8 @@ def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
         finally:
             svc.live.stop()
             svc.recorder.stop()
+            if svc.listings is not None:
+                svc.listings.stop()
             if exchanges is not None:
                 exchanges.stop()
             svc.pool.close()
