@@ -132,6 +132,9 @@ class Settings(BaseSettings):
     deterrence_keep_hours: int = 6
     deterrence_epsilon: float = 0.0
     trusted_proxies: str = "127.0.0.1"  # addresses whose X-Forwarded-Proto/-For are believed (uvicorn)
+    # Packed hash-list snapshots shared by the workers (issue 15): "" = /dev/shm/indexguard-<uid>-<db>,
+    # "off" = none (each worker parses and holds its own copy).
+    snapshot_dir: str = ""
 
     # Settings that used to be read from the environment where they were used (issue 13).
     hotline_links: Annotated[tuple[dict[str, str], ...] | None, NoDecode] = None  # report page override
