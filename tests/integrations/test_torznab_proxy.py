@@ -259,3 +259,12 @@ def test_router_mounted_under_a_prefix_links_to_its_own_downloads(serve: Callabl
         assert link.startswith(service.url + "/torznab/dl/"), link
         r = httpx.get(link, timeout=10)
         assert r.status_code == 200 and r.content == indexer.torrent(0)
+
+
+@pytest.mark.parametrize("path", ["/api/", "/api/v2.0/indexers/indexguard/results/torznab/",
+                                  "/api/v2.0/indexers/all/results/torznab/api/"])
+def test_trailing_slashes_are_served_and_unknown_paths_get_xml(rig: Rig, path: str) -> None:
+    r = httpx.get(rig.proxy.url + path, params={"t": "caps", "apikey": CLIENT_KEY}, timeout=10)
+    assert r.status_code == 200 and ET.fromstring(r.content).tag == "caps"
+    missing = httpx.get(rig.proxy.url + "/api/v2.0/other", timeout=10)
+    assert missing.status_code == 404 and ET.fromstring(missing.content).get("code") == "202"
