@@ -249,6 +249,15 @@ def _mixed_leet(rng: random.Random, w: str) -> str:
     return upper if rng.random() < 0.3 and not any(c.islower() for c in upper) else word
 
 
+def _stretched(rng: random.Random, w: str) -> str:
+    """One or two letters held for emphasis: typed three to six times."""
+    out = list(w)
+    for i in rng.sample(range(len(w)), min(len(w), rng.randrange(1, 3))):
+        out[i] = w[i] * rng.randrange(3, 7)
+    word = "".join(out)
+    return word.upper() if rng.random() < 0.3 else word
+
+
 def _mixed_scripts(rng: random.Random, w: str) -> str:
     """Several families at once: confusables, overlays and invisible characters in one word."""
     return _invisible(rng, _overlay(rng, _confusables(rng, w)) if rng.random() < 0.5 else _confusables(rng, w))
@@ -270,6 +279,7 @@ FAMILIES: dict[str, Callable[[random.Random, str], str]] = {
     "unicode_spacing": _unicode_spacing,
     "mixed_leet": _mixed_leet,
     "mixed_scripts": _mixed_scripts,
+    "repeated_letters": _stretched,
 }
 
 

@@ -101,6 +101,19 @@ def test_transliterated_view_adds_no_false_positive(text: str) -> None:
     assert S.query(text).action == "allow", text
 
 
+@pytest.mark.parametrize(
+    ("text", "action"),
+    [
+        ("biiiizuuu", "block"), ("BIIIZU 2019", "block"), ("husinjopuuuk", "block"),
+        ("bizzu", "allow"), ("biiizul", "allow"), ("xbiiizu", "allow"), ("bizu" * 2, "allow"), ("bbb izu", "allow"),
+    ],
+)  # fmt: skip
+def test_repeated_letters_read_once(text: str, action: str) -> None:
+    assert S.query(text).action == action, text
+    if action == "block":
+        assert S.needs_full_path([text]) == [0]
+
+
 MIXED = st.text(
     alphabet=st.sampled_from(
         [*"bizu husinjopk&#;[]/<>=x01", RLO, LRO, RLE, PDF, RLI, LRI, FSI, PDI, "б", "и", "\u05d0"]

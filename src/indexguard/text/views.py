@@ -6,7 +6,8 @@ common ASCII title costs three character searches:
 - `markup`: HTML character references decoded, HTML and BBCode tags removed (text/markup.py);
 - `display-order`: the visual order of bidirectional text (text/bidi.py), after rendering;
 - `transliterated`: other scripts read aloud in Latin letters (text/transliterate.py), of what is
-  displayed.
+  displayed;
+- `repeated`: letters held for emphasis read once (text/repeats.py), of what is displayed.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from indexguard.text.bidi import display_order
 from indexguard.text.markup import may_have_markup, render
 from indexguard.text.rendered import Rendered
+from indexguard.text.repeats import may_have_repeats, squeezed
 from indexguard.text.transliterate import Transliterator
 
 
@@ -32,8 +34,8 @@ class ViewBuilder:
         self._translit = Transliterator()
 
     def derived(self, text: str) -> list[View]:
-        if text.isascii() and not may_have_markup(text):
-            # The common case: ASCII text only ever differs from what is shown through markup.
+        if text.isascii() and not may_have_markup(text) and not may_have_repeats(text):
+            # The common case: ASCII text only ever differs from what is read through markup or repeats.
             return []
         out: list[View] = []
         shown: Rendered | None = None
@@ -47,4 +49,6 @@ class ViewBuilder:
             base = shown.text
         for sound in self._translit.views(base):
             out.append(View("transliterated", sound.after(shown)))
+        for squeeze in squeezed(base):
+            out.append(View("repeated", squeeze.after(shown)))
         return out
