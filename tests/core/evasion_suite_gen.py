@@ -258,6 +258,22 @@ def _stretched(rng: random.Random, w: str) -> str:
     return word.upper() if rng.random() < 0.3 else word
 
 
+DECORATIONS = ["★", "☆", "♥", "❤\ufe0f", "✨", "🔥", "😀", "👍🏽", "✿", "♛", "☠", "⚡"]
+
+
+def _symbol_infix(rng: random.Random, w: str) -> str:
+    """A pictograph or symbol typed inside the word, once or twice."""
+    out = list(w)
+    for i in sorted(rng.sample(range(1, len(w)), min(len(w) - 1, rng.randrange(1, 3))), reverse=True):
+        out.insert(i, rng.choice(DECORATIONS))
+    return "".join(out)
+
+
+def _cyrillic_mixed(rng: random.Random, w: str) -> str:
+    """Some letters spelled in Cyrillic by sound, the rest left Latin."""
+    return "".join(CYRILLIC[c] if rng.random() < 0.5 else c for c in w)
+
+
 def _mixed_scripts(rng: random.Random, w: str) -> str:
     """Several families at once: confusables, overlays and invisible characters in one word."""
     return _invisible(rng, _overlay(rng, _confusables(rng, w)) if rng.random() < 0.5 else _confusables(rng, w))
@@ -280,10 +296,20 @@ FAMILIES: dict[str, Callable[[random.Random, str], str]] = {
     "mixed_leet": _mixed_leet,
     "mixed_scripts": _mixed_scripts,
     "repeated_letters": _stretched,
+    "symbol_infix": _symbol_infix,
+    "cyrillic_mixed": _cyrillic_mixed,
 }
 
 
 LEET_FAMILIES = frozenset({"mixed_leet"})
+# Families whose inserted characters may also read as a word break: a near miss `re` + `lubu` with a star
+# between reads `re★lubu` both as one word and as `re lubu`. Such negatives are ambiguous, not negatives.
+SEPARATING_FAMILIES = frozenset({"symbol_infix"})
+
+
+def _reads_as_term(text: str, terms: set[str]) -> bool:
+    spaced = "".join(c if c.isascii() else " " for c in text)
+    return any(w in terms for w in spaced.lower().split())
 
 
 def _context(rng: random.Random, core: str, benign: list[str]) -> str:
@@ -338,9 +364,10 @@ def generate(seed: int = 17, per_family: int = 120) -> tuple[list[str], list[Cas
             # (`zorblat2019`): in leet families a near miss changes a letter instead.
             leet = family in LEET_FAMILIES
             for j, miss in enumerate(_near_misses(rng, term, term_set, substitute_only=leet)):
-                negatives.append(
-                    Case(f"{family}-n{k}-{j}", _context(rng, fn(rng, miss), benign), family, "allow", "near_miss")
-                )
+                text = _context(rng, fn(rng, miss), benign)
+                if family in SEPARATING_FAMILIES and _reads_as_term(text, term_set):
+                    continue
+                negatives.append(Case(f"{family}-n{k}-{j}", text, family, "allow", "near_miss"))
             cut = rng.randrange(1, len(term))
             left, right = rng.choice(benign) + term[:cut], term[cut:] + rng.choice(benign)
             joined = f"{fn(rng, left)} {fn(rng, right)}"

@@ -114,6 +114,22 @@ def test_repeated_letters_read_once(text: str, action: str) -> None:
         assert S.needs_full_path([text]) == [0]
 
 
+@pytest.mark.parametrize(
+    ("text", "action"),
+    [
+        ("bi😀zu", "block"), ("bi★zu 2019", "block"), ("bi👍🏽zu", "block"), ("★bizu★", "block"),
+        ("bi ★ zu", "allow"), ("bi★zul", "allow"), ("xbi★zu", "allow"), ("bi*zu", "allow"),
+    ],
+)  # fmt: skip
+def test_symbols_inside_a_word_read_through(text: str, action: str) -> None:
+    assert S.query(text).action == action, text
+
+
+@pytest.mark.parametrize("text", ["ביזו", "بيزو", "בִּיזוּ סרט", "биzу"])
+def test_other_scripts_read_in_their_own_order(text: str) -> None:
+    assert S.query(text).action == "block", text
+
+
 MIXED = st.text(
     alphabet=st.sampled_from(
         [*"bizu husinjopk&#;[]/<>=x01", RLO, LRO, RLE, PDF, RLI, LRI, FSI, PDI, "б", "и", "\u05d0"]

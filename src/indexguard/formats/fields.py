@@ -41,7 +41,6 @@ class Text:
         return out
 
 
-
 def unique(items: Iterable[str]) -> list[str]:
     seen: dict[str, None] = {}
     for x in items:

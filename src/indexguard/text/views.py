@@ -7,6 +7,7 @@ common ASCII title costs three character searches:
 - `display-order`: the visual order of bidirectional text (text/bidi.py), after rendering;
 - `transliterated`: other scripts read aloud in Latin letters (text/transliterate.py), of what is
   displayed;
+- `undecorated`: pictographs and symbols inside a word read through (text/decorations.py);
 - `repeated`: letters held for emphasis read once (text/repeats.py), of what is displayed.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from indexguard.text.bidi import display_order
+from indexguard.text.decorations import undecorated
 from indexguard.text.markup import may_have_markup, render
 from indexguard.text.rendered import Rendered
 from indexguard.text.repeats import may_have_repeats, squeezed
@@ -42,13 +44,21 @@ class ViewBuilder:
         if (markup := render(text)) is not None:
             out.append(View("markup", markup))
             shown = markup
-        base = text if shown is None else shown.text
+        logical = text if shown is None else shown.text
+        logical_source = shown
+        base = logical
         if (visual := display_order(base)) is not None:
             shown = visual.after(shown)
             out.append(View("display-order", shown))
             base = shown.text
+        if (plain := undecorated(base)) is not None:
+            out.append(View("undecorated", plain.after(shown)))
+        # Right-to-left scripts are read in stored (logical) order, others as displayed: both are read aloud.
         for sound in self._translit.views(base):
             out.append(View("transliterated", sound.after(shown)))
+        if visual is not None:
+            for sound in self._translit.views(logical):
+                out.append(View("transliterated", sound.after(logical_source)))
         for squeeze in squeezed(base):
             out.append(View("repeated", squeeze.after(shown)))
         return out
