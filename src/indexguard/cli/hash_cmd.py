@@ -45,7 +45,9 @@ def register(app: typer.Typer) -> None:
         max_pixels: Annotated[
             int, typer.Option(help="Refuse images declaring more pixels than this.")
         ] = DEFAULT_LIMITS.max_pixels,
-        max_bytes: Annotated[int, typer.Option(help="Refuse image files larger than this.")] = DEFAULT_LIMITS.max_bytes,
+        max_bytes: Annotated[
+            int, typer.Option(help="Refuse image files larger than this.")
+        ] = DEFAULT_LIMITS.max_bytes,
         pdq_max_side: Annotated[
             int | None,
             typer.Option(help="Shrink larger images to this side before PDQ (faster, a few bits of drift)."),

@@ -157,9 +157,8 @@ def _since(text: str | None) -> datetime | None:
 
 
 def export_iwf(
-    since: Annotated[
-        str | None, typer.Option("--since", metavar="YYYY-MM-DD", help="Cases confirmed at or after this date (UTC)")
-    ] = None,
+    since: Annotated[str | None, typer.Option("--since", metavar="YYYY-MM-DD",
+                                              help="Cases confirmed at or after this date (UTC)")] = None,
     out: Annotated[Path | None, typer.Option("--out", metavar="DIR", help="New directory for the bundle")] = None,
     database: DatabaseOpt = None,
     config: ConfigOpt = None,

@@ -23,24 +23,16 @@ def register(app: typer.Typer) -> None:
 def probe(
     search_url: Annotated[str, typer.Option("--search-url", metavar="URL", help="search URL with {q} for the query")],
     canary: Annotated[str, typer.Option("--canary", metavar="TOKEN", help="the canary token on your term list")],
-    upload_url: Annotated[
-        str | None, typer.Option("--upload-url", metavar="URL", help="listing upload URL (form POST)")
-    ] = None,
-    report_url: Annotated[
-        str | None, typer.Option("--report-url", metavar="URL", help="the site's report page")
-    ] = None,
-    blocked_marker: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--blocked-marker",
-            metavar="TEXT",
-            help="text that shows your block page (repeatable; indexguard's page is known)",
-        ),
-    ] = None,
+    upload_url: Annotated[str | None, typer.Option("--upload-url", metavar="URL",
+                                                   help="listing upload URL (form POST)")] = None,
+    report_url: Annotated[str | None, typer.Option("--report-url", metavar="URL",
+                                                   help="the site's report page")] = None,
+    blocked_marker: Annotated[list[str] | None, typer.Option(
+        "--blocked-marker", metavar="TEXT",
+        help="text that shows your block page (repeatable; indexguard's page is known)")] = None,
     title_field: Annotated[str, typer.Option(metavar="NAME", help="form field of the listing title")] = "title",
-    description_field: Annotated[
-        str, typer.Option(metavar="NAME", help="form field of the listing description")
-    ] = "description",
+    description_field: Annotated[str, typer.Option(metavar="NAME",
+                                                   help="form field of the listing description")] = "description",
     timeout: Annotated[float, typer.Option(metavar="SECONDS", help="seconds per request")] = 10.0,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="write the JSON report here")] = None,
 ) -> None:
@@ -48,16 +40,8 @@ def probe(
     has a working report page. Exit 0 when every check passes, 1 when any fails."""
     try:
         base = ProbeConfig(search_url, canary).blocked_markers
-        cfg = ProbeConfig(
-            search_url,
-            canary,
-            upload_url,
-            report_url,
-            base + tuple(blocked_marker or ()),
-            title_field,
-            description_field,
-            timeout,
-        )
+        cfg = ProbeConfig(search_url, canary, upload_url, report_url, base + tuple(blocked_marker or ()),
+                          title_field, description_field, timeout)
     except ProbeError as e:
         print(f"indexguard: {e}", file=sys.stderr)
         raise typer.Exit(2) from None

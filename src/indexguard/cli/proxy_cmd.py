@@ -32,17 +32,11 @@ def proxy(
     deny: Annotated[Path | None, typer.Option("--deny", help="deny set (JSONL) checked by infohash")] = None,
     hashes: Annotated[list[Path] | None, typer.Option("--hashes", help="hash list (infohashes); repeatable")] = None,
     listen: Annotated[str, typer.Option(metavar="HOST:PORT", help="host:port to listen on")] = "127.0.0.1:9117",
-    upstream_apikey_env: Annotated[
-        str, typer.Option(metavar="VAR", help="environment variable holding the upstream API key")
-    ] = "INDEXGUARD_UPSTREAM_APIKEY",
-    apikey: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--apikey",
-            metavar="KEY",
-            help="key clients must send (repeatable; default: $INDEXGUARD_PROXY_APIKEY or a new one)",
-        ),
-    ] = None,
+    upstream_apikey_env: Annotated[str, typer.Option(
+        metavar="VAR", help="environment variable holding the upstream API key")] = "INDEXGUARD_UPSTREAM_APIKEY",
+    apikey: Annotated[list[str] | None, typer.Option(
+        "--apikey", metavar="KEY",
+        help="key clients must send (repeatable; default: $INDEXGUARD_PROXY_APIKEY or a new one)")] = None,
     public_url: Annotated[
         str | None, typer.Option(metavar="URL", help="the API URL clients use, when behind a reverse proxy")
     ] = None,
@@ -57,25 +51,16 @@ def proxy(
         raise typer.Exit(2)
     try:
         term_lists = [load_term_list(p) for p in terms] if terms else [demo_term_list()]
-        screener = build_screener(
-            term_lists,
-            [load_term_list(p, allowlist=True) for p in allow or []],
-            deny=JsonlDenySet(deny) if deny else None,
-            banks=load_banks(hashes),
-        )
+        screener = build_screener(term_lists, [load_term_list(p, allowlist=True) for p in allow or []],
+                                  deny=JsonlDenySet(deny) if deny else None, banks=load_banks(hashes))
     except IndexguardError as e:
         print(f"indexguard: {e}", file=sys.stderr)
         raise typer.Exit(2) from None
     keys = _client_keys(apikey, open_access)
     secret = os.environ.get("INDEXGUARD_PROXY_LINK_SECRET", "").encode()
-    cfg = ProxyConfig(
-        upstream=upstream,
-        upstream_apikey=os.environ.get(upstream_apikey_env) or None,
-        apikeys=frozenset(keys),
-        link_secret=secret,
-        public_url=public_url,
-        flavor="newznab" if newznab else "torznab",
-    )
+    cfg = ProxyConfig(upstream=upstream, upstream_apikey=os.environ.get(upstream_apikey_env) or None,
+                      apikeys=frozenset(keys), link_secret=secret, public_url=public_url,
+                      flavor="newznab" if newznab else "torznab")
     if not terms:
         print("indexguard: no --terms given, using the bundled demo list of placeholder terms", file=sys.stderr)
     if not secret:

@@ -69,7 +69,9 @@ def screen(
         raise _fail(str(e)) from None
     out: TextIO = output.open("w", encoding="utf-8") if output else sys.stdout
     try:
-        counts = _screen_all(screener, read_inputs(inputs), out, reveal, progress and sys.stderr.isatty(), deny_set)
+        counts = _screen_all(
+            screener, read_inputs(inputs), out, reveal, progress and sys.stderr.isatty(), deny_set
+        )
     finally:
         if output:
             out.close()
@@ -148,9 +150,8 @@ def query(
     allow: AllowOpt = None,
     backend: BackendOpt = "auto",
     reveal: RevealOpt = False,
-    locale: Annotated[
-        str, typer.Option(metavar="LOCALE", help="locale of the deterrence message and help links")
-    ] = "default",
+    locale: Annotated[str, typer.Option(metavar="LOCALE",
+                                        help="locale of the deterrence message and help links")] = "default",
     fail_on_block: Annotated[bool, typer.Option(help="exit with status 1 when the query is blocked")] = False,
 ) -> None:
     """Print the Decision for one search query (with the deterrence payload when blocked)."""

@@ -30,57 +30,40 @@ def _fail(message: str) -> typer.Exit:
 
 
 def sweep(
-    sources: Annotated[
-        list[str],
-        typer.Argument(
-            help="JSONL/CSV/Parquet/.txt files, directories of .torrent/.nzb/image files, or sql: (with --sql-url)"
-        ),
-    ],
+    sources: Annotated[list[str], typer.Argument(help="JSONL/CSV/Parquet/.txt files, directories of .torrent/.nzb/"
+                                                      "image files, or sql: (with --sql-url)")],
     terms: Annotated[list[Path], typer.Option("--terms", help="term list (.txt or .csv); repeatable")],
     allow: Annotated[list[Path] | None, typer.Option("--allow", help="allowlist; repeatable")] = None,
-    hashes: Annotated[
-        list[str] | None, typer.Option("--hashes", metavar="[TYPE:]FILE", help="hash list [TYPE:]FILE; repeatable")
-    ] = None,
+    hashes: Annotated[list[str] | None, typer.Option("--hashes", metavar="[TYPE:]FILE",
+                                                     help="hash list [TYPE:]FILE; repeatable")] = None,
     urls: Annotated[list[Path] | None, typer.Option("--urls", help="URL list; repeatable")] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="flagged items: .jsonl or .parquet")] = None,
     summary: Annotated[Path | None, typer.Option("--summary", help="write the summary JSON here")] = None,
     workers: Annotated[int, typer.Option(help="processes (default: all cores); 1 runs in this process")] = 0,
-    checkpoint: Annotated[
-        Path | None, typer.Option(metavar="DIR", help="checkpoint directory (resumable sweeps)")
-    ] = None,
+    checkpoint: Annotated[Path | None, typer.Option(metavar="DIR",
+                                                    help="checkpoint directory (resumable sweeps)")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="continue the sweep in --checkpoint")] = False,
-    dask: Annotated[
-        str | None, typer.Option(metavar="local|ADDRESS", help="'local' or a scheduler address tcp://host:8786")
-    ] = None,
-    since_version: Annotated[
-        Path | None,
-        typer.Option(
-            "--since-version", help="previous version of the --terms list: search only added and changed entries"
-        ),
-    ] = None,
-    previous_flagged: Annotated[
-        Path | None, typer.Option(help="previous sweep's flagged output (with --since-version): list items to un-hide")
-    ] = None,
+    dask: Annotated[str | None, typer.Option(metavar="local|ADDRESS",
+                                             help="'local' or a scheduler address tcp://host:8786")] = None,
+    since_version: Annotated[Path | None, typer.Option("--since-version",
+                                                       help="previous version of the --terms list: search only "
+                                                            "added and changed entries")] = None,
+    previous_flagged: Annotated[Path | None, typer.Option(help="previous sweep's flagged output (with "
+                                                                "--since-version): list items to un-hide")] = None,
     unhide_out: Annotated[Path | None, typer.Option("--unhide", help="write un-hide candidates here (JSONL)")] = None,
-    field: Annotated[
-        list[str] | None,
-        typer.Option("--field", metavar="COLUMN[:FIELD]", help="COLUMN[:ITEMFIELD] to screen; repeatable"),
-    ] = None,
+    field: Annotated[list[str] | None, typer.Option("--field", metavar="COLUMN[:FIELD]",
+                                                    help="COLUMN[:ITEMFIELD] to screen; repeatable")] = None,
     id_field: Annotated[str, typer.Option(metavar="COLUMN", help="column holding the item id")] = "id",
     sql_url: Annotated[str | None, typer.Option(metavar="URL", help="SQLAlchemy URL for sql: sources")] = None,
     sql: Annotated[str | None, typer.Option(metavar="SQL", help="query for a bare sql: source")] = None,
     chunk_bytes: Annotated[int, typer.Option(help="bytes of input per chunk")] = 8 << 20,
     chunk_rows: Annotated[int, typer.Option(help="rows per chunk for SQL sources")] = 50_000,
-    open_cases: Annotated[
-        str | None, typer.Option(metavar="URL", help="service base URL: post flagged items to /v1/batch")
-    ] = None,
-    api_key: Annotated[
-        str | None, typer.Option(envvar="INDEXGUARD_API_KEY", metavar="KEY", help="API key for --open-cases")
-    ] = None,
-    backend: Annotated[
-        str,
-        typer.Option(metavar="auto|hyperscan|ahocorasick", help="term matcher backend: auto, hyperscan or ahocorasick"),
-    ] = "auto",
+    open_cases: Annotated[str | None, typer.Option(metavar="URL",
+                                                   help="service base URL: post flagged items to /v1/batch")] = None,
+    api_key: Annotated[str | None, typer.Option(envvar="INDEXGUARD_API_KEY", metavar="KEY",
+                                                help="API key for --open-cases")] = None,
+    backend: Annotated[str, typer.Option(metavar="auto|hyperscan|ahocorasick",
+                                         help="term matcher backend: auto, hyperscan or ahocorasick")] = "auto",
     progress: Annotated[bool, typer.Option(help="progress bar on stderr (only on a terminal)")] = True,
 ) -> None:
     """Screen every item of an existing index; write flagged items with their Decisions and a summary."""

@@ -173,7 +173,8 @@ def _check_tree(root: BValue, data: bytes, limits: Limits) -> None:
         if count_tokens:
             tokens += sum(2 * len(v) + 1 for v in level)
         # one comprehension per level, not one per container: this walk runs on every strict parse
-        nxt: list[Any] = [x for v in level for x in (v.values() if type(v) is dict else v) if type(x) in _CONTAINERS]
+        nxt: list[Any] = [x for v in level for x in (v.values() if type(v) is dict else v)
+                          if type(x) in _CONTAINERS]
         if tokens > limits.max_tokens:
             raise FormatLimitExceeded(KIND, "too_many_tokens", f"more than {limits.max_tokens} tokens")
         level = nxt

@@ -41,6 +41,7 @@ class Text:
         return out
 
 
+
 def unique(items: Iterable[str]) -> list[str]:
     seen: dict[str, None] = {}
     for x in items:

@@ -119,7 +119,9 @@ def decode_rgb(data: bytes, limits: ImageLimits = DEFAULT_LIMITS) -> npt.NDArray
     return _decode(data, limits, None)[0]
 
 
-def _decode(data: bytes, limits: ImageLimits, max_side: int | None) -> tuple[npt.NDArray[np.uint8], tuple[int, int]]:
+def _decode(
+    data: bytes, limits: ImageLimits, max_side: int | None
+) -> tuple[npt.NDArray[np.uint8], tuple[int, int]]:
     """Upright RGB pixels (shrunk to max_side when given) and the upright full size."""
     image = _open_checked(data, limits)
     try:
@@ -163,7 +165,9 @@ def _open_checked(data: bytes, limits: ImageLimits) -> Image.Image:
     if width > limits.max_side or height > limits.max_side:
         raise LimitExceeded("image", f"declared size {width}x{height} exceeds side limit {limits.max_side}")
     if width * height > limits.max_pixels:
-        raise LimitExceeded("image", f"declared size {width}x{height} exceeds the pixel limit of {limits.max_pixels}")
+        raise LimitExceeded(
+            "image", f"declared size {width}x{height} exceeds the pixel limit of {limits.max_pixels}"
+        )
     return image
 
 

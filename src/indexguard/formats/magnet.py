@@ -56,12 +56,8 @@ class Magnet:
             emit(out, "dn" + (f"#{i + 1}" if i else ""), t)
         for i, t in enumerate(self.keywords):
             emit(out, "kt" + (f"#{i + 1}" if i else ""), t)
-        for prefix, urls in (
-            ("trackers", self.trackers),
-            ("web_seeds", self.web_seeds),
-            ("xs", self.exact_sources),
-            ("as", self.acceptable_sources),
-        ):
+        for prefix, urls in (("trackers", self.trackers), ("web_seeds", self.web_seeds),
+                             ("xs", self.exact_sources), ("as", self.acceptable_sources)):
             for i, t in enumerate(urls):
                 emit(out, f"{prefix}[{i}]", t)
         for label, t in self.extras:
@@ -144,9 +140,8 @@ def _percent(s: str, plus: bool) -> bytes:
 def _text(m: Magnet, raw: bytes, label: str) -> Text:
     decs = decode_text(raw)
     if decs[0].charset != "utf-8":
-        m.warnings.append(
-            FormatWarning("invalid_utf8", f"{label} is not UTF-8; decoded as {decs[0].charset}", (label,))
-        )
+        m.warnings.append(FormatWarning("invalid_utf8", f"{label} is not UTF-8; decoded as {decs[0].charset}",
+                                        (label,)))
     return Text(raw, decs[0].text, decs[0].charset, tuple(decs[1:]))
 
 
@@ -180,7 +175,8 @@ def _xt(m: Magnet, value: str) -> None:
     if low.startswith("urn:btih:"):
         h = _btih(value[9:])
         if h is None:
-            m.warnings.append(FormatWarning("bad_btih", "urn:btih is neither 40 hex nor 32 base32 characters", ("xt",)))
+            m.warnings.append(FormatWarning("bad_btih", "urn:btih is neither 40 hex nor 32 base32 characters",
+                                            ("xt",)))
         elif h not in m.btih:
             m.btih.append(h)
     elif low.startswith("urn:btmh:"):
@@ -189,7 +185,8 @@ def _xt(m: Magnet, value: str) -> None:
             if h[4:] not in m.btmh:
                 m.btmh.append(h[4:])
         else:
-            m.warnings.append(FormatWarning("bad_btmh", "urn:btmh is not a SHA-256 multihash (1220 + 64 hex)", ("xt",)))
+            m.warnings.append(FormatWarning("bad_btmh", "urn:btmh is not a SHA-256 multihash (1220 + 64 hex)",
+                                            ("xt",)))
     else:
         m.other_xt.append(value)
 

@@ -177,16 +177,14 @@ def gunzip_capped(data: bytes, limits: NzbLimits = DEFAULT_NZB_LIMITS) -> bytes:
 
 def _check_growth(total: int, consumed: int, limits: NzbLimits) -> None:
     if total > limits.max_decompressed:
-        raise FormatLimitExceeded(
-            KIND, "too_large_decompressed", f"over {limits.max_decompressed} bytes once decompressed"
-        )
+        raise FormatLimitExceeded(KIND, "too_large_decompressed",
+                                  f"over {limits.max_decompressed} bytes once decompressed")
     if total > limits.ratio_floor and total > consumed * limits.max_ratio:
         raise FormatLimitExceeded(KIND, "gzip_ratio", f"gunzip ratio over {limits.max_ratio}:1")
 
 
-def parse_nzb(
-    data: bytes, filename: str | None = None, *, strict: bool = True, limits: NzbLimits = DEFAULT_NZB_LIMITS
-) -> Nzb:
+def parse_nzb(data: bytes, filename: str | None = None, *, strict: bool = True,
+              limits: NzbLimits = DEFAULT_NZB_LIMITS) -> Nzb:
     """Parse an NZB (plain or gzipped). Raises FormatError / FormatLimitExceeded.
 
     With strict=False an NZB that is well-formed XML but unusable (no files, no segments) is
@@ -265,11 +263,8 @@ def _file(nzb: Nzb, el: Element, i: int) -> NzbFile:
         nzb.warnings.append(FormatWarning("bad_date", f"{label} has no usable date", (label,)))
     f = NzbFile(poster=el.get("poster") or "", subject=el.get("subject") or "", date=date)
     if f.name is None:
-        nzb.warnings.append(
-            FormatWarning(
-                "no_filename_in_subject", f"{label}: no quoted file name in the subject", (f"{label}.subject",)
-            )
-        )
+        nzb.warnings.append(FormatWarning("no_filename_in_subject", f"{label}: no quoted file name in the "
+                                          "subject", (f"{label}.subject",)))
     for child in el:
         tag = _local(child.tag)
         if tag == "groups":
@@ -279,7 +274,8 @@ def _file(nzb: Nzb, el: Element, i: int) -> NzbFile:
                     if name:
                         f.groups.append(name)
                     else:
-                        nzb.warnings.append(FormatWarning("empty_group", f"{label} has an empty <group>", (label,)))
+                        nzb.warnings.append(FormatWarning("empty_group", f"{label} has an empty <group>",
+                                                          (label,)))
         elif tag == "segments":
             for s in child:
                 if _local(s.tag) == "segment":
@@ -296,14 +292,14 @@ def _file(nzb: Nzb, el: Element, i: int) -> NzbFile:
 def _segment(nzb: Nzb, s: Element, label: str) -> Segment | None:
     mid = _norm_id(s.text or "")
     if not mid:
-        nzb.warnings.append(FormatWarning("empty_message_id", f"{label} has a segment without a message-id", (label,)))
+        nzb.warnings.append(FormatWarning("empty_message_id", f"{label} has a segment without a message-id",
+                                          (label,)))
         return None
     number = _int_attr(s.get("number"))
     size = _int_attr(s.get("bytes"))
     if number is None or size is None:
-        nzb.warnings.append(
-            FormatWarning("bad_segment", f"{label} has a segment without a valid number or byte count", (label,))
-        )
+        nzb.warnings.append(FormatWarning("bad_segment", f"{label} has a segment without a valid number or "
+                                          "byte count", (label,)))
     return Segment(number=number, bytes=size, message_id=mid)
 
 

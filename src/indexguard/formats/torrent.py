@@ -43,61 +43,19 @@ _NONCANONICAL = frozenset({"noncanonical_integer", "noncanonical_length"})
 _LIMIT_CODES = frozenset({"too_many_pieces", "too_deep", "time_budget"})
 # Keys whose values are binary (hashes) and never text.
 _BINARY_KEYS = frozenset(
-    {
-        b"pieces",
-        b"pieces root",
-        b"piece layers",
-        b"sha1",
-        b"sha256",
-        b"md5sum",
-        b"ed2k",
-        b"tiger",
-        b"similar",
-        b"signatures",
-        b"filehash",
-        b"root hash",
-    }
+    {b"pieces", b"pieces root", b"piece layers", b"sha1", b"sha256", b"md5sum", b"ed2k", b"tiger",
+     b"similar", b"signatures", b"filehash", b"root hash"}
 )
 # Keys the structured parser reads at each level; strings under any other key are "extras".
 _ROOT_KEYS = frozenset(
-    {
-        b"announce",
-        b"announce-list",
-        b"comment",
-        b"comment.utf-8",
-        b"created by",
-        b"created by.utf-8",
-        b"creation date",
-        b"encoding",
-        b"info",
-        b"url-list",
-        b"httpseeds",
-        b"publisher",
-        b"publisher.utf-8",
-        b"publisher-url",
-        b"publisher-url.utf-8",
-        b"source",
-    }
+    {b"announce", b"announce-list", b"comment", b"comment.utf-8", b"created by", b"created by.utf-8",
+     b"creation date", b"encoding", b"info", b"url-list", b"httpseeds", b"publisher", b"publisher.utf-8",
+     b"publisher-url", b"publisher-url.utf-8", b"source"}
 )
 _INFO_KEYS = frozenset(
-    {
-        b"name",
-        b"name.utf-8",
-        b"piece length",
-        b"files",
-        b"length",
-        b"file tree",
-        b"meta version",
-        b"private",
-        b"source",
-        b"attr",
-        b"symlink path",
-        b"collections",
-        b"publisher",
-        b"publisher.utf-8",
-        b"publisher-url",
-        b"publisher-url.utf-8",
-    }
+    {b"name", b"name.utf-8", b"piece length", b"files", b"length", b"file tree", b"meta version",
+     b"private", b"source", b"attr", b"symlink path", b"collections", b"publisher", b"publisher.utf-8",
+     b"publisher-url", b"publisher-url.utf-8"}
 )
 _FILE_KEYS = frozenset({b"length", b"path", b"path.utf-8", b"attr", b"symlink path"})
 
@@ -203,11 +161,8 @@ class Torrent:
                     emit_path(out, f"{prefix}[{i}].symlink", f.symlink)
         for label, t in self.strings:
             emit(out, label, t)
-        for prefix, urls in (
-            ("trackers", self.trackers),
-            ("web_seeds", self.web_seeds),
-            ("http_seeds", self.http_seeds),
-        ):
+        for prefix, urls in (("trackers", self.trackers), ("web_seeds", self.web_seeds),
+                             ("http_seeds", self.http_seeds)):
             for i, t in enumerate(urls):
                 emit(out, f"{prefix}[{i}]", t)
         for label, t in self.extras:
@@ -332,11 +287,8 @@ class _Builder:
         if has_v2:
             self.t.infohash_v2 = hashlib.sha256(raw_info).hexdigest()
         if len(dict_get_all(self.root, b"info")) > 1:
-            self.warn(
-                "duplicate_info",
-                "the file has more than one 'info' dictionary; the first is hashed, the others are screened as extras",
-                ("info#2",),
-            )
+            self.warn("duplicate_info", "the file has more than one 'info' dictionary; the first is hashed, "
+                      "the others are screened as extras", ("info#2",))
 
     def build(self) -> Torrent:
         t = self.t
@@ -374,13 +326,11 @@ class _Builder:
         plain = {x.text for label, x in t.names if label.startswith("name") and "utf-8" not in label}
         utf8 = {x.text for label, x in t.names if "utf-8" in label}
         if len(plain) > 1:
-            self.warn(
-                "duplicate_name",
-                "the info dictionary has several different 'name' values",
-                tuple(label for label, _ in t.names if "utf-8" not in label),
-            )
+            self.warn("duplicate_name", "the info dictionary has several different 'name' values",
+                      tuple(label for label, _ in t.names if "utf-8" not in label))
         if utf8 and plain and utf8 != plain:
-            self.warn("name_utf8_mismatch", "'name' and 'name.utf-8' differ", tuple(label for label, _ in t.names))
+            self.warn("name_utf8_mismatch", "'name' and 'name.utf-8' differ",
+                      tuple(label for label, _ in t.names))
         if not t.names:
             self.error("missing_name", "the info dictionary has no string 'name'")
 
@@ -422,15 +372,9 @@ class _Builder:
                 length = 0
             name = [x for label, x in t.names if label == "name.utf-8"] or [x for _, x in t.names][:1]
             t.single_file = True
-            t.files.append(
-                TorrentFile(
-                    path=name[:1],
-                    length=length,
-                    source="v1",
-                    attr=_attr(dict_get(self.info, b"attr")),
-                    sha1=_sha1(dict_get(self.info, b"sha1")),
-                )
-            )
+            t.files.append(TorrentFile(path=name[:1], length=length, source="v1",
+                                       attr=_attr(dict_get(self.info, b"attr")),
+                                       sha1=_sha1(dict_get(self.info, b"sha1"))))
         if t.files or not t.tree_files:
             t.total_size = sum(f.length for f in t.files)
         if t.infohash_v1 and t.files and t.total_size == 0:
@@ -452,29 +396,20 @@ class _Builder:
         path_utf8 = None
         if dict_get(entry, b"path.utf-8") is not None:
             path_utf8 = self.path_list(dict_get(entry, b"path.utf-8"), f"{label}.path.utf-8", required=False)
-            if path_utf8 is not None and path is not None and [x.text for x in path_utf8] != [x.text for x in path]:
-                self.warn(
-                    "path_utf8_mismatch",
-                    f"{label}: 'path' and 'path.utf-8' differ",
-                    (f"{label}.path", f"{label}.path.utf-8"),
-                )
+            if path_utf8 is not None and path is not None and [x.text for x in path_utf8] != [
+                x.text for x in path
+            ]:
+                self.warn("path_utf8_mismatch", f"{label}: 'path' and 'path.utf-8' differ",
+                          (f"{label}.path", f"{label}.path.utf-8"))
         symlink = None
         if "l" in attr:
             symlink = self.path_list(dict_get(entry, b"symlink path"), f"{label}.symlink", required=True)
         for key in (b"path", b"path.utf-8", b"length") if isinstance(entry, BDict) else ():
             if len(dict_get_all(entry, key)) > 1:
-                self.warn(
-                    "duplicate_key", f"{label} repeats '{key.decode()}'; the others are screened as extras", (label,)
-                )
-        return TorrentFile(
-            path=path or [],
-            length=length,
-            source="v1",
-            path_utf8=path_utf8,
-            attr=attr,
-            symlink=symlink,
-            sha1=_sha1(dict_get(entry, b"sha1")),
-        )
+                self.warn("duplicate_key", f"{label} repeats '{key.decode()}'; the others are screened "
+                          "as extras", (label,))
+        return TorrentFile(path=path or [], length=length, source="v1", path_utf8=path_utf8, attr=attr,
+                           symlink=symlink, sha1=_sha1(dict_get(entry, b"sha1")))
 
     def path_list(self, v: BValue | None, label: str, required: bool) -> list[Text] | None:
         if v is None:
@@ -527,7 +462,8 @@ class _Builder:
                 self.error("too_deep", f"file tree deeper than {self.limits.max_depth}")
                 return
             if isinstance(node, BDict) and node.unsorted:
-                self.error("invalid_bencoding", "file tree keys are not sorted", (f"v2_tree[{len(out)}]",))
+                self.error("invalid_bencoding", "file tree keys are not sorted",
+                           (f"v2_tree[{len(out)}]",))
             children = []
             for key, child in dict_items(node):
                 label = f"v2_tree[{len(out)}]"
@@ -573,30 +509,24 @@ class _Builder:
         symlink = None
         if "l" in attr:
             symlink = self.path_list(dict_get(props, b"symlink path"), f"{label}.symlink", required=True)
-        return TorrentFile(
-            path=path,
-            length=length,
-            source="v2",
-            attr=attr,
-            symlink=symlink,
-            pieces_root=root_hex if root != bytes(32) else None,
-        )
+        return TorrentFile(path=path, length=length, source="v2", attr=attr, symlink=symlink,
+                           pieces_root=root_hex if root != bytes(32) else None)
 
     def compare_hybrid(self) -> None:
         t = self.t
         v1 = [(tuple(x.text for x in f.path), f.length) for f in t.files if not f.pad]
         v2 = [(tuple(x.text for x in f.path), f.length) for f in t.tree_files if not f.pad]
         if v1 != v2:
-            self.warn(
-                "v1_v2_mismatch", "the v1 file list and the v2 file tree describe different files", ("files", "v2_tree")
-            )
+            self.warn("v1_v2_mismatch", "the v1 file list and the v2 file tree describe different files",
+                      ("files", "v2_tree"))
             self.error("inconsistent_files", "hybrid torrent: v1 files and v2 file tree differ")
             return
         if t.piece_length and not t.single_file:
             offset = 0
             for i, f in enumerate(t.files):
                 if f.length and not f.pad and offset % t.piece_length and i:
-                    self.error("inconsistent_files", f"hybrid torrent: files[{i}] does not start on a piece boundary")
+                    self.error("inconsistent_files", f"hybrid torrent: files[{i}] does not start on a piece "
+                               "boundary")
                     return
                 offset += f.length
 
@@ -620,21 +550,10 @@ class _Builder:
     # -- other strings -----------------------------------------------------------------------
     def strings(self) -> None:
         for where, keys in (
-            (
-                self.root,
-                (
-                    b"comment",
-                    b"comment.utf-8",
-                    b"created by",
-                    b"created by.utf-8",
-                    b"source",
-                    b"publisher",
-                    b"publisher.utf-8",
-                    b"publisher-url",
-                    b"publisher-url.utf-8",
-                ),
-            ),
-            (self.info, (b"source", b"publisher", b"publisher.utf-8", b"publisher-url", b"publisher-url.utf-8")),
+            (self.root, (b"comment", b"comment.utf-8", b"created by", b"created by.utf-8", b"source",
+                         b"publisher", b"publisher.utf-8", b"publisher-url", b"publisher-url.utf-8")),
+            (self.info, (b"source", b"publisher", b"publisher.utf-8", b"publisher-url",
+                         b"publisher-url.utf-8")),
         ):
             prefix = "info." if where is self.info else ""
             for key in keys:
@@ -664,10 +583,8 @@ class _Builder:
                 if urls:
                     tiers.append(urls)
         t.tracker_tiers = tiers
-        for key, target, prefix in (
-            (b"url-list", t.web_seeds, "web_seeds"),
-            (b"httpseeds", t.http_seeds, "http_seeds"),
-        ):
+        for key, target, prefix in ((b"url-list", t.web_seeds, "web_seeds"), (b"httpseeds", t.http_seeds,
+                                                                           "http_seeds")):
             for v in dict_get_all(self.root, key):
                 for u in v if isinstance(v, list) else [v]:
                     if isinstance(u, bytes):
@@ -692,11 +609,8 @@ class _Builder:
                     continue
                 if known is _FILES_MARK:
                     # the common case, a file entry with nothing beyond what v1_file read, is skipped
-                    stack.extend(
-                        (x, f"{path}[{i}]", _FILE_KEYS)
-                        for i, x in enumerate(node)
-                        if type(x) is not dict or not x.keys() <= _FILE_OR_BINARY
-                    )
+                    stack.extend((x, f"{path}[{i}]", _FILE_KEYS) for i, x in enumerate(node)
+                                 if type(x) is not dict or not x.keys() <= _FILE_OR_BINARY)
                 else:
                     stack.extend((x, f"{path}[{i}]", _list_known(known)) for i, x in enumerate(node))
                 continue
@@ -727,22 +641,9 @@ class _Builder:
 _FILE_OR_BINARY = _FILE_KEYS | _BINARY_KEYS
 _FILES_MARK = frozenset({b"\x00files"})  # marks the info.files list: its items are file dicts
 _STRING_KEYS = frozenset(
-    {
-        b"comment",
-        b"comment.utf-8",
-        b"created by",
-        b"created by.utf-8",
-        b"source",
-        b"publisher",
-        b"publisher.utf-8",
-        b"publisher-url",
-        b"publisher-url.utf-8",
-        b"announce",
-        b"announce-list",
-        b"url-list",
-        b"httpseeds",
-        b"collections",
-    }
+    {b"comment", b"comment.utf-8", b"created by", b"created by.utf-8", b"source", b"publisher",
+     b"publisher.utf-8", b"publisher-url", b"publisher-url.utf-8", b"announce", b"announce-list",
+     b"url-list", b"httpseeds", b"collections"}
 )
 
 

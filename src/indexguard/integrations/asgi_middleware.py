@@ -29,12 +29,10 @@ class QueryGuardMiddleware:
         if blocked is None:
             await self.app(scope, receive, send)
             return
-        await send(
-            {
-                "type": "http.response.start",
-                "status": blocked.status,
-                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in blocked.headers]
-                + [(b"content-length", str(len(blocked.body)).encode())],
-            }
-        )
+        await send({
+            "type": "http.response.start",
+            "status": blocked.status,
+            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in blocked.headers]
+            + [(b"content-length", str(len(blocked.body)).encode())],
+        })
         await send({"type": "http.response.body", "body": blocked.body})

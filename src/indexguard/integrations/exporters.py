@@ -129,7 +129,7 @@ def xbt_sql(hashes: Sequence[str], table: str = "xbt_torrents") -> str:
         raise ExportError(f"not a plain SQL table name: {table!r}")
     out = [f"-- indexguard export: {len(hashes)} infohash(es) for XBT Tracker (table {table})"]
     for i in range(0, len(hashes), SQL_BATCH):
-        batch = ", ".join(f"X'{h}'" for h in hashes[i : i + SQL_BATCH])
+        batch = ", ".join(f"X'{h}'" for h in hashes[i:i + SQL_BATCH])
         out.append(f"UPDATE {table} SET flags = flags | 1 WHERE info_hash IN ({batch});")
     return "\n".join(out) + "\n"
 
@@ -167,10 +167,8 @@ def nntmux_sql(term_lists: Sequence[TermList], group: str = "alt.binaries.*") ->
     regex necessarily carries the term, so this file is as confidential as the list. A regex or
     description longer than its column is refused: MySQL would truncate it or reject the row."""
     if not term_lists:
-        raise ExportError(
-            "the nntmux format needs --terms: NNTmux blacklists by subject regex, "
-            "and neither the deny set nor hash lists hold subjects"
-        )
+        raise ExportError("the nntmux format needs --terms: NNTmux blacklists by subject regex, "
+                          "and neither the deny set nor hash lists hold subjects")
     rows = []
     for tl in term_lists:
         if tl.allowlist:
@@ -178,28 +176,19 @@ def nntmux_sql(term_lists: Sequence[TermList], group: str = "alt.binaries.*") ->
         for e in tl.entries:
             if e.severity != "block":
                 continue
-            rows.append(
-                (
-                    group,
-                    _fits(nntmux_regex(e), NNTMUX_REGEX_MAX, tl, e, "regex"),
-                    _fits(f"indexguard {tl.name}:{e.id}", NNTMUX_DESCRIPTION_MAX, tl, e, "description"),
-                )
-            )
+            rows.append((group, _fits(nntmux_regex(e), NNTMUX_REGEX_MAX, tl, e, "regex"),
+                         _fits(f"indexguard {tl.name}:{e.id}", NNTMUX_DESCRIPTION_MAX, tl, e, "description")))
     out = [f"-- indexguard export: {len(rows)} binaryblacklist row(s) for NNTmux"]
     for g, rx, desc in rows:
-        out.append(
-            "INSERT INTO binaryblacklist (groupname, regex, msgcol, optype, status, description) "
-            f"VALUES ({_mysql_str(g)}, {_mysql_str(rx)}, 1, 1, 1, {_mysql_str(desc)});"
-        )
+        out.append("INSERT INTO binaryblacklist (groupname, regex, msgcol, optype, status, description) "
+                   f"VALUES ({_mysql_str(g)}, {_mysql_str(rx)}, 1, 1, 1, {_mysql_str(desc)});")
     return "\n".join(out) + "\n"
 
 
 def _fits(value: str, limit: int, tl: TermList, e: TermEntry, column: str) -> str:
     if len(value) > limit:
-        raise ExportError(
-            f"{tl.name}:{e.id}: the NNTmux {column} would be {len(value)} characters; "
-            f"binaryblacklist.{column} holds {limit}"
-        )
+        raise ExportError(f"{tl.name}:{e.id}: the NNTmux {column} would be {len(value)} characters; "
+                          f"binaryblacklist.{column} holds {limit}")
     return value
 
 

@@ -104,23 +104,14 @@ class QueryGuard:
         headers = [("cache-control", "no-store"), ("x-robots-tag", "noindex")]
         if self.config.mode == "redirect":
             return Blocked(303, [*headers, ("location", self.config.redirect_to)], b"")
-        return Blocked(
-            self.config.status_code,
-            [*headers, ("content-type", "text/html; charset=utf-8")],
-            self.page(d, locale).encode(),
-        )
+        return Blocked(self.config.status_code, [*headers, ("content-type", "text/html; charset=utf-8")],
+                       self.page(d, locale).encode())
 
     def page(self, d: Decision | None = None, locale: str = "default") -> str:
         payload = (d.extra.get("deterrence") if d else None) or self.screener().policy.deterrence.payload(locale)
         report = report_link(self.config.report_url) if self.config.report_url else None
-        return _PAGE.render(
-            lang=locale.split("-")[0] if locale != "default" else "en",
-            title=self.config.title,
-            marker=MARKER,
-            message=payload["message"],
-            links=payload["links"],
-            report=report,
-        )
+        return _PAGE.render(lang=locale.split("-")[0] if locale != "default" else "en", title=self.config.title,
+                            marker=MARKER, message=payload["message"], links=payload["links"], report=report)
 
     def _record(self, path: str, param: str, d: Decision) -> None:
         payload = d.to_json()

@@ -50,4 +50,5 @@ def build_screener(
     if banks:
         matchers.append(HashBankMatcher(banks))
     versions = {b.name: b.version for b in banks}
-    return Screener.build(term_lists, allow_lists, backend=backend, identity_matchers=matchers, extra_versions=versions)
+    return Screener.build(term_lists, allow_lists, backend=backend, identity_matchers=matchers,
+                          extra_versions=versions)

@@ -67,12 +67,8 @@ class ProbeReport:
         return all(c.status != "fail" for c in self.checks)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "site": self.site,
-            "passed": self.passed,
-            "started": self.started,
-            "checks": [asdict(c) for c in self.checks],
-        }
+        return {"site": self.site, "passed": self.passed, "started": self.started,
+                "checks": [asdict(c) for c in self.checks]}
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,13 +100,8 @@ class _Probe:
         if a.error or a.status is None:
             return Check(name, "fail", f"no answer: {a.error}", a.status)
         if not 200 <= a.status < 300 or self._blocked(a):
-            return Check(
-                name,
-                "fail",
-                "a benign search was not answered normally (the site blocks everything "
-                "or is down), so the canary result means nothing",
-                a.status,
-            )
+            return Check(name, "fail", "a benign search was not answered normally (the site blocks everything "
+                         "or is down), so the canary result means nothing", a.status)
         return Check(name, "pass", "a benign search returned results normally", a.status)
 
     def canary_search(self) -> Check:
@@ -130,10 +121,8 @@ class _Probe:
         if not self.cfg.upload_url:
             return Check(name, "skip", "no --upload-url given")
         nonce = _nonce()
-        form = {
-            self.cfg.title_field: f"{self.cfg.canary} {nonce}",
-            self.cfg.description_field: "indexguard canary self-audit listing; remove on sight",
-        }
+        form = {self.cfg.title_field: f"{self.cfg.canary} {nonce}",
+                self.cfg.description_field: "indexguard canary self-audit listing; remove on sight"}
         a = self._request("POST", self.cfg.upload_url, data=form)
         if a.error or a.status is None:
             return Check(name, "fail", f"upload endpoint did not answer: {a.error}", a.status)

@@ -19,13 +19,8 @@ def report_url(base: str, item_id: str | None = None, **extra: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
 
 
-def report_link(
-    base: str,
-    item_id: str | None = None,
-    label: str = DEFAULT_LABEL,
-    css_class: str = "indexguard-report",
-    **extra: str,
-) -> Markup:
+def report_link(base: str, item_id: str | None = None, label: str = DEFAULT_LABEL,
+                css_class: str = "indexguard-report", **extra: str) -> Markup:
     href = report_url(base, item_id, **extra)
     return Markup('<a class="{}" href="{}" rel="nofollow">{}</a>').format(css_class, href, escape(label))
 

@@ -46,47 +46,13 @@ ERROR_CODES: dict[int, str] = {
 }
 
 # Attributes whose values are numbers, dates or ids: nothing in them is free text worth screening.
-NON_TEXT_ATTRS = frozenset(
-    (
-        "size",
-        "category",
-        "files",
-        "grabs",
-        "seeders",
-        "leechers",
-        "peers",
-        "seedtype",
-        "minimumratio",
-        "minimumseedtime",
-        "downloadvolumefactor",
-        "uploadvolumefactor",
-        "password",
-        "comments",
-        "usenetdate",
-        "nfo",
-        "year",
-        "season",
-        "episode",
-        "rageid",
-        "tvairdate",
-        "tvdbid",
-        "tvmazeid",
-        "imdb",
-        "imdbscore",
-        "imdbyear",
-        "pages",
-        "publishdate",
-        "infohash",
-        "magneturl",
-        "guid",
-        "coverurl",
-        "backdropurl",
-        "info",
-        "tmdbid",
-        "traktid",
-        "doubanid",
-    )
-)
+NON_TEXT_ATTRS = frozenset((
+    "size", "category", "files", "grabs", "seeders", "leechers", "peers", "seedtype", "minimumratio",
+    "minimumseedtime", "downloadvolumefactor", "uploadvolumefactor", "password", "comments", "usenetdate",
+    "nfo", "year", "season", "episode", "rageid", "tvairdate", "tvdbid", "tvmazeid", "imdb", "imdbscore",
+    "imdbyear", "pages", "publishdate", "infohash", "magneturl", "guid", "coverurl", "backdropurl", "info",
+    "tmdbid", "traktid", "doubanid",
+))
 
 
 class FeedError(ParseError):
@@ -270,9 +236,8 @@ def serialize(root: ET.Element) -> bytes:
 
 def error_document(code: int, description: str | None = None) -> bytes:
     text = description if description is not None else ERROR_CODES.get(code, "Unknown error")
-    return (
-        f'<?xml version="1.0" encoding="UTF-8"?>\n<error code="{int(code)}" description={quoteattr(text)}/>\n'
-    ).encode()
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<error code="{int(code)}" description={quoteattr(text)}/>\n'
+            ).encode()
 
 
 def empty_feed(namespace: str = TORZNAB_NS, title: str = "indexguard", offset: int = 0) -> bytes:

@@ -49,21 +49,8 @@ log = logging.getLogger(__name__)
 SEARCH_FUNCTIONS = frozenset(("search", "tvsearch", "movie", "music", "book"))
 # Newznab functions this proxy does not relay: `get` would hand out an NZB unscreened, the others
 # act on accounts and carts.
-UNRELAYED_FUNCTIONS = frozenset(
-    (
-        "details",
-        "getnfo",
-        "get",
-        "cart-add",
-        "cart-del",
-        "cartadd",
-        "cartdel",
-        "comments",
-        "comments-add",
-        "register",
-        "user",
-    )
-)
+UNRELAYED_FUNCTIONS = frozenset(("details", "getnfo", "get", "cart-add", "cart-del", "cartadd", "cartdel",
+                                 "comments", "comments-add", "register", "user"))
 # Free-text parameters a search may carry (ids such as imdbid or tvdbid are not text).
 TEXT_PARAMS = ("q", "title", "author", "artist", "album", "label", "track", "genre", "tag", "publisher")
 DEFAULT_LIMIT = 100
@@ -132,9 +119,8 @@ class _Scan:
 
 
 class TorznabProxy:
-    def __init__(
-        self, config: ProxyConfig, screener: ScreenerSource, on_block: Callable[[BlockEvent], None] | None = None
-    ) -> None:
+    def __init__(self, config: ProxyConfig, screener: ScreenerSource,
+                 on_block: Callable[[BlockEvent], None] | None = None) -> None:
         self.config = config
         self._screener = screener
         self.on_block = on_block or _log_block
@@ -198,7 +184,7 @@ class TorznabProxy:
         feed = copy.deepcopy(scan.template)
         # Kept items are final once their links are rewritten, and ElementTree elements have no parent
         # pointer, so a page can hold the cached elements themselves instead of deep copies.
-        tf.replace_items(feed, scan.kept[offset : offset + limit])
+        tf.replace_items(feed, scan.kept[offset:offset + limit])
         tf.set_response(feed, offset, scan.total())
         return Response(self._scrub(tf.serialize(feed.root)), media_type=RSS_TYPE)
 
@@ -227,9 +213,8 @@ class TorznabProxy:
         self._scans.move_to_end(key)
         return scan
 
-    async def _fill(
-        self, scan: _Scan, function: str, params: dict[str, str], need: int, chunk: int, dl_base: str
-    ) -> None:
+    async def _fill(self, scan: _Scan, function: str, params: dict[str, str], need: int, chunk: int,
+                    dl_base: str) -> None:
         fetches = 0
         while (len(scan.kept) < need and not scan.exhausted) or scan.template is None:
             if fetches >= self.config.max_upstream_fetches:
@@ -406,13 +391,8 @@ class TorznabProxy:
 
 def _log_block(event: BlockEvent) -> None:
     entries = ", ".join(f"{r['list']}:{r['entry']}" for r in event.decision.get("reasons", []))
-    log.info(
-        "torznab proxy: blocked %s (function=%s, decision=%s, entries=%s)",
-        event.kind,
-        event.function,
-        event.decision.get("id"),
-        entries,
-    )
+    log.info("torznab proxy: blocked %s (function=%s, decision=%s, entries=%s)", event.kind, event.function,
+             event.decision.get("id"), entries)
 
 
 def _params(request: Request) -> dict[str, str]:
@@ -469,9 +449,8 @@ def _is_http(url: str) -> bool:
         return False
 
 
-def make_proxy_app(
-    config: ProxyConfig, screener: ScreenerSource, on_block: Callable[[BlockEvent], None] | None = None
-) -> Starlette:
+def make_proxy_app(config: ProxyConfig, screener: ScreenerSource,
+                   on_block: Callable[[BlockEvent], None] | None = None) -> Starlette:
     """A standalone ASGI app: `/api` (the Torznab/Newznab endpoint) and `/dl` (screened downloads)."""
     proxy = TorznabProxy(config, screener, on_block)
     app = Starlette(routes=[Route("/api", proxy.api), Route("/dl", proxy.download)])
@@ -479,9 +458,8 @@ def make_proxy_app(
     return app
 
 
-def make_proxy_router(
-    config: ProxyConfig, screener: ScreenerSource, on_block: Callable[[BlockEvent], None] | None = None
-) -> APIRouter:
+def make_proxy_router(config: ProxyConfig, screener: ScreenerSource,
+                      on_block: Callable[[BlockEvent], None] | None = None) -> APIRouter:
     """The same endpoints as a FastAPI router, for the service to mount, e.g.
     `app.include_router(make_proxy_router(cfg, live_screener), prefix="/torznab")`."""
     proxy = TorznabProxy(config, screener, on_block)

@@ -218,18 +218,14 @@ class Outbox:
         with self._lock:
             self._db.execute(
                 "INSERT INTO webhook_outbox (id, event_id, event_type, endpoint, body, next_attempt, created)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (did, event.id, event.type, endpoint, event.body(), now, now),
-            )
+                " VALUES (?, ?, ?, ?, ?, ?, ?)", (did, event.id, event.type, endpoint, event.body(), now, now))
         return did
 
     def due(self, now: float, limit: int = 100) -> list[tuple[Delivery, bytes]]:
         with self._lock:
             rows = self._db.execute(
                 f"SELECT {_COLUMNS}, body FROM webhook_outbox WHERE status = 'pending' AND next_attempt <= ?"
-                " ORDER BY next_attempt LIMIT ?",
-                (now, limit),
-            ).fetchall()
+                " ORDER BY next_attempt LIMIT ?", (now, limit)).fetchall()
         return [(Delivery(*r[:9]), bytes(r[9])) for r in rows]
 
     def next_due(self) -> float | None:
@@ -243,8 +239,7 @@ class Outbox:
             self._db.execute(
                 "UPDATE webhook_outbox SET status = ?, attempts = ?, next_attempt = ?, last_error = ?,"
                 " delivered = CASE WHEN ? = 'delivered' THEN ? ELSE delivered END WHERE id = ?",
-                (status, attempts, next_attempt, error, status, now, did),
-            )
+                (status, attempts, next_attempt, error, status, now, did))
 
     def list(self, status: str | None = None) -> list[Delivery]:
         where, args = ("WHERE status = ?", (status,)) if status else ("", ())
@@ -256,9 +251,7 @@ class Outbox:
         with self._lock:
             cur = self._db.execute(
                 "UPDATE webhook_outbox SET status = 'pending', attempts = 0, next_attempt = ?, last_error = NULL"
-                " WHERE id = ? AND status = 'dead'",
-                (now, did),
-            )
+                " WHERE id = ? AND status = 'dead'", (now, did))
         return cur.rowcount == 1
 
     def close(self) -> None:

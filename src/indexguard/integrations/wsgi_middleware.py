@@ -1,7 +1,7 @@
 """WSGI middleware (Flask, Django, any WSGI app): the same in-process search check as the ASGI one.
 
-Flask:  app.wsgi_app = WsgiQueryGuard(app.wsgi_app, screener, GuardConfig(paths=("/search",)))
-Django: application = WsgiQueryGuard(get_wsgi_application(), screener)   # in wsgi.py
+    Flask:  app.wsgi_app = WsgiQueryGuard(app.wsgi_app, screener, GuardConfig(paths=("/search",)))
+    Django: application = WsgiQueryGuard(get_wsgi_application(), screener)   # in wsgi.py
 """
 
 from __future__ import annotations

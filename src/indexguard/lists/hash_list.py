@@ -105,7 +105,9 @@ class HashBank:
         """A copy with one entry switched on or off (the version follows the content)."""
         if all(e.id != entry_id for e in self.entries):
             raise KeyError(entry_id)
-        entries = tuple(_replace_enabled(e, enabled) if e.id == entry_id else e for e in self.entries)
+        entries = tuple(
+            _replace_enabled(e, enabled) if e.id == entry_id else e for e in self.entries
+        )
         return HashBank(self.name, entries, self.kind, self.pdq_threshold)
 
     def __repr__(self) -> str:
@@ -119,7 +121,9 @@ def _replace_enabled(e: HashEntry, enabled: bool) -> HashEntry:
 def bank_version(entries: Iterable[HashEntry]) -> str:
     """sha256 of the canonical content: one sorted tab-separated line per entry."""
     lines = sorted(
-        "\t".join((e.hash_type, e.value, e.id, e.category, e.source, e.severity, "1" if e.enabled else "0"))
+        "\t".join(
+            (e.hash_type, e.value, e.id, e.category, e.source, e.severity, "1" if e.enabled else "0")
+        )
         for e in entries
     )
     return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()

@@ -193,7 +193,9 @@ class _FloodTracker:
             seen.popitem(last=False)
         if len(seen) >= self.limit:
             first = self._flagged[key].first_flagged if key in self._flagged else now
-            self._flagged[key] = SuspectEntry(bank.name, bank.version, entry_id, len(seen), self.window, first, now)
+            self._flagged[key] = SuspectEntry(
+                bank.name, bank.version, entry_id, len(seen), self.window, first, now
+            )
         return key in self._flagged
 
     def suspects(self) -> list[SuspectEntry]:
@@ -292,7 +294,9 @@ class ImageBankSet:
                 res.notes.append("no pdq hash: no perceptual verdict")
                 continue
             if q.quality is not None and q.quality < self.policy.min_quality:
-                res.notes.append(f"pdq quality {q.quality} below {self.policy.min_quality}: no perceptual verdict")
+                res.notes.append(
+                    f"pdq quality {q.quality} below {self.policy.min_quality}: no perceptual verdict"
+                )
                 continue
             if res.allowed_by:
                 res.notes.append("exact allowlist hit: perceptual lookup skipped")

@@ -103,7 +103,9 @@ class RangeResult:
 
 
 def _empty_result() -> RangeResult:
-    return RangeResult(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32))
+    return RangeResult(
+        np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32)
+    )
 
 
 @dataclass(slots=True)
@@ -294,7 +296,9 @@ class PdqIndex:
                 parts.append(self._verify(seg, q, chunk, base[chunk], lens[chunk], threshold))
         return _concat(parts)
 
-    def _verify(self, seg: _Segment, q: U64, qsel: I64, base: I64, lens: I64, threshold: int) -> RangeResult:
+    def _verify(
+        self, seg: _Segment, q: U64, qsel: I64, base: I64, lens: I64, threshold: int
+    ) -> RangeResult:
         assert seg.perm is not None
         flat_lens = lens.reshape(-1)
         total = int(flat_lens.sum())

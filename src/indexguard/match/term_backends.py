@@ -134,7 +134,9 @@ class HyperscanBackend:
         """True when one ASCII text may hold a term in either compact view (no offsets needed)."""
         if self._scan(data.translate(LOWER_COLLAPSE_BYTES, SEPARATOR_BYTES)):
             return True
-        return _has_symbols(data) and bool(self._scan(data.translate(LOWER_COLLAPSE_BYTES, SEPARATOR_AND_SYMBOL_BYTES)))
+        return _has_symbols(data) and bool(
+            self._scan(data.translate(LOWER_COLLAPSE_BYTES, SEPARATOR_AND_SYMBOL_BYTES))
+        )
 
     def flag_lines(self, buf: bytes) -> list[int]:
         """0-based line numbers of an ASCII, newline-separated buffer whose lines may hold a term."""

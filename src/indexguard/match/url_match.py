@@ -140,16 +140,8 @@ class UrlMatcher:
 
 
 def unreadable_url_hit(e: UrlError, span: tuple[int, int] | None = None) -> Hit:
-    return Hit(
-        "indexguard",
-        "",
-        "unreadable-url",
-        "error",
-        "review",
-        "url",
-        span,
-        {"detail": f"URL cannot be read: {e.reason}"},
-    )
+    return Hit("indexguard", "", "unreadable-url", "error", "review", "url", span,
+               {"detail": f"URL cannot be read: {e.reason}"})
 
 
 def _covers(allow: UrlEntry, block: UrlEntry) -> bool:
@@ -249,9 +241,8 @@ def match_urls(matcher: UrlMatcher, urls: Sequence[str]) -> tuple[list[Hit], lis
     for i, u in enumerate(urls):
         try:
             for h in matcher.match(u):
-                hits.append(
-                    Hit(h.list, h.list_version, h.entry, h.category, h.severity, h.view, h.span, {"url_index": i})
-                )
+                hits.append(Hit(h.list, h.list_version, h.entry, h.category, h.severity, h.view,
+                                h.span, {"url_index": i}))
         except UrlError:
             bad.append(i)
     return hits, bad

@@ -58,24 +58,15 @@ NAMESPACE: dict[str, str] = {
 }
 IDENTITY_TYPES: tuple[str, ...] = tuple(NAMESPACE)
 _HEX_LENGTH = {
-    "infohash_v1": 40,
-    "infohash_v2": 64,
-    "infohash_v2_trunc": 40,
-    "nzb_id": 64,
-    "sha256": 64,
-    "pieces_root": 64,
-    "sha1": 40,
-    "bep47_sha1": 40,
-    "md5": 32,
+    "infohash_v1": 40, "infohash_v2": 64, "infohash_v2_trunc": 40, "nzb_id": 64, "sha256": 64,
+    "pieces_root": 64, "sha1": 40, "bep47_sha1": 40, "md5": 32,
 }
 _ALIASES = {"btih": "infohash", "btmh": "infohash", "nzb": "nzb_id", "urls": "url"}
-_EMPTY_CONTENT = frozenset(
-    {
-        "d41d8cd98f00b204e9800998ecf8427e",  # md5("")
-        "da39a3ee5e6b4b0d3255bfef95601890afd80709",  # sha1("")
-        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",  # sha256("")
-    }
-)
+_EMPTY_CONTENT = frozenset({
+    "d41d8cd98f00b204e9800998ecf8427e",  # md5("")
+    "da39a3ee5e6b4b0d3255bfef95601890afd80709",  # sha1("")
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",  # sha256("")
+})
 _HEXCHARS = frozenset("0123456789abcdef")
 
 
@@ -118,7 +109,8 @@ class DenyRecord:
             raise DenySetError("a record needs a non-empty 'decision'")
         entries = obj.get("entries", [])
         if not isinstance(entries, list) or not all(
-            isinstance(x, dict) and isinstance(x.get("list"), str) and isinstance(x.get("entry"), str) for x in entries
+            isinstance(x, dict) and isinstance(x.get("list"), str) and isinstance(x.get("entry"), str)
+            for x in entries
         ):
             raise DenySetError("'entries' must be a list of {list, entry} objects")
         identities = obj.get("identities", {})
@@ -212,7 +204,7 @@ def _strip_urn(v: str) -> str:
     low = v.lower()
     for prefix in ("urn:btih:", "urn:btmh:"):
         if low.startswith(prefix):
-            return v[len(prefix) :]
+            return v[len(prefix):]
     return v
 
 
@@ -408,7 +400,8 @@ class JsonlDenySet(MemoryDenySet):
             f.write(data[cut:] + b"\n")
         with self.path.open("r+b") as f:
             f.truncate(cut)
-        msg = f"{self.path}:{n}: the last line was cut short ({e}); moved to {aside}, {len(self)} record(s) loaded"
+        msg = (f"{self.path}:{n}: the last line was cut short ({e}); moved to {aside}, "
+               f"{len(self)} record(s) loaded")
         self.warnings.append(msg)
         log.warning(msg)
 
@@ -427,21 +420,19 @@ def deny_hits(records: Iterable[DenyRecord]) -> list[Hit]:
     hits = []
     for r in records:
         t = r.matched or "unknown"
-        hits.append(
-            Hit(
-                list=DENY_LIST,
-                list_version=r.created,
-                entry=r.decision_id,
-                category=r.category,
-                severity="block",
-                view=f"identity:{t}",
-                extra={
-                    "detail": f"same {t} as an item blocked earlier (decision {r.decision_id}, {r.created})",
-                    "denied_at": r.created,
-                    "caused_by": [{"list": ls, "entry": e} for ls, e in r.entries],
-                },
-            )
-        )
+        hits.append(Hit(
+            list=DENY_LIST,
+            list_version=r.created,
+            entry=r.decision_id,
+            category=r.category,
+            severity="block",
+            view=f"identity:{t}",
+            extra={
+                "detail": f"same {t} as an item blocked earlier (decision {r.decision_id}, {r.created})",
+                "denied_at": r.created,
+                "caused_by": [{"list": ls, "entry": e} for ls, e in r.entries],
+            },
+        ))
     return hits
 
 

@@ -14,29 +14,11 @@ from indexguard.formats.fields import FormatWarning
 from indexguard.screen.decision import Reason
 from indexguard.screen.item import Item
 
-IDENTITY_KEYS = (
-    "infohash_v1",
-    "infohash_v2",
-    "infohash_v2_trunc",
-    "bep47_sha1",
-    "pieces_root",
-    "nzb_id",
-    "md5",
-    "sha1",
-    "sha256",
-)
+IDENTITY_KEYS = ("infohash_v1", "infohash_v2", "infohash_v2_trunc", "bep47_sha1", "pieces_root", "nzb_id",
+                 "md5", "sha1", "sha256")
 # Metadata that disagrees with itself is how uploaders hide a name from lazy parsers.
-DISAGREEMENT_CODES = frozenset(
-    (
-        "duplicate_name",
-        "name_mismatch",
-        "comment_mismatch",
-        "inconsistent_files",
-        "duplicate_info",
-        "magnet_name_mismatch",
-        "duplicate_meta",
-    )
-)
+DISAGREEMENT_CODES = frozenset(("duplicate_name", "name_mismatch", "comment_mismatch", "inconsistent_files",
+                                "duplicate_info", "magnet_name_mismatch", "duplicate_meta"))
 DISAGREEMENT_CATEGORY = "metadata-disagreement"
 
 
@@ -62,17 +44,8 @@ class Extracted:
         for w in warnings:
             if w.code in DISAGREEMENT_CODES or "mismatch" in w.code:
                 self.disagreements.append(
-                    Reason(
-                        "indexguard",
-                        "",
-                        w.code,
-                        DISAGREEMENT_CATEGORY,
-                        prefix + (",".join(w.fields) or w.code),
-                        "metadata",
-                        None,
-                        "warn",
-                        w.message,
-                    )
+                    Reason("indexguard", "", w.code, DISAGREEMENT_CATEGORY, prefix + (",".join(w.fields) or w.code),
+                           "metadata", None, "warn", w.message)
                 )
 
 
@@ -144,17 +117,8 @@ def _torrent(data: bytes, ex: Extracted) -> None:
     for dn in ex.names:
         if real and dn.strip().lower() != real:
             ex.disagreements.append(
-                Reason(
-                    "indexguard",
-                    "",
-                    "magnet_name_mismatch",
-                    DISAGREEMENT_CATEGORY,
-                    "magnet.dn",
-                    "metadata",
-                    None,
-                    "warn",
-                    "the magnet's dn differs from the torrent's name",
-                )
+                Reason("indexguard", "", "magnet_name_mismatch", DISAGREEMENT_CATEGORY, "magnet.dn", "metadata",
+                       None, "warn", "the magnet's dn differs from the torrent's name")
             )
 
 

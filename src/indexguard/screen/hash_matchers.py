@@ -37,18 +37,8 @@ class PdqMatcher:
         try:
             return self.banks.match_image(ImageQuery(pdq=pdq, quality=quality)).hits
         except IndexguardError as e:
-            return [
-                Hit(
-                    "indexguard",
-                    "",
-                    "unreadable-pdq",
-                    "error",
-                    "review",
-                    "pdq",
-                    None,
-                    {"detail": f"PDQ hash cannot be read: {e}"},
-                )
-            ]
+            return [Hit("indexguard", "", "unreadable-pdq", "error", "review", "pdq", None,
+                        {"detail": f"PDQ hash cannot be read: {e}"})]
 
 
 def hash_matchers(banks: Sequence[HashBank]) -> tuple[list[HashIdentities], list[PdqMatcher]]:

@@ -145,21 +145,12 @@ class Screener:
                 e = ref.entry
                 out.append(
                     Reason(
-                        ref.list.name,
-                        ref.list.version,
-                        e.id,
-                        e.category,
-                        name,
-                        view,
-                        span,
-                        e.severity,
+                        ref.list.name, ref.list.version, e.id, e.category, name, view, span, e.severity,
                         detail=e.term if reveal else None,
                     )
                 )
-            out += [
-                Reason("indexguard", "", "regex-timeout", "error", name, "regex", None, "review", msg)
-                for msg in fm.errors
-            ]
+            out += [Reason("indexguard", "", "regex-timeout", "error", name, "regex", None, "review", msg)
+                    for msg in fm.errors]
         return out
 
     def _reasons(self, ex: Extracted, *, reveal: bool) -> list[Reason]:
@@ -198,16 +189,7 @@ def _hit_reasons(hits: list[Hit], field_name: str) -> list[Reason]:
         where = h.extra.get("field", field_name)
         detail: Any = h.extra.get("detail")
         out.append(
-            Reason(
-                h.list,
-                h.list_version,
-                h.entry,
-                h.category,
-                str(where),
-                h.view,
-                h.span,
-                h.severity,
-                str(detail) if detail is not None else None,
-            )
+            Reason(h.list, h.list_version, h.entry, h.category, str(where), h.view, h.span, h.severity,
+                   str(detail) if detail is not None else None)
         )
     return out

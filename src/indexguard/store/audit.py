@@ -52,7 +52,9 @@ def row_hash(e: AuditEntry) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def append(factory: sessionmaker[Session], actor: str, action: str, target: str, detail: dict[str, Any]) -> int:
+def append(
+    factory: sessionmaker[Session], actor: str, action: str, target: str, detail: dict[str, Any]
+) -> int:
     """Add one row in its own transaction; concurrent writers race on the unique `seq` and retry."""
     detail = json.loads(json.dumps(detail))  # what the database will hand back on verify
     for _ in range(_APPEND_ATTEMPTS):

@@ -49,7 +49,8 @@ class ListText:
         return cls(path.stem, text, fmt, str(path), allowlist)
 
     def parse(self, canon: Canonicalizer | None = None) -> TermList:
-        tl = parse_term_list(self.text, self.name, self.fmt, allowlist=self.allowlist, source=self.source, canon=canon)
+        tl = parse_term_list(self.text, self.name, self.fmt, allowlist=self.allowlist, source=self.source,
+                             canon=canon)
         if self.only_ids is None:
             return tl
         keep = tuple(e for e in tl.entries if e.id in self.only_ids)
@@ -102,30 +103,15 @@ class ListBundle:
         terms = [tl for tl in parsed if not tl.allowlist]
         allows = [tl for tl in parsed if tl.allowlist]
         banks = [
-            parse_hash_list(
-                o.text,
-                o.source,
-                ListOptions(
-                    o.name,
-                    o.type_hint,  # type: ignore[arg-type]
-                    "allowlist" if o.allowlist else "normal",
-                ),
-            )
-            for o in self.others
-            if o.kind == "hash"
+            parse_hash_list(o.text, o.source, ListOptions(o.name, o.type_hint,  # type: ignore[arg-type]
+                                                          "allowlist" if o.allowlist else "normal"))
+            for o in self.others if o.kind == "hash"
         ]
-        urls = [
-            parse_url_list(o.text, o.name, allowlist=o.allowlist, source=o.source)
-            for o in self.others
-            if o.kind == "url"
-        ]
+        urls = [parse_url_list(o.text, o.name, allowlist=o.allowlist, source=o.source)
+                for o in self.others if o.kind == "url"]
         identity, images = hash_matchers(banks)
         return Screener.build(
-            terms,
-            allows,
-            backend=self.backend,
-            identity_matchers=identity,
-            image_matchers=images,
+            terms, allows, backend=self.backend, identity_matchers=identity, image_matchers=images,
             url_matchers=[UrlMatcher(urls)] if urls else [],
             extra_versions={**{b.name: b.version for b in banks}, **{u.name: u.version for u in urls}},
         )

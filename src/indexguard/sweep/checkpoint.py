@@ -55,22 +55,12 @@ class Checkpoint:
             return None
         except (OSError, ValueError) as e:
             raise IndexguardError(f"{self.path}: unreadable checkpoint: {e}") from None
-        return State(
-            obj["fingerprint"],
-            int(obj["next_chunk"]),
-            int(obj["output_bytes"]),
-            obj.get("totals"),
-            bool(obj.get("done")),
-        )
+        return State(obj["fingerprint"], int(obj["next_chunk"]), int(obj["output_bytes"]), obj.get("totals"),
+                     bool(obj.get("done")))
 
     def save(self, state: State) -> None:
-        body = {
-            "fingerprint": state.fingerprint,
-            "next_chunk": state.next_chunk,
-            "output_bytes": state.output_bytes,
-            "totals": state.totals,
-            "done": state.done,
-        }
+        body = {"fingerprint": state.fingerprint, "next_chunk": state.next_chunk,
+                "output_bytes": state.output_bytes, "totals": state.totals, "done": state.done}
         atomic_write(self.path, json.dumps(body).encode())
 
     def begin(self, fingerprint: str, resume: bool) -> State:
@@ -79,13 +69,9 @@ class Checkpoint:
         if found is None:
             return State(fingerprint)
         if not resume:
-            raise IndexguardError(
-                f"{self.directory} holds a checkpoint; pass --resume to continue it, "
-                "or remove the directory to start over"
-            )
+            raise IndexguardError(f"{self.directory} holds a checkpoint; pass --resume to continue it, "
+                                  "or remove the directory to start over")
         if found.fingerprint != fingerprint:
-            raise IndexguardError(
-                f"{self.directory}: the checkpoint is of a different sweep (sources, lists "
-                "or options changed); remove it to start over"
-            )
+            raise IndexguardError(f"{self.directory}: the checkpoint is of a different sweep (sources, lists "
+                                  "or options changed); remove it to start over")
         return found

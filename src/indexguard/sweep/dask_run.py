@@ -17,16 +17,14 @@ from indexguard.sweep.sources import Chunk
 
 
 class DaskExecutor:
-    def __init__(
-        self, address: str, bundle: ListBundle, with_items: bool, workers: int | None = None, *, processes: bool = True
-    ) -> None:
+    def __init__(self, address: str, bundle: ListBundle, with_items: bool, workers: int | None = None,
+                 *, processes: bool = True) -> None:
         dist: Any = require("distributed", "dask", "--dask")  # untyped package: keep its calls out of strict checking
         self._cluster: Any = None
         if address == "local":
             n = workers or os.cpu_count() or 1
-            self._cluster = dist.LocalCluster(
-                n_workers=n, threads_per_worker=1, processes=processes, dashboard_address=None
-            )
+            self._cluster = dist.LocalCluster(n_workers=n, threads_per_worker=1, processes=processes,
+                                         dashboard_address=None)
             self._client: Any = dist.Client(self._cluster)
         else:
             try:

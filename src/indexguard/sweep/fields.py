@@ -34,10 +34,8 @@ class FieldMap:
             if not dest:
                 dest = src if src in ITEM_KEYS else (free[0] if free else "")
             if dest not in ITEM_KEYS:
-                raise IndexguardError(
-                    f"--field {spec!r}: {dest or 'no free text field'} is not an item field "
-                    f"(one of {', '.join(ITEM_KEYS)})"
-                )
+                raise IndexguardError(f"--field {spec!r}: {dest or 'no free text field'} is not an item field "
+                                      f"(one of {', '.join(ITEM_KEYS)})")
             if dest in (d for _, d in pairs):
                 raise IndexguardError(f"--field {spec!r}: item field {dest!r} is given twice")
             if dest in free:

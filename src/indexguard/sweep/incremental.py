@@ -33,14 +33,9 @@ class ListDelta:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "list": self.name,
-            "old_version": self.old_version,
-            "new_version": self.new_version,
-            "added": len(self.added),
-            "changed": len(self.changed),
-            "removed": len(self.removed),
-            "unchanged": self.unchanged,
-            "removed_entries": list(self.removed),
+            "list": self.name, "old_version": self.old_version, "new_version": self.new_version,
+            "added": len(self.added), "changed": len(self.changed), "removed": len(self.removed),
+            "unchanged": self.unchanged, "removed_entries": list(self.removed),
             "changed_entries": list(self.changed),
         }
 
@@ -76,12 +71,6 @@ def unhide(previous: Iterable[dict[str, Any]], delta: ListDelta, flagged_now: se
         if not reasons or rec.get("id") in flagged_now:
             continue
         if all(r.get("list") == delta.name and r.get("entry") in gone for r in reasons):
-            out.append(
-                {
-                    "id": rec.get("id"),
-                    "source": rec.get("source"),
-                    "row": rec.get("row"),
-                    "entries": sorted({r["entry"] for r in reasons}),
-                }
-            )
+            out.append({"id": rec.get("id"), "source": rec.get("source"), "row": rec.get("row"),
+                        "entries": sorted({r["entry"] for r in reasons})})
     return out

@@ -80,17 +80,9 @@ def parquet_table(records: list[dict[str, Any]]) -> Any:
         cols["categories"].append(sorted({x["category"] for x in r["reasons"]}))
         cols["entries"].append(sorted({f"{x['list']}:{x['entry']}" for x in r["reasons"]}))
         cols["decision"].append(json.dumps(r, ensure_ascii=False))
-    schema = pa.schema(
-        [
-            ("id", pa.string()),
-            ("action", pa.string()),
-            ("source", pa.string()),
-            ("row", pa.int64()),
-            ("categories", pa.list_(pa.string())),
-            ("entries", pa.list_(pa.string())),
-            ("decision", pa.string()),
-        ]
-    )
+    schema = pa.schema([("id", pa.string()), ("action", pa.string()), ("source", pa.string()),
+                        ("row", pa.int64()), ("categories", pa.list_(pa.string())),
+                        ("entries", pa.list_(pa.string())), ("decision", pa.string())])
     return pa.table(cols, schema=schema)
 
 

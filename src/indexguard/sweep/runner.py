@@ -66,9 +66,8 @@ def make_executor(cfg: SweepConfig) -> Executor:
     if cfg.dask:
         from indexguard.sweep.dask_run import DaskExecutor
 
-        return DaskExecutor(
-            cfg.dask, cfg.bundle, cfg.with_items, cfg.workers if cfg.workers > 1 else None, processes=cfg.dask_processes
-        )
+        return DaskExecutor(cfg.dask, cfg.bundle, cfg.with_items, cfg.workers if cfg.workers > 1 else None,
+                            processes=cfg.dask_processes)
     if cfg.workers > 1:
         return PoolExecutor(cfg.bundle, cfg.with_items, cfg.workers)
     return InlineExecutor(cfg.bundle, cfg.with_items)
@@ -154,9 +153,5 @@ def build_summary(cfg: SweepConfig, totals: Totals, seconds: float, items_this_r
 
 def _version(lt: Any) -> dict[str, Any]:
     tl = lt.parse()
-    return {
-        "version": tl.version,
-        "entries": len(tl.entries),
-        "allowlist": lt.allowlist,
-        "subset": lt.only_ids is not None,
-    }
+    return {"version": tl.version, "entries": len(tl.entries), "allowlist": lt.allowlist,
+            "subset": lt.only_ids is not None}

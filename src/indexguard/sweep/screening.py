@@ -117,7 +117,6 @@ def _read_range(chunk: Chunk) -> bytes:
 
 # --- JSONL -------------------------------------------------------------------------------------------
 
-
 def _jsonl(chunk: Chunk, screener: Screener) -> tuple[int, list[Entry]]:
     data = _read_range(chunk)
     lines = data.split(b"\n")
@@ -168,7 +167,6 @@ def _arrow_jsonl(data: bytes) -> Any:
 
 # --- plain titles ------------------------------------------------------------------------------------
 
-
 def _txt(chunk: Chunk, screener: Screener) -> tuple[int, list[Entry]]:
     data = _read_range(chunk)
     lines = data.split(b"\n")
@@ -202,7 +200,6 @@ def _txt_entry(raw: bytes, lineno: int, name: str) -> Entry:
 
 
 # --- CSV and Parquet ---------------------------------------------------------------------------------
-
 
 def _csv(chunk: Chunk, screener: Screener) -> tuple[int, list[Entry]]:
     from indexguard.sweep.tables import csv_row, read_csv_chunk
@@ -243,7 +240,6 @@ def _parquet(chunk: Chunk, screener: Screener) -> tuple[int, list[Entry]]:
 
 # --- SQL rows and file trees -------------------------------------------------------------------------
 
-
 def _rows(chunk: Chunk, screener: Screener) -> tuple[int, list[Entry]]:
     out = []
     for i, row in enumerate(chunk.rows):
@@ -274,10 +270,5 @@ def _files(chunk: Chunk, screener: Screener) -> tuple[int, list[Entry]]:
 
 
 _READERS: dict[str, Callable[[Chunk, Screener], tuple[int, list[Entry]]]] = {
-    "jsonl": _jsonl,
-    "txt": _txt,
-    "csv": _csv,
-    "parquet": _parquet,
-    "rows": _rows,
-    "files": _files,
+    "jsonl": _jsonl, "txt": _txt, "csv": _csv, "parquet": _parquet, "rows": _rows, "files": _files,
 }

@@ -22,27 +22,11 @@ from indexguard.sweep.fields import FieldMap
 
 ChunkKind = Literal["jsonl", "txt", "csv", "parquet", "files", "rows"]
 FILE_KINDS: dict[str, str] = {
-    ".torrent": "torrent",
-    ".nzb": "nzb",
-    ".gz": "nzb",
-    ".png": "image",
-    ".jpg": "image",
-    ".jpeg": "image",
-    ".gif": "image",
-    ".webp": "image",
-    ".bmp": "image",
-    ".tif": "image",
-    ".tiff": "image",
+    ".torrent": "torrent", ".nzb": "nzb", ".gz": "nzb", ".png": "image", ".jpg": "image", ".jpeg": "image",
+    ".gif": "image", ".webp": "image", ".bmp": "image", ".tif": "image", ".tiff": "image",
 }
-LINE_SUFFIXES: dict[str, ChunkKind] = {
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "jsonl",
-    ".txt": "txt",
-    ".csv": "csv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-}
+LINE_SUFFIXES: dict[str, ChunkKind] = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".txt": "txt",
+                                       ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +66,8 @@ def source_kind(spec: str) -> str:
         return "dir"
     kind = LINE_SUFFIXES.get(p.suffix.lower())
     if kind is None:
-        raise IndexguardError(
-            f"{spec}: unknown source type (expected .jsonl, .txt, .csv, .parquet, a directory or sql:)"
-        )
+        raise IndexguardError(f"{spec}: unknown source type (expected .jsonl, .txt, .csv, .parquet, a directory "
+                              "or sql:)")
     if not p.is_file():
         raise IndexguardError(f"{spec}: no such file")
     return kind
@@ -114,9 +97,8 @@ def plan(specs: list[str], fields: FieldMap, size: SweepSize, sql: SqlSource | N
 
 
 def _numbered(c: Chunk, index: int) -> Chunk:
-    return Chunk(
-        index, c.source, c.kind, c.fields, c.path, c.start, c.end, c.first_row, c.nbytes, c.header, c.paths, c.rows
-    )
+    return Chunk(index, c.source, c.kind, c.fields, c.path, c.start, c.end, c.first_row, c.nbytes, c.header,
+                 c.paths, c.rows)
 
 
 def _plan_one(spec: str, fields: FieldMap, size: SweepSize, sql: SqlSource | None) -> Iterator[Chunk]:

@@ -46,10 +46,7 @@ class Totals:
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> Totals:
         return cls(
-            int(obj["items"]),
-            int(obj["chunks"]),
-            int(obj["errors"]),
-            int(obj["flagged"]),
+            int(obj["items"]), int(obj["chunks"]), int(obj["errors"]), int(obj["flagged"]),
             Counter({k: int(v) for k, v in obj["actions"].items() if v}),
             Counter({k: int(v) for k, v in obj["categories"].items()}),
             Counter({k: int(v) for k, v in obj["entries"].items()}),
@@ -59,8 +56,6 @@ class Totals:
 def human(summary: dict[str, Any]) -> str:
     acts = summary["actions"]
     rate = summary["run"]["items_per_s"]
-    return (
-        f"indexguard: swept {summary['items']:,} items in {summary['run']['seconds']:.1f} s "
-        f"({rate:,.0f}/s): block {acts['block']:,}, review {acts['review']:,}, warn {acts['warn']:,}, "
-        f"allow {acts['allow']:,}; {summary['errors']:,} unreadable"
-    )
+    return (f"indexguard: swept {summary['items']:,} items in {summary['run']['seconds']:.1f} s "
+            f"({rate:,.0f}/s): block {acts['block']:,}, review {acts['review']:,}, warn {acts['warn']:,}, "
+            f"allow {acts['allow']:,}; {summary['errors']:,} unreadable")

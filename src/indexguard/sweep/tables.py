@@ -128,9 +128,8 @@ def read_csv_chunk(header: bytes, data: bytes) -> tuple[pa.Table | None, list[Cs
             io.BytesIO(header + data),
             read_options=pacsv.ReadOptions(use_threads=False, block_size=max(len(header) + len(data) + 1, 1 << 16)),
             parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(
-                column_types={c: pa.string() for c in cols}, strings_can_be_null=True, quoted_strings_can_be_null=True
-            ),
+            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in cols},
+                                                 strings_can_be_null=True, quoted_strings_can_be_null=True),
         )
         return table, []
     except (pa.ArrowException, ValueError):

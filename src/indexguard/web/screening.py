@@ -122,17 +122,8 @@ def _apply_banned_uploader(d: Decision, item: Item, state: LiveState) -> None:
         return
     d.action = "block"
     d.reasons.append(
-        Reason(
-            DENY_LIST,
-            str(state.deny_generation),
-            "deny:uploader",
-            "deny-set",
-            "uploader",
-            "exact",
-            None,
-            "block",
-            "this uploader was banned by a moderator",
-        )
+        Reason(DENY_LIST, str(state.deny_generation), "deny:uploader", "deny-set", "uploader", "exact", None,
+               "block", "this uploader was banned by a moderator")
     )
 
 
