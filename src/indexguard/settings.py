@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +77,22 @@ class Settings:
     stopncii_fetch_function_key: str | None = dataclasses.field(default=None, repr=False)
     # HMA-compatible API (issue 19): mounted under this prefix; "" switches it off.
     hma_prefix: str = "/hma"
+    # Hardening (issue 14): bounded work per request (text limits count characters after NFKC).
+    max_field_chars: int = 65_536  # one text field
+    max_item_chars: int = 1_000_000  # all text of one item
+    max_batch_chars: int = 4_000_000  # all text of one /v1/batch
+    max_list_entries: int = 100_000  # files, urls, hashes of one item
+    max_batch_bytes: int = 8 * 1024 * 1024
+    max_report_bytes: int = 4 * 1024 * 1024  # /v1/reports (a site's thumbnail fits)
+    max_form_bytes: int = 1024 * 1024  # every other route
+    max_image_pixels: int = 16_000_000  # uploads to /v1/images
+    screen_threads: int = 4  # CPU-heavy work runs here, off the event loop
+    screen_queue: int = 64  # calls waiting beyond this get 503 + Retry-After
+    demo_routes: bool = False  # /demo/search and /demo/upload test words against the live lists
+    reports_per_item: int = 50  # open public reports one item may gather
+    flood_reports: int = 100  # public reports in 10 minutes that the console shows as a flood
+    audit_anchor_file: str | None = None  # None: beside the key file (or the SQLite database)
+    audit_anchor_syslog: bool = False  # also send each new audit head to the local syslog
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
@@ -83,9 +100,13 @@ _TYPES: dict[str, type] = {n: type(getattr(Settings(), n)) for n in _FIELDS}
 _OPTIONAL_TEXT = (
     "key_file", "metrics_dir", "deterrence_message", "ncmec_username", "ncmec_password", "webhook_url",
     "webhook_secret", "ncmec_hash_username", "ncmec_hash_password", "threatexchange_access_token",
-    "stopncii_subscription_key", "stopncii_fetch_function_key",
+    "stopncii_subscription_key", "stopncii_fetch_function_key", "audit_anchor_file",
 )  # fmt: skip
-_POSITIVE = ("retention_days", "reports_per_hour", "sla_block_seconds", "sla_review_seconds", "sla_report_seconds")
+_POSITIVE = (
+    "retention_days", "reports_per_hour", "sla_block_seconds", "sla_review_seconds", "sla_report_seconds",
+    "max_field_chars", "max_item_chars", "max_batch_chars", "max_list_entries", "max_batch_bytes",
+    "max_report_bytes", "max_form_bytes", "max_image_pixels", "screen_threads", "reports_per_item", "flood_reports",
+)  # fmt: skip
 _HTTPS = ("ncmec_url", "webhook_url")
 _LOOPBACK = ("http://127.0.0.1", "http://localhost", "http://[::1]")  # local receivers and test doubles
 
@@ -160,6 +181,9 @@ def _jurisdictions(value: Any, source: str) -> tuple[tuple[str, int], ...]:
 
 
 def _validated(settings: Settings) -> Settings:
+    prefix = settings.hma_prefix
+    if prefix and not re.fullmatch(r"(/[A-Za-z0-9_.-]+)+", prefix):
+        raise SettingsError(f"hma_prefix must look like /hma (or be empty to switch it off), not {prefix[:40]!r}")
     for name in _POSITIVE:
         if getattr(settings, name) < 1:
             raise SettingsError(f"{name} must be a positive whole number, not {getattr(settings, name)}")

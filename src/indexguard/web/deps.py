@@ -14,6 +14,7 @@ from indexguard.settings import Settings
 from indexguard.web.auth import KeyCache
 from indexguard.web.live import LiveLists, LiveState
 from indexguard.web.metrics import Metrics
+from indexguard.web.pool import ScreenPool
 from indexguard.web.recorder import Recorder
 
 
@@ -28,6 +29,7 @@ class Services:
     keys: KeyCache
     recorder: Recorder
     hotlines: HotlineDirectory = field(default=DEFAULT_DIRECTORY)  # from settings.hotlines_file
+    pool: ScreenPool = field(default_factory=lambda: ScreenPool(4, 64))  # CPU-heavy work, off the loop
 
 
 def services(request: Request) -> Services:
