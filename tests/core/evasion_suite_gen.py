@@ -274,6 +274,14 @@ def _cyrillic_mixed(rng: random.Random, w: str) -> str:
     return "".join(CYRILLIC[c] if rng.random() < 0.5 else c for c in w)
 
 
+UPSIDE_DOWN = dict(zip("abcdefghijklmnopqrstuvwxyz", "ɐqɔpǝɟƃɥᴉɾʞlɯuodbɹsʇnʌʍxʎz", strict=True))
+
+
+def _upside_down(rng: random.Random, w: str) -> str:
+    """Turned through 180 degrees, as upside-down text generators write it."""
+    return "".join(UPSIDE_DOWN.get(c, c) for c in reversed(w))
+
+
 def _mixed_scripts(rng: random.Random, w: str) -> str:
     """Several families at once: confusables, overlays and invisible characters in one word."""
     return _invisible(rng, _overlay(rng, _confusables(rng, w)) if rng.random() < 0.5 else _confusables(rng, w))
@@ -298,6 +306,7 @@ FAMILIES: dict[str, Callable[[random.Random, str], str]] = {
     "repeated_letters": _stretched,
     "symbol_infix": _symbol_infix,
     "cyrillic_mixed": _cyrillic_mixed,
+    "upside_down": _upside_down,
 }
 
 
@@ -317,6 +326,18 @@ def _context(rng: random.Random, core: str, benign: list[str]) -> str:
     right = " ".join(rng.sample(benign, rng.randrange(0, 3)))
     year = f" ({rng.randrange(1970, 2026)})" if rng.random() < 0.3 else ""
     return " ".join(x for x in (left, core, right) if x) + year
+
+
+# Families that a generator applies to the whole title, not to one word.
+WHOLE_TITLE_FAMILIES = frozenset({"upside_down"})
+
+
+def _place(
+    rng: random.Random, family: str, fn: Callable[[random.Random, str], str], word: str, benign: list[str]
+) -> str:
+    if family in WHOLE_TITLE_FAMILIES:
+        return fn(rng, _context(rng, word, benign))
+    return _context(rng, fn(rng, word), benign)
 
 
 def _near_misses(rng: random.Random, term: str, terms: set[str], *, substitute_only: bool = False) -> list[str]:
@@ -354,17 +375,17 @@ def generate(seed: int = 17, per_family: int = 120) -> tuple[list[str], list[Cas
     for family, fn in FAMILIES.items():
         for k in range(per_family):
             term = terms[k % len(terms)]
-            positives.append(Case(f"{family}-p{k}", _context(rng, fn(rng, term), benign), family, "block"))
+            positives.append(Case(f"{family}-p{k}", _place(rng, family, fn, term, benign), family, "block"))
             # decorated ordinary words: the same transform on a word that is no term
             plain = rng.choice(benign)
             negatives.append(
-                Case(f"{family}-d{k}", _context(rng, fn(rng, plain), benign), family, "allow", "decorated")
+                Case(f"{family}-d{k}", _place(rng, family, fn, plain, benign), family, "allow", "decorated")
             )
             # Leet turns an added letter into a digit, and a number beside a word is a word boundary
             # (`zorblat2019`): in leet families a near miss changes a letter instead.
             leet = family in LEET_FAMILIES
             for j, miss in enumerate(_near_misses(rng, term, term_set, substitute_only=leet)):
-                text = _context(rng, fn(rng, miss), benign)
+                text = _place(rng, family, fn, miss, benign)
                 if family in SEPARATING_FAMILIES and _reads_as_term(text, term_set):
                     continue
                 negatives.append(Case(f"{family}-n{k}-{j}", text, family, "allow", "near_miss"))

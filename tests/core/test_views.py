@@ -130,6 +130,17 @@ def test_other_scripts_read_in_their_own_order(text: str) -> None:
     assert S.query(text).action == "block", text
 
 
+@pytest.mark.parametrize(
+    ("text", "action"),
+    [
+        ("nzᴉq", "block"), ("ʞɔɐd ʞndoɾuᴉsnɥ ǝɥʇ", "block"), ("9102 nsnɾᴉƃ uᴉsǝʌɹɐu", "block"),
+        ("nzᴉqɐ", "allow"), ("ʞɔɐd lnzᴉq", "allow"), ("oulɐluol soʇɹnd", "allow"), ("Kadın bizu", "block"),
+    ],
+)  # fmt: skip
+def test_upside_down_text_read_the_right_way_up(text: str, action: str) -> None:
+    assert S.query(text).action == action, text
+
+
 MIXED = st.text(
     alphabet=st.sampled_from(
         [*"bizu husinjopk&#;[]/<>=x01", RLO, LRO, RLE, PDF, RLI, LRI, FSI, PDI, "б", "и", "\u05d0"]

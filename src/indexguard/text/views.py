@@ -8,6 +8,7 @@ common ASCII title costs three character searches:
 - `transliterated`: other scripts read aloud in Latin letters (text/transliterate.py), of what is
   displayed;
 - `undecorated`: pictographs and symbols inside a word read through (text/decorations.py);
+- `upside-down`: text turned through 180 degrees read the right way up (text/flipped.py);
 - `repeated`: letters held for emphasis read once (text/repeats.py), of what is displayed.
 """
 
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 from indexguard.text.bidi import display_order
 from indexguard.text.decorations import undecorated
+from indexguard.text.flipped import upside_down
 from indexguard.text.markup import may_have_markup, render
 from indexguard.text.rendered import Rendered
 from indexguard.text.repeats import may_have_repeats, squeezed
@@ -53,6 +55,8 @@ class ViewBuilder:
             base = shown.text
         if (plain := undecorated(base)) is not None:
             out.append(View("undecorated", plain.after(shown)))
+        if (flipped := upside_down(base)) is not None:
+            out.append(View("upside-down", flipped.after(shown)))
         # Right-to-left scripts are read in stored (logical) order, others as displayed: both are read aloud.
         for sound in self._translit.views(base):
             out.append(View("transliterated", sound.after(shown)))
