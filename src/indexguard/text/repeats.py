@@ -13,13 +13,16 @@ import re
 from indexguard.text.rendered import Rendered
 
 _RUN = re.compile(r"([^\W\d_])\1{2,}", re.IGNORECASE)
+# Any character three times, on lower-cased text: several times faster than _RUN, which then confirms.
+_ANY_RUN = re.compile(r"(.)\1\1")
 
 # The bulk path's pre-check: a letter three times (any case) sends the line to the full path.
 REPEAT_LITERALS: tuple[bytes, ...] = tuple((c * 3).encode("ascii") for c in "abcdefghijklmnopqrstuvwxyz")
 
 
 def may_have_repeats(text: str) -> bool:
-    return _RUN.search(text) is not None
+    """The cheap pre-check (it also passes `...` and `---`; squeezed() looks at letters only)."""
+    return _ANY_RUN.search(text.lower()) is not None
 
 
 def squeezed(text: str) -> list[Rendered]:
