@@ -35,6 +35,7 @@ from indexguard.web import (
     routes_console,
     routes_dashboard,
     routes_demo,
+    routes_deterrence,
     routes_exchanges,
     routes_lists,
     routes_lookup,
@@ -109,6 +110,7 @@ def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
         _app.state.exchanges = exchanges
         if exchanges is not None:
             exchanges.start()
+        svc.deterrence.start()
         log.info("started", extra={"generation": svc.live.state.generation if svc.live.state else None})
         try:
             yield
@@ -118,6 +120,7 @@ def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
             if exchanges is not None:
                 exchanges.stop()
             svc.pool.close()
+            svc.deterrence.stop()
             svc.engine.dispose()
             log.info("stopped")
 
@@ -139,6 +142,7 @@ def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
     app.include_router(routes_lookup.router)
     if settings.hma_prefix:
         app.mount(settings.hma_prefix, hma_compat.make_app(svc))
+    app.include_router(routes_deterrence.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     app.add_exception_handler(IndexguardError, _indexguard_error)
     _harden(app, settings)

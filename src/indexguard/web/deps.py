@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from indexguard.crypto import Cipher
+from indexguard.deterrence.counter import DeterrenceCounter, counter_for
 from indexguard.hotline.directory import DEFAULT_DIRECTORY, HotlineDirectory
 from indexguard.settings import Settings
 from indexguard.web.auth import KeyCache
@@ -30,6 +31,10 @@ class Services:
     recorder: Recorder
     hotlines: HotlineDirectory = field(default=DEFAULT_DIRECTORY)  # from settings.hotlines_file
     pool: ScreenPool = field(default_factory=lambda: ScreenPool(4, 64))  # CPU-heavy work, off the loop
+    deterrence: DeterrenceCounter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.deterrence = counter_for(self.settings, self.sessions, self.cipher)
 
 
 def services(request: Request) -> Services:

@@ -16,7 +16,7 @@ from indexguard.screen.item import Item, ItemError
 from indexguard.settings import Settings
 from indexguard.store import records
 from indexguard.store.accounts import Principal
-from indexguard.web import screening
+from indexguard.web import deterrence_view, screening
 from indexguard.web.auth import require
 from indexguard.web.deps import Services, client_address, live_state, services
 from indexguard.web.inputs import CheckedModel, InputProblem, TooLarge, check_item, check_text, refuse, walk
@@ -32,6 +32,12 @@ class QueryIn(CheckedModel):
     model_config = ConfigDict(extra="forbid")
     q: str = Field(max_length=8_192, description="The search query. Never stored, never logged.")
     id: str = ItemId
+    session: str | None = Field(
+        default=None, max_length=512,
+        description="The site's opaque session reference, for counting outcomes; only a daily keyed hash is kept.",
+    )
+    lang: str | None = Field(default=None, max_length=35, description="Language of the warning; else Accept-Language")
+    country: str | None = Field(default=None, pattern="^[A-Za-z]{2}$", description="Visitor's country, for help links")
 
 
 class ListingIn(CheckedModel):
@@ -93,12 +99,17 @@ async def _finish(
             svc.recorder.submit(recs)
 
 
-async def _single(request: Request, item: Item, endpoint: str, track: bool) -> JSONResponse:
+async def _single(
+    request: Request, item: Item, endpoint: str, track: bool, present: deterrence_view.Present | None = None
+) -> JSONResponse:
     started = time.perf_counter()
     state = live_state(request)
     result = await services(request).pool.run(_screen_checked, state, item, services(request).settings)
     await _finish(request, state, [result], endpoint, started, track)
-    return JSONResponse(screening.decision_json(result, state.versions))
+    out = screening.decision_json(result, state.versions)
+    if present is not None:
+        present(out)
+    return JSONResponse(out)
 
 
 def _screen_checked(state: LiveState, item: Item, settings: Settings) -> screening.Screened:
@@ -132,7 +143,8 @@ async def query(body: QueryIn, request: Request, _p: Screen) -> JSONResponse:
         check_text("q", body.q, limit)
     except InputProblem as e:
         raise refuse(e) from None
-    return await _single(request, Item(id=body.id, kind="query", text=body.q), "query", track=False)
+    present = deterrence_view.presenter(request, body.session, body.lang, body.country)
+    return await _single(request, Item(id=body.id, kind="query", text=body.q), "query", False, present)
 
 
 @router.post("/listings", responses=_DECISION, summary="Screen a listing given as JSON")
