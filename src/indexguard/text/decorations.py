@@ -22,5 +22,9 @@ def undecorated(text: str) -> Rendered | None:
     spans = [m.span() for m in _INFIX.finditer(text)]
     if not spans:
         return None
-    keep = [i for i in range(len(text)) if not any(s <= i < e for s, e in spans)]
+    keep: list[int] = []
+    pos = 0
+    for start, end in [*spans, (len(text), len(text))]:
+        keep.extend(range(pos, start))
+        pos = end
     return Rendered.of("".join(text[i] for i in keep), keep)
