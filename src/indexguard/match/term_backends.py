@@ -86,6 +86,23 @@ class HyperscanBackend:
         self._db_k: Any = _literal_db(hyperscan, self._literals) if patterns else None
         self._db_multi: Any = _literal_db(hyperscan, list(MULTI))
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Compiled databases travel serialized: a sweep worker loads them instead of compiling.
+        dump = self._hs.dumpb
+        return {"literals": self._literals, "lengths": self._lengths,
+                "db_k": None if self._db_k is None else dump(self._db_k), "db_multi": dump(self._db_multi)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        import hyperscan
+
+        self._hs = hyperscan
+        self._literals = state["literals"]
+        self._lengths = state["lengths"]
+        self._local = threading.local()
+        load = hyperscan.loadb
+        self._db_k = None if state["db_k"] is None else load(state["db_k"], hyperscan.HS_MODE_BLOCK)
+        self._db_multi = load(state["db_multi"], hyperscan.HS_MODE_BLOCK)
+
     def _scan(self, data: bytes, which: str = "k") -> list[tuple[int, int]]:
         db = self._db_k if which == "k" else self._db_multi
         scratch = getattr(self._local, which, None)
@@ -138,20 +155,79 @@ class HyperscanBackend:
 
     def flag_lines(self, buf: bytes) -> list[int]:
         """0-based line numbers of an ASCII, newline-separated buffer whose lines may hold a term."""
+        found = self.line_candidates(buf)
+        return sorted(found.certain | {h.line for h in found.hits})
+
+    def line_candidates(self, buf: bytes, newlines: Any = None) -> LineCandidates:
+        """Stage one over an ASCII, newline-separated buffer, with every candidate located in its line
+        so stage two can verify it without building the per-text compact view. `newlines` (offsets
+        of b"\\n" in `buf`) may be passed when the caller has them."""
         import numpy as np
 
+        out = LineCandidates(set(), [])
         if self._db_k is None:
-            return []
-        lines: set[int] = set()
-        views = [(buf.translate(LOWER_COLLAPSE_BYTES, SEPARATOR_BYTES), "k"), (buf, "multi")]
-        if _has_symbols(buf):
-            views.append((buf.translate(LOWER_COLLAPSE_BYTES, SEPARATOR_AND_SYMBOL_BYTES), "k"))
-        for data, which in views:
-            ends = [end for _, end in self._scan(data, which)]
-            if ends:
-                newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
-                lines.update(int(x) for x in np.searchsorted(newlines, np.asarray(ends) - 1))
-        return sorted(lines)
+            return out
+        if newlines is None:
+            newlines = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == 10)
+        multi = [end for _, end in self._scan(buf, "multi")]
+        if multi:
+            # Multi-character leet (`|<`, `()`) makes units wider than a byte: those lines go whole.
+            out.certain.update(np.searchsorted(newlines, np.asarray(multi) - 1).tolist())
+        views = [SEPARATOR_BYTES, SEPARATOR_AND_SYMBOL_BYTES] if _has_symbols(buf) else [SEPARATOR_BYTES]
+        for dropped in views:
+            data = buf.translate(LOWER_COLLAPSE_BYTES, dropped)
+            hits = self._scan(data)
+            if hits:
+                out.hits.extend(self._locate(buf, newlines, data, dropped, hits))
+        return out
+
+    def _locate(self, buf: bytes, newlines: Any, data: bytes, dropped: bytes,
+                hits: list[tuple[int, int]]) -> list[LineHit]:
+        """Each hit (pattern, end in the compact buffer `data`) as a LineHit in `buf`."""
+        import numpy as np
+
+        compact_nl = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+        ends = np.fromiter((e for _, e in hits), dtype=np.int64, count=len(hits))
+        lines = np.searchsorted(compact_nl, ends - 1).tolist()
+        kept = _KEPT[dropped]
+        units_at: dict[int, list[int]] = {}
+        out = []
+        for (pid, end), line in zip(hits, lines, strict=True):
+            cstart = int(compact_nl[line - 1]) + 1 if line else 0
+            start = int(newlines[line - 1]) + 1 if line else 0
+            stop = int(newlines[line]) if line < len(newlines) else len(buf)
+            units = units_at.get(line)
+            if units is None:
+                units = units_at[line] = [i for i, c in enumerate(buf[start:stop]) if kept[c]]
+            length = self._lengths[pid]
+            out.append(LineHit(pid, line, start, stop, units[end - length - cstart : end - cstart]))
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class LineHit:
+    """A stage-one candidate in line `line` (bytes start..end of the buffer); `units` are the offsets,
+    within the line, of its one-byte letter units."""
+
+    pid: int
+    line: int
+    start: int
+    end: int
+    units: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class LineCandidates:
+    certain: set[int]  # lines that take the per-item path whatever stage two says
+    hits: list[LineHit]
+
+
+def _kept(dropped: bytes) -> tuple[bool, ...]:
+    return tuple(c not in dropped for c in range(256))
+
+
+# For each compact view: which bytes it keeps, indexed by byte value.
+_KEPT = {d: _kept(d) for d in (SEPARATOR_BYTES, SEPARATOR_AND_SYMBOL_BYTES)}
 
 
 def _has_symbols(data: bytes) -> bool:

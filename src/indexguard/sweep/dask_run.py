@@ -1,23 +1,25 @@
 """Running chunks as Dask tasks: `--dask tcp://scheduler:8786` or `--dask local` (a LocalCluster).
 
-The lists travel once per worker (client.scatter with broadcast of the list text), and each worker
-builds its Screener on first use and keeps it (bundle.WORKER_CACHE). Chunks name files and byte ranges,
+The lists travel once per worker (client.scatter with broadcast of the list text and of the Screener
+the client compiled, serialized), and each worker loads it on first use and keeps it
+(bundle.WORKER_CACHE). Chunks name files and byte ranges,
 so workers need the sources at the same paths (shared storage); SQL rows travel inline."""
 
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 from indexguard.errors import IndexguardError
-from indexguard.sweep.bundle import ListBundle
-from indexguard.sweep.local import Pending, run_chunk
+from indexguard.sweep.bundle import ListBundle, compile_bundle
+from indexguard.sweep.local import Pending, Task, run_chunk
 from indexguard.sweep.sources import Chunk
 
 
 class DaskExecutor:
     def __init__(self, address: str, bundle: ListBundle, with_items: bool, workers: int | None = None,
-                 *, processes: bool = True) -> None:
+                 *, processes: bool = True, task: Task = run_chunk) -> None:
         try:
             import distributed
         except ImportError:
@@ -35,11 +37,16 @@ class DaskExecutor:
             except (OSError, TimeoutError) as e:
                 raise IndexguardError(f"--dask {address}: cannot reach the scheduler: {e}") from None
         self.workers = max(1, len(self._client.scheduler_info().get("workers", {})))
+        compiled = compile_bundle(bundle)
+        self.started = time.time()
         self._bundle = self._client.scatter(bundle, broadcast=True)
+        self._compiled = self._client.scatter(compiled, broadcast=True) if compiled is not None else None
         self._with_items = with_items
+        self._task = task
 
     def submit(self, chunk: Chunk) -> Pending:
-        future: Pending = self._client.submit(run_chunk, chunk, self._bundle, self._with_items, pure=False)
+        future: Pending = self._client.submit(self._task, chunk, self._bundle, self._with_items, self._compiled,
+                                              pure=False)
         return future
 
     def close(self) -> None:
