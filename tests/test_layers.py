@@ -9,7 +9,7 @@ import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "src" / "indexguard"
 CORE = ("text", "lists", "match", "formats", "screen")
-WORKFLOW = ("store", "cases", "hotline")
+WORKFLOW = ("store", "cases", "hotline", "exchanges")
 FACES = ("cli", "web", "integrations", "sweep")
 FORBIDDEN_IN_CORE = ("sqlalchemy", "alembic", "fastapi", "starlette", "uvicorn", "jinja2")
 

@@ -65,13 +65,25 @@ class Settings:
     webhook_url: str | None = None  # case events; needs webhook_secret too
     webhook_secret: str | None = dataclasses.field(default=None, repr=False)
     webhook_outbox: str = ":memory:"  # SQLite file for undelivered case webhooks
+    # Hash-sharing exchanges (issue 19): sources as TOML [[exchange_sources]] tables, fetched every
+    # exchange_fetch_minutes by the service (0: only `indexguard banks fetch`). Secrets: prefer INDEXGUARD_*.
+    exchange_sources: tuple[dict[str, Any], ...] = ()
+    exchange_fetch_minutes: int = 0
+    ncmec_hash_username: str | None = dataclasses.field(default=None, repr=False)
+    ncmec_hash_password: str | None = dataclasses.field(default=None, repr=False)
+    threatexchange_access_token: str | None = dataclasses.field(default=None, repr=False)
+    stopncii_subscription_key: str | None = dataclasses.field(default=None, repr=False)
+    stopncii_fetch_function_key: str | None = dataclasses.field(default=None, repr=False)
+    # HMA-compatible API (issue 19): mounted under this prefix; "" switches it off.
+    hma_prefix: str = "/hma"
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 _TYPES: dict[str, type] = {n: type(getattr(Settings(), n)) for n in _FIELDS}
 _OPTIONAL_TEXT = (
     "key_file", "metrics_dir", "deterrence_message", "ncmec_username", "ncmec_password", "webhook_url",
-    "webhook_secret",
+    "webhook_secret", "ncmec_hash_username", "ncmec_hash_password", "threatexchange_access_token",
+    "stopncii_subscription_key", "stopncii_fetch_function_key",
 )  # fmt: skip
 _POSITIVE = ("retention_days", "reports_per_hour", "sla_block_seconds", "sla_review_seconds", "sla_report_seconds")
 _HTTPS = ("ncmec_url", "webhook_url")
@@ -84,6 +96,10 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         return None if value in (None, "") else str(value)
     if name == "retention_jurisdictions":
         return _jurisdictions(value, source)
+    if name == "exchange_sources":
+        if not isinstance(value, list) or not all(isinstance(x, dict) for x in value):
+            raise SettingsError(f"{source}: exchange_sources must be a list of tables ([[exchange_sources]])")
+        return tuple(dict(x) for x in value)
     if name == "help_links":
         if not isinstance(value, list) or not all(
             isinstance(x, dict) and isinstance(x.get("name"), str) and isinstance(x.get("url"), str) for x in value
@@ -110,7 +126,7 @@ def load(config_file: str | Path | None = None, overrides: dict[str, Any] | None
         values.update(_from_toml(Path(path)))
     for name in _FIELDS:
         env = os.environ.get(ENV_PREFIX + name.upper())
-        if env is not None and name != "help_links":
+        if env is not None and name not in ("help_links", "exchange_sources"):
             values[name] = _coerce(name, env, ENV_PREFIX + name.upper())
     if (db := os.environ.get(ENV_PREFIX + "DATABASE")) and "database_url" not in values:
         values["database_url"] = db

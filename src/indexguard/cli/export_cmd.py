@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
 
 
 def export_command(
-    format: Annotated[str, typer.Option("--format", "-f", help=f"one of: {', '.join(FORMATS)}")],
+    format: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help=f"one of: {', '.join(FORMATS)}")],
     deny: Annotated[Path | None, typer.Option("--deny", help="deny set (JSONL file)")] = None,
     hashes: Annotated[list[Path] | None, typer.Option("--hashes", help="hash list with infohashes; repeatable")] = None,
     terms: Annotated[list[Path] | None, typer.Option("--terms", help="term list (nntmux format); repeatable")] = None,

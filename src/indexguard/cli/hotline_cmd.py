@@ -25,7 +25,7 @@ ACTOR = "cli"
 
 
 def ncmec_xml(
-    case: Annotated[str, typer.Option("--case", help="Case id")],
+    case: Annotated[str, typer.Option("--case", metavar="ID", help="Case id")],
     database: DatabaseOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -157,8 +157,9 @@ def _since(text: str | None) -> datetime | None:
 
 
 def export_iwf(
-    since: Annotated[str | None, typer.Option("--since", help="Cases confirmed at or after this date (UTC)")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="New directory for the bundle")] = None,
+    since: Annotated[str | None, typer.Option("--since", metavar="YYYY-MM-DD",
+                                              help="Cases confirmed at or after this date (UTC)")] = None,
+    out: Annotated[Path | None, typer.Option("--out", metavar="DIR", help="New directory for the bundle")] = None,
     database: DatabaseOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -177,8 +178,8 @@ def export_iwf(
 
 
 def report_transparency(
-    month: Annotated[str, typer.Option("--month", help="Calendar month in UTC, YYYY-MM")],
-    fmt: Annotated[str, typer.Option("--format", help="json, csv or html")] = "json",
+    month: Annotated[str, typer.Option("--month", metavar="YYYY-MM", help="Calendar month in UTC, YYYY-MM")],
+    fmt: Annotated[str, typer.Option("--format", metavar="json|csv|html", help="json, csv or html")] = "json",
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to this file (default stdout)")] = None,
     database: DatabaseOpt = None,
     config: ConfigOpt = None,

@@ -24,15 +24,18 @@ TermsOpt = Annotated[list[Path] | None, typer.Option("--terms", help="term list 
 AllowOpt = Annotated[list[Path] | None, typer.Option("--allow", help="term allowlist (.txt or .csv); repeatable")]
 HashesOpt = Annotated[
     list[str] | None,
-    typer.Option("--hashes", help="hash list, [TYPE:]FILE (plain or CSV; TYPE e.g. sha256, pdq); repeatable"),
+    typer.Option("--hashes", metavar="[TYPE:]FILE",
+                 help="hash list, [TYPE:]FILE (plain or CSV; TYPE e.g. sha256, pdq); repeatable"),
 ]
-AllowHashesOpt = Annotated[list[str] | None, typer.Option("--allow-hashes", help="allowlist hash bank; repeatable")]
+AllowHashesOpt = Annotated[list[str] | None, typer.Option("--allow-hashes", metavar="[TYPE:]FILE",
+                                                          help="allowlist hash bank; repeatable")]
 UrlsOpt = Annotated[list[Path] | None, typer.Option("--urls", help="URL list (.txt or .csv); repeatable")]
 AllowUrlsOpt = Annotated[list[Path] | None, typer.Option("--allow-urls", help="URL allowlist; repeatable")]
 DenyOpt = Annotated[
     Path | None, typer.Option("--deny", help="deny-set file (JSONL): refuse re-uploads, remember new blocks")
 ]
-BackendOpt = Annotated[str, typer.Option(help="term matcher backend: auto, hyperscan or ahocorasick")]
+BackendOpt = Annotated[str, typer.Option(metavar="auto|hyperscan|ahocorasick",
+                                         help="term matcher backend: auto, hyperscan or ahocorasick")]
 
 
 @dataclass

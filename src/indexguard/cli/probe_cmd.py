@@ -21,15 +21,19 @@ def register(app: typer.Typer) -> None:
 
 
 def probe(
-    search_url: Annotated[str, typer.Option("--search-url", help="search URL with {q} for the query")],
-    canary: Annotated[str, typer.Option("--canary", help="the canary token on your term list")],
-    upload_url: Annotated[str | None, typer.Option("--upload-url", help="listing upload URL (form POST)")] = None,
-    report_url: Annotated[str | None, typer.Option("--report-url", help="the site's report page")] = None,
+    search_url: Annotated[str, typer.Option("--search-url", metavar="URL", help="search URL with {q} for the query")],
+    canary: Annotated[str, typer.Option("--canary", metavar="TOKEN", help="the canary token on your term list")],
+    upload_url: Annotated[str | None, typer.Option("--upload-url", metavar="URL",
+                                                   help="listing upload URL (form POST)")] = None,
+    report_url: Annotated[str | None, typer.Option("--report-url", metavar="URL",
+                                                   help="the site's report page")] = None,
     blocked_marker: Annotated[list[str] | None, typer.Option(
-        "--blocked-marker", help="text that shows your block page (repeatable; indexguard's page is known)")] = None,
-    title_field: Annotated[str, typer.Option(help="form field of the listing title")] = "title",
-    description_field: Annotated[str, typer.Option(help="form field of the listing description")] = "description",
-    timeout: Annotated[float, typer.Option(help="seconds per request")] = 10.0,
+        "--blocked-marker", metavar="TEXT",
+        help="text that shows your block page (repeatable; indexguard's page is known)")] = None,
+    title_field: Annotated[str, typer.Option(metavar="NAME", help="form field of the listing title")] = "title",
+    description_field: Annotated[str, typer.Option(metavar="NAME",
+                                                   help="form field of the listing description")] = "description",
+    timeout: Annotated[float, typer.Option(metavar="SECONDS", help="seconds per request")] = 10.0,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="write the JSON report here")] = None,
 ) -> None:
     """Check end to end that the site blocks a canary search, refuses or hides a canary listing and

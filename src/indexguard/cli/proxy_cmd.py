@@ -24,17 +24,22 @@ def register(app: typer.Typer) -> None:
 
 
 def proxy(
-    upstream: Annotated[str, typer.Option("--upstream", help="the indexer's Torznab/Newznab API URL (…/api)")],
+    upstream: Annotated[
+        str, typer.Option("--upstream", metavar="URL", help="the indexer's Torznab/Newznab API URL (…/api)")
+    ],
     terms: Annotated[list[Path] | None, typer.Option("--terms", help="term list; repeatable")] = None,
     allow: Annotated[list[Path] | None, typer.Option("--allow", help="allowlist; repeatable")] = None,
     deny: Annotated[Path | None, typer.Option("--deny", help="deny set (JSONL) checked by infohash")] = None,
     hashes: Annotated[list[Path] | None, typer.Option("--hashes", help="hash list (infohashes); repeatable")] = None,
-    listen: Annotated[str, typer.Option(help="host:port to listen on")] = "127.0.0.1:9117",
+    listen: Annotated[str, typer.Option(metavar="HOST:PORT", help="host:port to listen on")] = "127.0.0.1:9117",
     upstream_apikey_env: Annotated[str, typer.Option(
-        help="environment variable holding the upstream API key")] = "INDEXGUARD_UPSTREAM_APIKEY",
+        metavar="VAR", help="environment variable holding the upstream API key")] = "INDEXGUARD_UPSTREAM_APIKEY",
     apikey: Annotated[list[str] | None, typer.Option(
-        "--apikey", help="key clients must send (repeatable; default: $INDEXGUARD_PROXY_APIKEY or a new one)")] = None,
-    public_url: Annotated[str | None, typer.Option(help="the API URL clients use, when behind a reverse proxy")] = None,
+        "--apikey", metavar="KEY",
+        help="key clients must send (repeatable; default: $INDEXGUARD_PROXY_APIKEY or a new one)")] = None,
+    public_url: Annotated[
+        str | None, typer.Option(metavar="URL", help="the API URL clients use, when behind a reverse proxy")
+    ] = None,
     newznab: Annotated[bool, typer.Option("--newznab", help="blocked searches answer in Newznab form")] = False,
     open_access: Annotated[bool, typer.Option("--no-apikey", help="let clients in without a key")] = False,
 ) -> None:

@@ -150,7 +150,8 @@ def query(
     allow: AllowOpt = None,
     backend: BackendOpt = "auto",
     reveal: RevealOpt = False,
-    locale: Annotated[str, typer.Option(help="locale of the deterrence message and help links")] = "default",
+    locale: Annotated[str, typer.Option(metavar="LOCALE",
+                                        help="locale of the deterrence message and help links")] = "default",
     fail_on_block: Annotated[bool, typer.Option(help="exit with status 1 when the query is blocked")] = False,
 ) -> None:
     """Print the Decision for one search query (with the deterrence payload when blocked)."""

@@ -17,8 +17,10 @@ if TYPE_CHECKING:
     from indexguard.crypto import Cipher
     from indexguard.settings import Settings
 
-DatabaseOpt = Annotated[str | None, typer.Option("--database", help="sqlite:///path.db or postgresql://user@host/db")]
-ConfigOpt = Annotated[str | None, typer.Option("--config", help="TOML settings file")]
+DatabaseOpt = Annotated[
+    str | None, typer.Option("--database", metavar="URL", help="sqlite:///path.db or postgresql://user@host/db")
+]
+ConfigOpt = Annotated[str | None, typer.Option("--config", metavar="FILE", help="TOML settings file")]
 
 
 def _fail(e: Exception) -> typer.Exit:
@@ -48,7 +50,7 @@ def _prepare(
 
 
 def serve(
-    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1)")] = None,
+    host: Annotated[str | None, typer.Option(metavar="ADDRESS", help="Address to bind (default 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8080)")] = None,
     workers: Annotated[int | None, typer.Option(help="uvicorn worker processes (default 1)")] = None,
     database: DatabaseOpt = None,
@@ -140,8 +142,8 @@ def audit_verify(database: DatabaseOpt = None, config: ConfigOpt = None) -> None
 
 
 def apikey_create(
-    name: Annotated[str, typer.Option(help="What the key is for, e.g. the site back end")],
-    scope: Annotated[list[str], typer.Option(help="screen, lists, cases or admin (repeatable)")],
+    name: Annotated[str, typer.Option(metavar="NAME", help="What the key is for, e.g. the site back end")],
+    scope: Annotated[list[str], typer.Option(metavar="SCOPE", help="screen, lists, cases or admin (repeatable)")],
     database: DatabaseOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -161,7 +163,7 @@ def apikey_create(
 
 def user_create(
     username: Annotated[str, typer.Argument(help="Sign-in name")],
-    role: Annotated[str, typer.Option(help="moderator, child_safety_lead or admin")] = "moderator",
+    role: Annotated[str, typer.Option(metavar="ROLE", help="moderator, child_safety_lead or admin")] = "moderator",
     database: DatabaseOpt = None,
     config: ConfigOpt = None,
 ) -> None:

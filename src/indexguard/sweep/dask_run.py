@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from indexguard.errors import IndexguardError
+from indexguard.optional import require
 from indexguard.sweep.bundle import ListBundle, compile_bundle
 from indexguard.sweep.local import Pending, Task, run_chunk
 from indexguard.sweep.sources import Chunk
@@ -20,11 +21,7 @@ from indexguard.sweep.sources import Chunk
 class DaskExecutor:
     def __init__(self, address: str, bundle: ListBundle, with_items: bool, workers: int | None = None,
                  *, processes: bool = True, task: Task = run_chunk) -> None:
-        try:
-            import distributed
-        except ImportError:
-            raise IndexguardError("--dask needs the 'distributed' package") from None
-        dist: Any = distributed  # untyped package: keep its calls out of strict checking
+        dist: Any = require("distributed", "dask", "--dask")  # untyped package: keep its calls out of strict checking
         self._cluster: Any = None
         if address == "local":
             n = workers or os.cpu_count() or 1

@@ -33,6 +33,7 @@ from indexguard.web import (
     routes_dashboard,
     routes_demo,
     routes_lists,
+    routes_lookup,
     routes_ops,
     routes_reports,
     routes_screen,
@@ -110,6 +111,7 @@ def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(routes_transparency.router)
     app.include_router(routes_demo.router)
+    app.include_router(routes_lookup.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     app.add_exception_handler(IndexguardError, _indexguard_error)
     if settings.access_log:
