@@ -9,6 +9,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SHARED_TOOL = HERE.parent.parent / "shared" / "tools" / "make_bench_corpus.py"
+if not SHARED_TOOL.exists():
+    SHARED_TOOL = HERE / "make_bench_corpus.py"  # the verbatim copy kept in bench/
 
 
 def corpus_dir(titles: int = 1_000_000, terms: int = 10_000) -> Path:

@@ -143,6 +143,12 @@ class ScreenerCache:
         return found
 
 
+    def clear(self) -> None:
+        """Forget every Screener (benchmarks: each run starts as a fresh process would)."""
+        self._items.clear()
+        self.ready.clear()
+
+
 def _load(compiled: bytes) -> Screener:
     screener = pickle.loads(compiled)
     if not isinstance(screener, Screener):

@@ -8,7 +8,12 @@ so workers need the sources at the same paths (shared storage); SQL rows travel 
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from indexguard.errors import IndexguardError
@@ -50,3 +55,35 @@ class DaskExecutor:
         self._client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+@contextmanager
+def loopback_cluster(workers: int, *, timeout: float = 90.0) -> Iterator[str]:
+    """A real Dask cluster on this machine: a `dask scheduler` process and a `dask worker` process
+    with `workers` single-threaded worker processes, on 127.0.0.1 (tests and benchmarks; a cluster
+    of several machines is started the same way, see docs/sweep.md). Yields the scheduler address."""
+    dist: Any = require("distributed", "dask", "--dask")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    dask = [sys.executable, "-m", "dask"]
+    quiet = subprocess.DEVNULL
+    procs = [subprocess.Popen([*dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                              stdout=quiet, stderr=quiet)]
+    try:
+        procs.append(subprocess.Popen([*dask, "worker", address, "--nworkers", str(workers), "--nthreads", "1",
+                                       "--no-dashboard", "--memory-limit", "0", "--host", "127.0.0.1"],
+                                      stdout=quiet, stderr=quiet))
+        with dist.Client(address, timeout=f"{int(timeout)}s") as client:
+            client.wait_for_workers(workers, timeout=timeout)
+        yield address
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in reversed(procs):
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()

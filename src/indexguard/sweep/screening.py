@@ -22,6 +22,7 @@ import numpy as np
 from indexguard.screen.decision import Decision
 from indexguard.screen.item import Item, ItemError
 from indexguard.screen.screener import Screener
+from indexguard.sweep.fields import FieldMap
 from indexguard.sweep.sources import Chunk, file_kind
 from indexguard.sweep.tables import TableRows, flag_table_rows
 
@@ -132,6 +133,13 @@ def _jsonl(chunk: Chunk, screener: Screener) -> tuple[int, list[Entry]]:
     def entry(i: int) -> Entry:
         return _jsonl_entry(lines[i], chunk.first_row + i, name, chunk)
 
+    simple = _id_title_lines(data) if chunk.fields == FieldMap() else None
+    if simple is not None:
+        titles, others = simple
+        flagged = screener.flag_lines(titles)
+        if flagged is not None:
+            slow = sorted(set(flagged) | set(others))
+            return len(lines) - len(slow), [entry(i) for i in slow]
     table = _arrow_jsonl(data)
     if table is not None and table.num_rows == len(lines):
         rows = TableRows(table, chunk.fields, null_id_is_error=chunk.fields.pairs is None)
@@ -139,6 +147,43 @@ def _jsonl(chunk: Chunk, screener: Screener) -> tuple[int, list[Entry]]:
         return len(lines) - len(slow), [entry(i) for i in slow]
     entries = [entry(i) for i, raw in enumerate(lines) if raw.strip()]
     return 0, entries
+
+
+def _id_title_lines(data: bytes) -> tuple[bytes, list[int]] | None:
+    """The common export shape, read without a JSON parser: when every line of the chunk is exactly
+    `{"id": "...", "title": "..."}` (json.dumps' separators or the compact ones) with no escapes and no
+    control characters, the titles as one newline-separated buffer (non-ASCII titles left empty) and
+    the indexes of the non-ASCII lines, which take the per-item path. None for any other chunk (then
+    Arrow reads it)."""
+    if not data or b"\\" in data:
+        return None
+    arr = np.frombuffer(data if data.endswith(b"\n") else data + b"\n", dtype=np.uint8)
+    nl = np.flatnonzero(arr == 10)
+    quotes = np.flatnonzero(arr == 34)
+    n = len(nl)
+    if len(quotes) != 8 * n or np.count_nonzero(arr < 32) != n:
+        return None
+    q = quotes.reshape(n, 8).T
+    starts = np.concatenate(([0], nl[:-1] + 1))
+    ok = (q[0] == starts + 1) & (arr[starts] == 123) & (q[7] + 2 == nl) & (arr[q[7] + 1] == 125)
+    ok &= (q[1] == q[0] + 3) & (arr[q[0] + 1] == 105) & (arr[q[0] + 2] == 100)  # "id"
+    ok &= q[5] == q[4] + 6
+    for i, ch in enumerate(b"title"):
+        ok &= arr[np.minimum(q[4] + 1 + i, len(arr) - 1)] == ch
+    for a, b, sep in ((1, 2, 58), (3, 4, 44), (5, 6, 58)):  # ':' ',' ':' with or without one space
+        gap = q[b] - q[a]
+        ok &= (arr[q[a] + 1] == sep) & ((gap == 2) | ((gap == 3) & (arr[np.minimum(q[a] + 2, len(arr) - 1)] == 32)))
+    if not ok.all():
+        return None
+    wide = np.flatnonzero(np.add.reduceat(arr >= 128, starts)) if not data.isascii() else np.zeros(0, np.int64)
+    first = q[6] + 1
+    first[wide] = q[7][wide]
+    delta = np.zeros(len(arr) + 1, dtype=np.int8)
+    delta[first] += 1
+    delta[q[7] + 1] -= 1
+    out = arr[np.cumsum(delta[:-1], dtype=np.int8).astype(bool)]
+    out[np.cumsum(q[7] - first + 1) - 1] = 10
+    return out.tobytes(), wide.tolist()
 
 
 def _jsonl_entry(raw: bytes, lineno: int, name: str, chunk: Chunk) -> Entry:
