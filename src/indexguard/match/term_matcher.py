@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import regex
 
 from indexguard.lists.terms import TermEntry, TermList
-from indexguard.match.term_backends import Backend, LineCandidates, Pattern, make_backend
+from indexguard.match.term_backends import Backend, LineCandidates, Pattern, make_backend, regex_prefilter
 from indexguard.match.term_verify import TermMatch, verify
 from indexguard.text.canonicalize import Canonicalizer, Folded
 
@@ -52,6 +52,17 @@ class TermMatcher:
             patterns.setdefault(Pattern(r.entry.collapsed, r.entry.token_ends), []).append(i)
         self._pattern_refs = list(patterns.values())
         self.backend: Backend = make_backend(list(patterns), backend)
+        self._regex_filter = regex_prefilter([(r.entry.id, r.entry.term) for r, _ in self._regex])
+
+    @property
+    def regex_without_bulk_path(self) -> list[tuple[str, str]]:
+        """Regex entries the bulk path cannot take (entry id, why); with any, every text takes the
+        per-item path."""
+        if not self._regex:
+            return []
+        if self._regex_filter is None:
+            return [(r.entry.id, "hyperscan is not installed") for r, _ in self._regex]
+        return list(self._regex_filter.rejected)
 
     @property
     def backend_name(self) -> str:
@@ -87,10 +98,13 @@ class TermMatcher:
         backend has no bulk path (the caller then screens every line). Stage two runs here on each
         located candidate, so only lines with a verified term (or multi-character leet) are returned."""
         find = getattr(self.backend, "line_candidates", None)
-        if find is None or self._regex or not buf.isascii():
+        rx = self._regex_filter
+        if find is None or not buf.isascii() or (self._regex and (rx is None or not rx.usable)):
             return None
         found: LineCandidates = find(buf)
         lines = set(found.certain)
+        if self._regex and rx is not None:
+            lines |= rx.lines(buf, found.newlines)
         folded: dict[int, Folded] = {}
         for hit in found.hits:
             if hit.line in lines:
@@ -106,7 +120,7 @@ class TermMatcher:
 
     def needs_full_path(self, texts: Sequence[str]) -> list[int]:
         """Indexes of texts that may match anything; the others are certainly clean."""
-        if self._regex:
+        if self.regex_without_bulk_path:
             return list(range(len(texts)))
         simple = [i for i, t in enumerate(texts) if t.isascii() and "\n" not in t]
         flagged = self.flag_lines("\n".join(texts[i] for i in simple).encode()) if simple else []

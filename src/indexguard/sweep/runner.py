@@ -117,6 +117,9 @@ def run_sweep(cfg: SweepConfig, on_flagged: FlaggedHook | None = None) -> dict[s
     summary["run"]["busy_seconds"] = round(busy, 3)
     summary["run"]["items_per_busy_s"] = round((totals.items - items_before) / busy, 1) if busy > 0 else 0.0
     summary["run"]["worker_startup"] = workers.to_json()
+    slow = screener_for(cfg.bundle).terms.regex_without_bulk_path
+    if slow:
+        summary["run"]["regex_without_bulk_path"] = [f"{entry}: {why}" for entry, why in slow]
     if cfg.summary:
         write_json(cfg.summary, summary)
     return summary

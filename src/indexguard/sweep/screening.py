@@ -125,21 +125,24 @@ def _read_range(chunk: Chunk) -> bytes:
 
 def _jsonl(chunk: Chunk, screener: Screener) -> tuple[int, list[Entry]]:
     data = _read_range(chunk)
+    name = os.path.basename(chunk.source)
+    simple = _id_title_lines(data) if chunk.fields == FieldMap() else None
+    if simple is not None:
+        titles, others, nl = simple
+        flagged = screener.flag_lines(titles)
+        if flagged is not None:
+            slow = sorted(set(flagged) | set(others))
+            starts = [int(nl[i - 1]) + 1 if i else 0 for i in slow]
+            entries = [_jsonl_entry(data[a : int(nl[i])], chunk.first_row + i, name, chunk)
+                       for a, i in zip(starts, slow, strict=True)]
+            return len(nl) - len(slow), entries
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
-    name = os.path.basename(chunk.source)
 
     def entry(i: int) -> Entry:
         return _jsonl_entry(lines[i], chunk.first_row + i, name, chunk)
 
-    simple = _id_title_lines(data) if chunk.fields == FieldMap() else None
-    if simple is not None:
-        titles, others = simple
-        flagged = screener.flag_lines(titles)
-        if flagged is not None:
-            slow = sorted(set(flagged) | set(others))
-            return len(lines) - len(slow), [entry(i) for i in slow]
     table = _arrow_jsonl(data)
     if table is not None and table.num_rows == len(lines):
         rows = TableRows(table, chunk.fields, null_id_is_error=chunk.fields.pairs is None)
@@ -149,12 +152,12 @@ def _jsonl(chunk: Chunk, screener: Screener) -> tuple[int, list[Entry]]:
     return 0, entries
 
 
-def _id_title_lines(data: bytes) -> tuple[bytes, list[int]] | None:
+def _id_title_lines(data: bytes) -> tuple[bytes, list[int], Any] | None:
     """The common export shape, read without a JSON parser: when every line of the chunk is exactly
     `{"id": "...", "title": "..."}` (json.dumps' separators or the compact ones) with no escapes and no
     control characters, the titles as one newline-separated buffer (non-ASCII titles left empty) and
-    the indexes of the non-ASCII lines, which take the per-item path. None for any other chunk (then
-    Arrow reads it)."""
+    the indexes of the non-ASCII lines, which take the per-item path, and the newline offsets. None for
+    any other chunk (then Arrow reads it)."""
     if not data or b"\\" in data:
         return None
     arr = np.frombuffer(data if data.endswith(b"\n") else data + b"\n", dtype=np.uint8)
@@ -181,9 +184,9 @@ def _id_title_lines(data: bytes) -> tuple[bytes, list[int]] | None:
     delta = np.zeros(len(arr) + 1, dtype=np.int8)
     delta[first] += 1
     delta[q[7] + 1] -= 1
-    out = arr[np.cumsum(delta[:-1], dtype=np.int8).astype(bool)]
+    out = arr[np.cumsum(delta[:-1], dtype=np.int8).view(bool)]  # values are 0 or 1
     out[np.cumsum(q[7] - first + 1) - 1] = 10
-    return out.tobytes(), wide.tolist()
+    return out.tobytes(), wide.tolist(), nl
 
 
 def _jsonl_entry(raw: bytes, lineno: int, name: str, chunk: Chunk) -> Entry:
