@@ -273,7 +273,7 @@ _RX_QUANT = re.compile(r"\{\d+(,\d*)?\}")
 
 
 def hyperscan_regex(pattern: str) -> str | None:
-    """The Hyperscan form of a regex entry when it uses only the accepted subset (docs/screening.md):
+    """The Hyperscan form of a regex entry when it uses only the accepted subset (docs/sweep.md):
     ASCII literals, `.`, classes `[...]` (ranges, negation), `\\d \\w \\s \\b` and their negations,
     `\\xHH`, groups `(...)`/`(?:...)`, alternation, `? * + {n} {n,} {n,m}` (greedy or lazy), `^ $`.
     None for anything else (lookaround, backreferences, inline flags, `\\A \\Z`, Unicode classes,

@@ -13,6 +13,7 @@ import multiprocessing as mp
 import os
 import time
 from collections.abc import Callable
+from multiprocessing import forkserver
 from typing import Any, Protocol
 
 from indexguard.sweep.bundle import WORKER_CACHE, ListBundle, compile_bundle, screener_for
@@ -114,10 +115,12 @@ class PoolExecutor:
         self.workers = workers
         self._with_items = with_items
         self._task = task
-        compiled = compile_bundle(bundle)
         self.started = time.time()
         ctx = mp.get_context("forkserver")
         ctx.set_forkserver_preload(PRELOAD)
+        # The forkserver imports the sweep modules in its own process while this one compiles the lists.
+        forkserver.ensure_running()
+        compiled = compile_bundle(bundle)
         self._pool = ctx.Pool(workers, initializer=_init_worker, initargs=(bundle, compiled))
 
     def submit(self, chunk: Chunk) -> Pending:

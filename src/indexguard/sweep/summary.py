@@ -62,5 +62,5 @@ def human(summary: dict[str, Any]) -> str:
     slow = summary["run"].get("regex_without_bulk_path")
     if slow:
         line += ("\nindexguard: every item took the per-item path (slower) because of regex entries outside "
-                 f"the accepted subset (docs/screening.md): {'; '.join(slow)}")
+                 f"the accepted subset (docs/sweep.md): {'; '.join(slow)}")
     return line
