@@ -192,29 +192,46 @@ def regex_cost(jsonl: Path, terms: Path, work: Path, rows_max: int = 200_000) ->
             "target": TARGETS["regex_cost"], "met": ratio <= TARGETS["regex_cost"]}
 
 
-def measure(corpus: Path, workers: list[int], dask_workers: int, *, regex: bool = True) -> dict[str, Any]:
+def measure(corpus: Path, workers: list[int], dask_workers: int, *, regex: bool = True,
+            save: Path | None = None) -> dict[str, Any]:
+    """Every figure; with `save`, the raw runs so far are written there after each step (a run cut
+    short by a time limit still leaves its figures)."""
     from indexguard.sweep.dask_run import loopback_cluster
 
     terms = corpus / "terms.txt"
     bundle = ListBundle((ListText.read(terms),))
     runs: list[dict[str, Any]] = []
-    out: dict[str, Any] = {"corpus": str(corpus), "cpus": os.cpu_count(), "load_before": os.getloadavg()}
+    noop: list[dict[str, Any]] = []
+    out: dict[str, Any] = {"corpus": str(corpus), "cpus": os.cpu_count(), "load_before": os.getloadavg(),
+                           "runs": runs, "coordinator_only_runs": noop}
+
+    def step(value: Any) -> Any:
+        if save is not None:
+            save.write_text(json.dumps({**out, "partial": True}, indent=2) + "\n")
+        return value
+
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         for name in ("titles.txt", "titles.jsonl"):
             for n in workers:
-                runs.append(sweep(corpus / name, bundle, work, workers=n))
+                runs.append(step(sweep(corpus / name, bundle, work, workers=n)))
+        step(None)
+        for name in ("titles.txt", "titles.jsonl"):
+            for n in sorted({1, max(workers)}):
+                noop.append(step(sweep(corpus / name, bundle, work, workers=n, noop=True,
+                                       label=f"coordinator-only {n} processes")))
+        step(None)
+        out["raw_hyperscan_vs_bulk"] = step(raw_vs_bulk(corpus / "titles.txt", terms))
+        step(None)
         if dask_workers:
             with loopback_cluster(dask_workers) as address:
                 for name in ("titles.txt", "titles.jsonl"):
-                    runs.append(sweep(corpus / name, bundle, work, dask=address,
-                                      label=f"dask scheduler + {dask_workers} workers"))
-        noop = [sweep(corpus / name, bundle, work, workers=n, noop=True, label=f"coordinator-only {n} processes")
-                for name in ("titles.txt", "titles.jsonl") for n in sorted({1, max(workers)})]
-        out["raw_hyperscan_vs_bulk"] = raw_vs_bulk(corpus / "titles.txt", terms)
+                    runs.append(step(sweep(corpus / name, bundle, work, dask=address,
+                                           label=f"dask scheduler + {dask_workers} workers")))
+                    step(None)
         if regex:
             out["regex"] = regex_cost(corpus / "titles.jsonl", terms, work)
-    out["runs"] = runs
+    del out["coordinator_only_runs"]
     items = runs[0]["items"]
     for r in noop:
         # Sustained rate: from the last worker being ready (pool start-up is reported on its own).
@@ -267,7 +284,7 @@ def main() -> None:
     ap.add_argument("--no-regex", action="store_true")
     ap.add_argument("-o", "--output", type=Path)
     a = ap.parse_args()
-    out = measure(a.corpus, [int(x) for x in a.workers.split(",")], a.dask, regex=not a.no_regex)
+    out = measure(a.corpus, [int(x) for x in a.workers.split(",")], a.dask, regex=not a.no_regex, save=a.output)
     text = json.dumps(out, indent=2)
     if a.output:
         a.output.write_text(text + "\n")
