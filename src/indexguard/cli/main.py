@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "export_cmd",
     "probe_cmd",
     "hotline_cmd",
+    "banks_cmd",
 )
 
 

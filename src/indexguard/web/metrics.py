@@ -7,6 +7,8 @@ its samples there and /metrics aggregates them; with one worker the app's regist
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -48,6 +50,18 @@ class Metrics:
         )
         self._live: dict[str, str] = {}
         self.swaps = Counter("indexguard_list_swaps", "Screener swaps after a list change.", registry=self.registry)
+        self._exchange_gauges = {
+            name: Gauge(
+                f"indexguard_exchange_{name}", text, ["source"], registry=self.registry, multiprocess_mode="max"
+            )
+            for name, text in (
+                ("records", "Upstream records an exchange source holds."),
+                ("last_success_timestamp", "Unix time of the source's last complete fetch (0: never)."),
+                ("last_attempt_timestamp", "Unix time of the source's last fetch attempt (0: never)."),
+                ("consecutive_failures", "Failed fetches since the last success (drives the back-off)."),
+                ("bank_version_number", "The bank version number the last fetch made (0: none)."),
+            )
+        }
 
     def decision(self, action: str, categories: set[str]) -> None:
         for c in categories or {"none"}:
@@ -63,6 +77,16 @@ class Metrics:
             self.live_version.labels(name, v).set(1)
         self.generation.set(generation)
         self.swaps.inc()
+
+    def set_exchanges(self, statuses: Sequence[Any]) -> None:
+        """Exchange fetch status (from the database, so every worker reports the same)."""
+        g = self._exchange_gauges
+        for st in statuses:
+            g["records"].labels(st.source).set(st.records)
+            g["last_success_timestamp"].labels(st.source).set(st.last_success.timestamp() if st.last_success else 0)
+            g["last_attempt_timestamp"].labels(st.source).set(st.last_attempt.timestamp() if st.last_attempt else 0)
+            g["consecutive_failures"].labels(st.source).set(st.failures)
+            g["bank_version_number"].labels(st.source).set(st.list_number or 0)
 
     def render(self) -> bytes:
         mp = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
