@@ -28,6 +28,7 @@ fi
 export PYTHONPATH="$SITE:$PWD/src"
 # Fail fast (seconds, not minutes of device time) when a runtime dependency is missing.
 if ! "$PY" -c "import numpy, pyarrow, hyperscan, distributed, indexguard.sweep.runner
+from indexguard.screen.screener import Screener; Screener.build([]).query('caf\u00e9 &amp; [b]x[/b] \u043f\u0440\u0438')
 from indexguard.text.canonicalize import Canonicalizer; Canonicalizer().fold('caf\u00e9')" >>"$OUT/bench.log" 2>&1; then
     stamp "a runtime dependency is missing (see the traceback above): add its wheel to $WHEELS"
     tail -5 "$OUT/bench.log"
