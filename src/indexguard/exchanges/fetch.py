@@ -15,12 +15,14 @@ import dataclasses
 import io
 import json
 import logging
+import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -98,16 +100,31 @@ def _record_cls(cfg: SourceConfig, api: Any) -> type:
 
 class _QuietLibrary(logging.Filter):
     # The library logs whole responses at DEBUG and invalid fingerprints at WARNING, hash values
-    # included; lists are confidential, so nothing the library logs during a fetch leaves the process.
+    # included, and urllib3 logs every URL (ThreatExchange puts its token in the URL): while a fetch
+    # runs nothing they log leaves the process, and no record carrying a credential does either.
+    _NOISY = ("threatexchange", "urllib3", f"{os.sep}requests{os.sep}")
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self._secrets = [s for s in secrets if s]
+        self._quoted = [quote(s, safe="") for s in self._secrets]
+
     def filter(self, record: logging.LogRecord) -> bool:
-        return "threatexchange" not in record.pathname
+        if any(n in record.pathname for n in self._NOISY):
+            return False
+        try:
+            text = record.getMessage()
+        except Exception:
+            return False
+        return not any(s in text for s in (*self._secrets, *self._quoted))
 
 
 @contextlib.contextmanager
-def quiet_library() -> Iterator[None]:
-    f = _QuietLibrary()
-    targets = [logging.getLogger(), logging.getLogger("threatexchange"), logging.getLogger("urllib3")]
-    handlers = [h for lg in targets for h in lg.handlers]
+def quiet_library(secrets: list[str]) -> Iterator[None]:
+    f = _QuietLibrary(secrets)
+    names = ("", "threatexchange", "urllib3", "urllib3.connectionpool", "requests")
+    targets = [logging.getLogger(n) for n in names]
+    handlers = {id(h): h for lg in targets for h in lg.handlers}.values()
     for t in targets:
         t.addFilter(f)
     for h in handlers:
@@ -162,7 +179,7 @@ def fetch_source(
             return FetchOutcome(cfg.name, ok=False, busy=True, error="another fetch holds this source")
         checkpoint_json = st.checkpoint
     try:
-        with quiet_library():
+        with quiet_library(creds.secrets()):
             return _fetch(factory, cipher, cfg, creds, owner, checkpoint_json, lease_seconds, now, after_batch)
     except sources.ExtraMissing:
         raise
