@@ -20,13 +20,43 @@ S = Screener.build([TERMS], [ALLOW])
 @pytest.mark.parametrize(
     "text",
     [
-        "bizu", "BIZU film", "the b.i.z.u pack", "b i z u", "b-i_z.u 2001", "h u 5 i n j 0 p u k",
-        "narvesingijusu", "NarvesinGijusu", "narvesin_gijusu", "narvesin.gijusu", "narvesin-gijusu",
-        "xHusinjopukNogar", "hu\u200bsinjopuk", "һusinjоpuк", "ｂｉｚｕ", "b!zu", "8izu", "bízú", "[bizu]",
-        "husinj()puk", "bizu2012", "n a r v e s i n gijusu",
-        "h|u|s|i|n|j|o|p|u|k", "h+u+s+i+n+j+o+p+u+k", "husinjopuk™", "BIZUpack", "ⓗⓤⓢⓘⓝⓙⓞⓟⓤⓚ", "h̶u̶s̶i̶n̶j̶o̶p̶u̶k̶",
-        "ʙɪᴢᴜ", "|-|usinjopuk", "[Narvesin][Gijusu]", "narvesin\tgijusu", "ΒΙΖU",
-        "🅑🅘🅩🅤", "🇧🇮🇿🇺", "һ u ѕ і n ј о р u к", "n4rv3s1n g1ju5u",
+        "bizu",
+        "BIZU film",
+        "the b.i.z.u pack",
+        "b i z u",
+        "b-i_z.u 2001",
+        "h u 5 i n j 0 p u k",
+        "narvesingijusu",
+        "NarvesinGijusu",
+        "narvesin_gijusu",
+        "narvesin.gijusu",
+        "narvesin-gijusu",
+        "xHusinjopukNogar",
+        "hu\u200bsinjopuk",
+        "һusinjоpuк",
+        "ｂｉｚｕ",
+        "b!zu",
+        "8izu",
+        "bízú",
+        "[bizu]",
+        "husinj()puk",
+        "bizu2012",
+        "n a r v e s i n gijusu",
+        "h|u|s|i|n|j|o|p|u|k",
+        "h+u+s+i+n+j+o+p+u+k",
+        "husinjopuk™",
+        "BIZUpack",
+        "ⓗⓤⓢⓘⓝⓙⓞⓟⓤⓚ",
+        "h̶u̶s̶i̶n̶j̶o̶p̶u̶k̶",
+        "ʙɪᴢᴜ",
+        "|-|usinjopuk",
+        "[Narvesin][Gijusu]",
+        "narvesin\tgijusu",
+        "ΒΙΖU",
+        "🅑🅘🅩🅤",
+        "🇧🇮🇿🇺",
+        "һ u ѕ і n ј о р u к",
+        "n4rv3s1n g1ju5u",
     ],
 )
 def test_blocked(text: str) -> None:
@@ -42,6 +72,19 @@ def test_blocked(text: str) -> None:
 )
 def test_allowed(text: str) -> None:
     assert S.query(text).action == "allow", text
+
+
+@pytest.mark.parametrize(
+    ("text", "action"),
+    [
+        ("x b i z u y", "allow"), ("b i z u a", "allow"), ("p.b.i.z.u", "allow"), ("b.i.z.u a", "block"),
+        ("a  b i z u", "block"), ("d!bizu", "allow"), ("bizu!x", "allow"), ("b!zu", "block"),
+        ("bizu|husinjopuk", "block"),
+        ("GuBiZu", "allow"), ("xxBizu", "block"),
+    ],
+)  # fmt: skip
+def test_spelled_out_word_is_read_whole(text: str, action: str) -> None:
+    assert S.query(text).action == action, text
 
 
 def test_allowlist_cancels_only_overlapping_spans() -> None:
@@ -77,7 +120,9 @@ EVASIONS = {
     "accents": lambda t: "".join(c + "\u0301" for c in t),
     "camel_joined": lambda t: "Xyz" + t.capitalize() + "Qrs",
 }
-WORDS = st.text(alphabet=string.ascii_lowercase, min_size=1, max_size=8)
+# Context words of two letters or more: a lone letter beside a spelled-out term continues it
+# (`b i z u a` reads `bizua`; see test_spelled_out_word_is_read_whole).
+WORDS = st.text(alphabet=string.ascii_lowercase, min_size=2, max_size=8)
 
 
 @settings(max_examples=200, deadline=None)

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 UPSTREAM_KEY = "upstreamsecretkey0123456789"
+WEEKDAYS = ("Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "Mon")  # 1 June 2010 was a Tuesday
 
 CAPS = """<?xml version="1.0" encoding="UTF-8"?>
 <caps>
@@ -45,6 +46,7 @@ class FakeItem:
     description: str = "A public domain release"
     attrs: dict[str, str] = field(default_factory=dict)
     torrent_name: str | None = None  # what the downloaded .torrent calls itself
+    download: str | None = None  # the item's download URL, when not the indexer's own /get/<n>
 
 
 def default_items() -> list[FakeItem]:
@@ -64,19 +66,34 @@ def default_items() -> list[FakeItem]:
 
 
 class FakeIndexer:
-    def __init__(self, items: list[FakeItem] | None = None, flavor: str = "torznab") -> None:
+    def __init__(self, items: list[FakeItem] | None = None, flavor: str = "torznab", name: str = "fake",
+                 disposition: bool = True, day: int = 6) -> None:
         self.items = items if items is not None else default_items()
         self.flavor = flavor
+        self.name = name
+        self.disposition = disposition  # send Content-Disposition with downloads
+        self.day = day  # pubDate day of month of the first item; later items are an hour older each
         self.base = ""  # set once the server runs
         self.requests: list[dict[str, str]] = []
+        self.headers: list[dict[str, str]] = []
         self.broken = False
 
     def app(self) -> Starlette:
-        return Starlette(routes=[Route("/api", self.api), Route("/get/{n:int}", self.get)])
+        return Starlette(routes=[Route("/api", self.api), Route("/get/{n:int}", self.get),
+                                 Route("/redirect", self.redirect)])
+
+    async def redirect(self, request: Request) -> Response:
+        """A download that redirects wherever `to` says (the tests point it at loopback services)."""
+        return Response(status_code=302, headers={"location": request.query_params.get("to", "/")})
+
+    def torrent(self, n: int) -> bytes:
+        item = self.items[n]
+        return make_torrent(item.torrent_name or item.title)
 
     async def api(self, request: Request) -> Response:
         params = {k.lower(): v for k, v in request.query_params.items()}
         self.requests.append(params)
+        self.headers.append({k.lower(): v for k, v in request.headers.items()})
         if params.get("apikey") != UPSTREAM_KEY:
             return _xml('<error code="100" description="Incorrect user credentials"/>')
         t = params.get("t")
@@ -95,9 +112,8 @@ class FakeIndexer:
         if request.query_params.get("apikey") != UPSTREAM_KEY:
             return Response(status_code=403)
         n = request.path_params["n"]
-        item = self.items[n]
-        return Response(make_torrent(item.torrent_name or item.title), media_type="application/x-bittorrent",
-                        headers={"content-disposition": f'attachment; filename="item{n}.torrent"'})
+        headers = {"content-disposition": f'attachment; filename="item{n}.torrent"'} if self.disposition else {}
+        return Response(self.torrent(n), media_type="application/x-bittorrent", headers=headers)
 
     def feed(self, offset: int, limit: int) -> str:
         prefix = "newznab" if self.flavor == "newznab" else "torznab"
@@ -107,12 +123,13 @@ class FakeIndexer:
         return (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
             f'<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom" xmlns:{prefix}="{ns}">\n<channel>\n'
-            "<title>example.com</title><description>example.com API results</description>\n"
+            f"<title>{self.name}</title><description>{self.name} API results</description>\n"
             f'<{prefix}:response offset="{offset}" total="{len(self.items)}"/>\n{body}</channel>\n</rss>\n'
         )
 
     def _item(self, n: int, it: FakeItem, prefix: str) -> str:
-        url = f"{self.base}/get/{n}?apikey={UPSTREAM_KEY}"
+        url = it.download or f"{self.base}/get/{n}?apikey={UPSTREAM_KEY}"
+        hour = 23 - n % 24
         kind = "application/x-nzb" if prefix == "newznab" else "application/x-bittorrent"
         attrs = "".join(f"<{prefix}:attr name={quoteattr(k)} value={quoteattr(v)}/>" for k, v in it.attrs.items())
         return (
@@ -120,7 +137,8 @@ class FakeIndexer:
             f'<guid isPermaLink="true">{self.base}/details/{n}</guid>'
             f"<link>{escape(url)}</link>"
             f"<comments>{self.base}/details/{n}#comments</comments>"
-            "<pubDate>Sun, 06 Jun 2010 17:29:23 +0100</pubDate><category>TV &gt; HD</category>"
+            f"<pubDate>{WEEKDAYS[(self.day - 1) % 7]}, {self.day:02d} Jun 2010 {hour:02d}:29:23 +0000</pubDate>"
+            "<category>TV &gt; HD</category>"
             f"<description>{escape(it.description)}</description>"
             f'<enclosure url={quoteattr(url)} length="154653309" type="{kind}"/>'
             f'<{prefix}:attr name="category" value="5000"/><{prefix}:attr name="category" value="5040"/>'

@@ -4,6 +4,7 @@ from PyPI (torznab 0.2.1, MIT: its `Torznab.search_torrent`, `get_capabilities` 
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import Any
@@ -13,9 +14,13 @@ import pytest
 import torznab
 from ig_fake_indexer import UPSTREAM_KEY, FakeIndexer, FakeItem
 from ig_helpers import ServerThread, term_list
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
 
 from indexguard.integrations.identity import build_screener
 from indexguard.integrations.torznab_proxy import BlockEvent, ProxyConfig, make_proxy_app
+from indexguard.lists.terms import parse_term_list
 from indexguard.screen.deny_set import DenyRecord, MemoryDenySet
 
 CLIENT_KEY = "proxyclientkey42"
@@ -126,11 +131,11 @@ def test_upstream_key_never_leaks_and_links_go_through_proxy(rig: Rig) -> None:
     for body in rig.bodies:
         assert UPSTREAM_KEY.encode() not in body
     for it in items:
-        assert it.link is not None and it.link.startswith(rig.proxy.url + "/dl?token=")
+        assert it.link is not None and re.fullmatch(re.escape(rig.proxy.url) + r"/dl/[\w-]{22}\.torrent", it.link)
         assert UPSTREAM_KEY not in it.link and rig.indexer.base not in it.link
     root = ET.fromstring(rig.bodies[-1])
     for enc in root.iter("enclosure"):
-        assert enc.get("url", "").startswith(rig.proxy.url + "/dl?token=")
+        assert re.fullmatch(re.escape(rig.proxy.url) + r"/dl/[\w-]{22}\.torrent", enc.get("url", ""))
     assert all(r.get("apikey") == UPSTREAM_KEY for r in rig.indexer.requests)
 
 
@@ -139,14 +144,16 @@ def test_download_through_proxy_is_screened(rig: Rig) -> None:
     items = {i.title: i for i in client.search_torrent("show", rig.api)}
     ok = httpx.get(items["Public.Domain.Show.S01E01"].link or "", timeout=10)
     assert ok.status_code == 200 and ok.headers["content-type"] == "application/x-bittorrent"
-    assert ok.content.startswith(b"d8:announce")
-    assert "item0.torrent" in ok.headers.get("content-disposition", "")
+    assert ok.content == rig.indexer.torrent(0)  # byte-identical
+    # the file name comes from the item title, whatever the upstream called it
+    assert ok.headers["content-disposition"].startswith('attachment; filename="Public.Domain.Show.S01E01.torrent"')
     bad = httpx.get(items["Public.Domain.Show.S01E07"].link or "", timeout=10)
     err = ET.fromstring(bad.content)
-    assert err.tag == "error" and err.get("code") == "300"
+    assert bad.status_code == 404 and err.tag == "error" and err.get("code") == "300"
     assert [e.kind for e in rig.events if e.kind == "download"] == ["download"]
-    forged = httpx.get(rig.proxy.url + "/dl", params={"token": "not-a-token"}, timeout=10)
-    assert ET.fromstring(forged.content).get("code") == "201"
+    for forged in ("/dl/not-a-token.torrent", "/dl/" + "A" * 22 + ".torrent", "/dl/x"):
+        r = httpx.get(rig.proxy.url + forged, timeout=10)
+        assert (r.status_code, r.content) == (bad.status_code, bad.content)
 
 
 def test_caps_pass_through(rig: Rig) -> None:
@@ -164,7 +171,7 @@ def test_wrong_client_key_is_error_100(rig: Rig) -> None:
 
 
 @pytest.mark.parametrize(("params", "code"), [
-    ({}, "200"), ({"t": "get", "id": "1"}, "203"), ({"t": "frobnicate"}, "202"),
+    ({"t": "get", "id": "1"}, "203"), ({"t": "frobnicate"}, "202"),
     ({"t": "search", "offset": "-1"}, "201"), ({"t": "search", "limit": "ten"}, "201"),
     ({"t": "search", "q": "show", "cat": "tv"}, "201"),
 ])
@@ -200,3 +207,36 @@ def test_newznab_feed_keeps_its_namespace(serve: Callable[[Any], ServerThread]) 
     titles = [i.findtext("title") for i in root.iter("item")]
     assert titles == CLEAN
     assert b"xmlns:newznab" in body
+
+
+def test_a_list_reload_applies_to_items_screened_before(serve: Callable[[Any], ServerThread]) -> None:
+    # The proxy remembers what it made of each item; a new screener (a list reload) must void that.
+    indexer = FakeIndexer()
+    indexer.base = serve(indexer.app()).url
+    lenient = build_screener([parse_term_list("zorblat\n", "one", "txt")])
+    strict = build_screener([parse_term_list("zorblat\nS01E08\n", "two", "txt")])
+    current = [lenient]
+    cfg = ProxyConfig(upstream=indexer.base + "/api", upstream_apikey=UPSTREAM_KEY)
+    proxy = serve(make_proxy_app(cfg, lambda: current[0]))
+    titles = lambda q: _page(httpx.get(proxy.url + "/api", params={"t": "search", "q": q}, timeout=10).content)[0]  # noqa: E731
+    assert "Public.Domain.Show.S01E08" in titles("first")
+    assert "Public.Domain.Show.S01E08" in titles("second")  # same items, another search
+    current[0] = strict
+    assert "Public.Domain.Show.S01E08" not in titles("third")
+    assert "Public.Domain.Show.S01E09" in titles("third")
+
+
+def test_an_item_repeated_upstream_is_served_each_time(serve: Callable[[Any], ServerThread]) -> None:
+    item = ('<item><title>Public.Domain.Show.S02E01</title><link>http://127.0.0.1:1/get/1</link>'
+            '<torznab:attr name="seeders" value="3"/></item>')
+    feed = ('<?xml version="1.0"?><rss version="2.0" xmlns:torznab="http://torznab.com/schemas/2015/feed">'
+            f'<channel><title>t</title>{item * 3}</channel></rss>')
+
+    async def api(request: Any) -> Response:
+        return Response(feed, media_type="application/rss+xml")
+
+    upstream = serve(Starlette(routes=[Route("/api", api)]))
+    proxy = serve(make_proxy_app(ProxyConfig(upstream=upstream.url + "/api"), build_screener([term_list()])))
+    for q in ("first", "second"):  # the second search meets items the proxy has already made
+        body = httpx.get(proxy.url + "/api", params={"t": "search", "q": q}, timeout=10).content
+        assert _page(body)[0] == ["Public.Domain.Show.S02E01"] * 3

@@ -1,38 +1,41 @@
 """A Torznab/Newznab filtering proxy: put it between clients (Prowlarr, Jackett users, the *arr apps,
-qBittorrent, FlexGet) and any compliant indexer.
+qBittorrent's Jackett plugin, FlexGet) and one or more compliant indexers.
 
-- `t=caps` passes through.
+- Paths: the Newznab/Torznab `/api`, and Jackett's `/api/v2.0/indexers/{id}/results/torznab[/api]`
+  with `all` fanning out over every configured indexer and merging newest first, as Jackett does.
+- `t=caps` passes through (merged for `all`); `t=indexers` lists the indexers as Jackett does; a
+  request without `t` is a search, as in Jackett.
 - Search functions (search, tvsearch, movie, music, book) have their free-text parameters screened
   first; a blocked query gets an empty, valid feed and is reported to `on_block` without its text.
+  Every other parameter (cat, imdbid, tvdbid, tmdbid, season, ep, extended, attrs, ...) is relayed.
 - Every result item is screened (title, description, text attributes, infohash against the deny
   set and hash lists, magnet). Items whose action is in `drop_actions` vanish; the proxy keeps
   paging upstream so a page is full, and `offset`/`total` count the filtered sequence.
-- Download links are replaced by encrypted, expiring proxy links (the upstream URL and API key
-  never reach the client); a fetched .torrent/.nzb is screened before it is handed over.
-- Clients authenticate with the proxy's own keys; the upstream key is scrubbed from everything relayed.
+- Download links become short proxy links (`/dl/<id>.torrent`, see proxy_links); a fetched
+  .torrent/.nzb comes only from where the indexer may send it (see proxy_fetch), is screened, and is
+  handed over with a file name made from the item title, or refused with a non-2xx status.
+- Clients authenticate with the proxy's own keys; upstream keys are scrubbed from everything relayed.
 """
 
 from __future__ import annotations
 
-import base64
+import asyncio
 import copy
 import hashlib
 import hmac
 import json
 import logging
-import secrets
 import time
 import uuid
-import xml.etree.ElementTree as ET
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, quote_plus, urlencode, urlsplit
+from urllib.parse import quote, quote_plus
 
 import httpx
-from cryptography.fernet import Fernet, InvalidToken
 from fastapi import APIRouter
+from lxml import etree
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -40,6 +43,10 @@ from starlette.routing import Route
 
 from indexguard.errors import IndexguardError
 from indexguard.integrations import torznab_feed as tf
+from indexguard.integrations.proxy_fetch import DownloadRefused, GuardedFetcher, Resolver, system_resolve
+from indexguard.integrations.proxy_indexers import Indexer, single_indexer
+from indexguard.integrations.proxy_items import ItemCache
+from indexguard.integrations.proxy_links import LinkTable, content_disposition, safe_filename
 from indexguard.screen.decision import Decision
 from indexguard.screen.item import Item
 from indexguard.screen.screener import Screener
@@ -53,10 +60,15 @@ UNRELAYED_FUNCTIONS = frozenset(("details", "getnfo", "get", "cart-add", "cart-d
                                  "comments", "comments-add", "register", "user"))
 # Free-text parameters a search may carry (ids such as imdbid or tvdbid are not text).
 TEXT_PARAMS = ("q", "title", "author", "artist", "album", "label", "track", "genre", "tag", "publisher")
+# Never relayed upstream: the client's key, and the paging and output format the proxy decides.
+LOCAL_PARAMS = ("apikey", "offset", "limit", "o", "t")
+JACKETT_PREFIX = "/api/v2.0/indexers/"
+ALL = "all"
 DEFAULT_LIMIT = 100
 RSS_TYPE = "application/rss+xml; charset=utf-8"
 XML_TYPE = "application/xml; charset=utf-8"
 MEDIA = {"torrent": "application/x-bittorrent", "nzb": "application/x-nzb"}
+REFUSED_STATUS = 404
 
 ScreenerSource = Screener | Callable[[], Screener]
 
@@ -74,43 +86,56 @@ class BlockEvent:
 
 @dataclass(frozen=True)
 class ProxyConfig:
-    upstream: str  # the upstream API endpoint, e.g. http://127.0.0.1:9117/api/v2.0/indexers/x/results/torznab/api
+    upstream: str = ""  # one upstream API endpoint, e.g. http://127.0.0.1:9117/api/v2.0/indexers/x/results/torznab/api
     upstream_apikey: str | None = None
+    indexers: tuple[Indexer, ...] = ()  # several upstreams (see proxy_indexers); replaces `upstream`
     apikeys: frozenset[str] = frozenset()  # what clients must present; empty: no key needed
-    link_secret: bytes = b""  # key material for download links; random per process when empty
-    public_url: str | None = None  # how clients reach this proxy's API endpoint, when behind a reverse proxy
+    public_url: str | None = None  # how clients reach this proxy (its base URL), when behind a reverse proxy
     flavor: str = "torznab"  # namespace of the empty feed a blocked query gets: torznab | newznab
     drop_actions: frozenset[str] = frozenset(("block", "review"))
     timeout: float = 20.0
     max_download_bytes: int = 10 * 1024 * 1024
     link_ttl: int = 6 * 3600
+    max_links: int = 100_000
     page_cache_ttl: float = 300.0
     page_cache_size: int = 128
+    item_cache_size: int = 20_000
     max_upstream_fetches: int = 8
     max_redirects: int = 5
     transport: httpx.AsyncBaseTransport | None = None
+    resolve: Resolver | None = None  # DNS for download hosts named in the config; the system's by default
+
+    def upstreams(self) -> tuple[Indexer, ...]:
+        if self.indexers:
+            return self.indexers
+        if not self.upstream:
+            raise ValueError("ProxyConfig needs `upstream` or `indexers`")
+        return (single_indexer(self.upstream, self.upstream_apikey),)
 
 
 class ProxyError(Exception):
     """Answered to the client as a Newznab error document."""
 
-    def __init__(self, code: int, description: str | None = None) -> None:
+    def __init__(self, code: int, description: str | None = None, status: int = 200) -> None:
         self.code = code
         self.description = description if description is not None else tf.ERROR_CODES.get(code, "Unknown error")
+        self.status = status
         super().__init__(f"{code}: {self.description}")
 
 
 @dataclass
 class _Scan:
-    """The filtered result sequence of one search, as far as it has been read upstream."""
+    """The filtered result sequence of one search on one indexer, as far as it has been read upstream."""
 
-    kept: list[ET.Element] = field(default_factory=list)
+    kept: list[tuple[str, tf.Element]] = field(default_factory=list)  # (pubDate, item)
     scanned: int = 0
     dropped: int = 0
     upstream_total: int | None = None
     exhausted: bool = False
-    template: tf.Feed | None = None
+    template: tf.Element | None = None  # the first answer's document without its items
+    namespace: str = tf.TORZNAB_NS
     created: float = field(default_factory=time.monotonic)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def total(self) -> int:
         if self.exhausted or self.upstream_total is None:
@@ -122,11 +147,18 @@ class TorznabProxy:
     def __init__(self, config: ProxyConfig, screener: ScreenerSource,
                  on_block: Callable[[BlockEvent], None] | None = None) -> None:
         self.config = config
+        self.indexers = {ix.id: ix for ix in config.upstreams()}
         self._screener = screener
         self.on_block = on_block or _log_block
-        secret = config.link_secret or secrets.token_bytes(32)
-        self._fernet = Fernet(base64.urlsafe_b64encode(hashlib.sha256(b"indexguard-proxy-links\0" + secret).digest()))
         self._scans: OrderedDict[str, _Scan] = OrderedDict()
+        self._caps: dict[str, tuple[float, bytes]] = {}
+        self._links = LinkTable(config.link_ttl, config.max_links)
+        self._items = ItemCache(min(config.page_cache_ttl, config.link_ttl / 4), config.item_cache_size)
+        self._secrets = _secret_forms(ix.apikey for ix in self.indexers.values())
+        self._http_client: httpx.AsyncClient | None = None
+        self._http_loop: asyncio.AbstractEventLoop | None = None
+        self._fetcher = GuardedFetcher(self._http, max_bytes=config.max_download_bytes,
+                                       max_redirects=config.max_redirects, resolve=config.resolve or system_resolve)
 
     # --- endpoints -------------------------------------------------------------------------
 
@@ -134,13 +166,18 @@ class TorznabProxy:
         params = _params(request)
         try:
             self._authenticate(params)
-            function = params.get("t", "").strip().lower()
-            if not function:
-                raise ProxyError(200, "Missing parameter (t)")
+            selected, meta = self._select(request.path_params.get("indexer"))
+            # Jackett reads a request without `t` as a search; qBittorrent's plugin relies on it.
+            function = params.get("t", "").strip().lower() or "search"
+            if function == "indexers":
+                if not meta:
+                    raise ProxyError(203, "Function not available (this is not an aggregate indexer)")
+                return await self._indexers(params, _public_base(request, self.config.public_url))
             if function == "caps":
-                return await self._caps(params)
+                return await self._caps_response(selected)
             if function in SEARCH_FUNCTIONS:
-                return await self._search(function, params, self._download_base(request))
+                return await self._search(function, params, selected,
+                                          _public_base(request, self.config.public_url) + "/dl/")
             if function in UNRELAYED_FUNCTIONS:
                 raise ProxyError(203)
             raise ProxyError(202)
@@ -148,11 +185,26 @@ class TorznabProxy:
             return self._error(e)
 
     async def download(self, request: Request) -> Response:
+        link_id = request.path_params.get("name", "").split(".", 1)[0]
+        link = self._links.get(link_id)
+        indexer = self.indexers.get(link.indexer) if link is not None else None
+        if link is None or indexer is None:
+            log.debug("torznab proxy: download refused (unknown or expired link)")
+            return self._refused()
         try:
-            link = self._open_link(request.query_params.get("token", ""))
-            return await self._fetch_download(link)
-        except ProxyError as e:
-            return self._error(e)
+            fetched = await self._fetcher.get(link.url, indexer)
+        except DownloadRefused as e:
+            log.debug("torznab proxy: download from indexer %s refused (%s)", indexer.id, e)
+            return self._refused()
+        if fetched.magnet is not None:
+            return self._magnet(fetched.magnet)
+        kind = _sniff(fetched.body, link.kind)
+        d = self.screener().screen(Item(id=f"dl-{uuid.uuid4().hex}", kind=kind, raw=fetched.body))  # type: ignore[arg-type]
+        if d.action in self.config.drop_actions:
+            self._emit("download", "download", d)
+            return self._refused()
+        disposition = content_disposition(safe_filename(link.title, kind))
+        return Response(fetched.body, media_type=MEDIA[kind], headers={"content-disposition": disposition})
 
     # --- api functions ---------------------------------------------------------------------
 
@@ -163,30 +215,93 @@ class TorznabProxy:
         if not any(hmac.compare_digest(given.encode(), k.encode()) for k in self.config.apikeys):
             raise ProxyError(100)
 
-    async def _caps(self, params: dict[str, str]) -> Response:
-        body = await self._get_upstream({"t": "caps"} | _passthrough(params, ("t",)))
-        root = self._parse(body)
+    def _select(self, path_id: str | None) -> tuple[list[Indexer], bool]:
+        """The indexers a request addresses, and whether that is the aggregate (`all`)."""
+        everything = list(self.indexers.values())
+        if path_id is None:  # plain /api: the one indexer, or all of them
+            return everything, len(everything) > 1
+        if path_id.lower() == ALL:
+            return everything, True
+        indexer = self.indexers.get(path_id.lower())
+        if indexer is None:
+            raise ProxyError(201, "Incorrect parameter (unknown indexer)", status=404)
+        return [indexer], False
+
+    async def _indexers(self, params: dict[str, str], base: str) -> Response:
+        configured = params.get("configured", "").strip().lower()
+        indexers = [] if configured == "false" else list(self.indexers.values())
+        caps = await asyncio.gather(*(self._caps_root(ix) for ix in indexers), return_exceptions=True)
+        root = etree.Element("indexers")
+        for ix, cap in zip(indexers, caps, strict=True):
+            el = etree.SubElement(root, "indexer", id=ix.id, configured="true")
+            for tag, text in (("title", ix.title), ("description", ix.title), ("link", base + "/"),
+                              ("language", "en-US"), ("type", "private")):
+                etree.SubElement(el, tag).text = text
+            if isinstance(cap, etree._Element):
+                el.append(cap)
+        return Response(self._scrub(tf.serialize(root)), media_type=XML_TYPE)
+
+    async def _caps_response(self, selected: list[Indexer]) -> Response:
+        if len(selected) == 1:
+            return Response(await self._caps_bytes(selected[0]), media_type=XML_TYPE)
+        roots = [r for r in await asyncio.gather(*(self._caps_root(ix) for ix in selected), return_exceptions=True)
+                 if isinstance(r, etree._Element)]
+        if not roots:
+            raise ProxyError(900, "Unknown error (no upstream indexer answered)")
+        return Response(self._scrub(tf.serialize(tf.merge_caps(roots))), media_type=XML_TYPE)
+
+    async def _caps_root(self, indexer: Indexer) -> tf.Element:
+        return self._parse(await self._caps_bytes(indexer), indexer)
+
+    async def _caps_bytes(self, indexer: Indexer) -> bytes:
+        cached = self._caps.get(indexer.id)
+        if cached is not None and time.monotonic() - cached[0] < self.config.page_cache_ttl:
+            return cached[1]
+        root = self._parse(await self._get_upstream(indexer, {"t": "caps"}), indexer)
         err = tf.upstream_error(root)
         if err is not None:
             raise ProxyError(err.code, err.description)
-        return Response(self._scrub(tf.serialize(root)), media_type=XML_TYPE)
+        body = self._scrub(tf.serialize(root))
+        self._caps[indexer.id] = (time.monotonic(), body)
+        return body
 
-    async def _search(self, function: str, params: dict[str, str], dl_base: str) -> Response:
+    async def _search(self, function: str, params: dict[str, str], selected: list[Indexer],
+                      dl_base: str) -> Response:
         offset = _non_negative(params, "offset", 0)
         limit = _non_negative(params, "limit", DEFAULT_LIMIT) or DEFAULT_LIMIT
-        blocked = self._check_query(function, params)
-        if blocked:
+        if self._check_query(function, params):
             ns = tf.NEWZNAB_NS if self.config.flavor == "newznab" else tf.TORZNAB_NS
             return Response(tf.empty_feed(ns, offset=offset), media_type=RSS_TYPE)
-        scan = self._scan_for(function, params)
-        await self._fill(scan, function, params, offset + limit, limit, dl_base)
+        need = offset + limit
+        if len(selected) == 1:
+            scan = await self._filled(selected[0], function, params, need, limit, dl_base)
+            page = [el for _, el in scan.kept[offset:need]]
+            return self._page(scan, page, offset, scan.total())
+        results = await asyncio.gather(*(self._filled(ix, function, params, need, limit, dl_base)
+                                         for ix in selected), return_exceptions=True)
+        scans = [r for r in results if isinstance(r, _Scan)]
+        for ix, r in zip(selected, results, strict=True):
+            if isinstance(r, ProxyError):
+                log.warning("torznab proxy: indexer %s left out of an aggregate search (error %s)", ix.id, r.code)
+            elif isinstance(r, BaseException):
+                raise r
+        if not scans:
+            first = next(r for r in results if isinstance(r, ProxyError))
+            raise first
+        merged = _newest_first([scan.kept[:need] for scan in scans])
+        return self._page(scans[0], merged[offset:need], offset, sum(s.total() for s in scans))
+
+    def _page(self, scan: _Scan, items: list[tf.Element], offset: int, total: int) -> Response:
         assert scan.template is not None
-        feed = copy.deepcopy(scan.template)
-        # Kept items are final once their links are rewritten, and ElementTree elements have no parent
-        # pointer, so a page can hold the cached elements themselves instead of deep copies.
-        tf.replace_items(feed, scan.kept[offset:offset + limit])
-        tf.set_response(feed, offset, scan.total())
-        return Response(self._scrub(tf.serialize(feed.root)), media_type=RSS_TYPE)
+        root = copy.deepcopy(scan.template)
+        channel = root.find("channel")
+        assert channel is not None
+        feed = tf.Feed(root, channel, scan.namespace, [])
+        # An lxml element has one parent: this moves the cached items into the new page, and an item
+        # that occurs twice (upstream pages that overlap) is copied rather than moved twice.
+        tf.replace_items(feed, _distinct(items))
+        tf.set_response(feed, offset, total)
+        return Response(self._scrub(tf.serialize(root)), media_type=RSS_TYPE)
 
     def _check_query(self, function: str, params: dict[str, str]) -> bool:
         texts = [params[p] for p in TEXT_PARAMS if params.get(p, "").strip()]
@@ -200,144 +315,125 @@ class TorznabProxy:
                 return True
         return False
 
-    def _scan_for(self, function: str, params: dict[str, str]) -> _Scan:
-        key = _scan_key(function, params)
+    async def _filled(self, indexer: Indexer, function: str, params: dict[str, str], need: int, chunk: int,
+                      dl_base: str) -> _Scan:
+        scan = self._scan_for(indexer, function, params, dl_base)
+        async with scan.lock:  # two requests for the same search must not read the same upstream page twice
+            await self._fill(scan, indexer, function, params, need, chunk, dl_base)
+        return scan
+
+    def _scan_for(self, indexer: Indexer, function: str, params: dict[str, str], dl_base: str) -> _Scan:
+        key = _scan_key(indexer.id, function, params, dl_base)
         now = time.monotonic()
-        for k in [k for k, s in self._scans.items() if now - s.created > self.config.page_cache_ttl]:
-            del self._scans[k]
+        while self._scans:
+            oldest_key, oldest = next(iter(self._scans.items()))
+            if now - oldest.created <= self.config.page_cache_ttl:
+                break
+            del self._scans[oldest_key]
         scan = self._scans.get(key)
-        if scan is None:
+        if scan is None or now - scan.created > self.config.page_cache_ttl:
             scan = self._scans[key] = _Scan()
             while len(self._scans) > self.config.page_cache_size:
                 self._scans.popitem(last=False)
         self._scans.move_to_end(key)
         return scan
 
-    async def _fill(self, scan: _Scan, function: str, params: dict[str, str], need: int, chunk: int,
-                    dl_base: str) -> None:
+    async def _fill(self, scan: _Scan, indexer: Indexer, function: str, params: dict[str, str], need: int,
+                    chunk: int, dl_base: str) -> None:
         fetches = 0
         while (len(scan.kept) < need and not scan.exhausted) or scan.template is None:
             if fetches >= self.config.max_upstream_fetches:
                 return  # bounded work per request; the next page request continues the scan
             fetches += 1
-            query = _passthrough(params, ("offset", "limit", "o")) | {"offset": str(scan.scanned), "limit": str(chunk)}
-            root = self._parse(await self._get_upstream(query))
+            query = _passthrough(params) | {"t": function, "offset": str(scan.scanned), "limit": str(chunk)}
+            root = self._parse(await self._get_upstream(indexer, query), indexer)
             err = tf.upstream_error(root)
             if err is not None:
                 raise ProxyError(err.code, err.description)
-            feed = self._feed(root)
-            self._take(scan, feed, function, dl_base)
+            feed = self._feed(root, indexer)
+            self._take(scan, feed, indexer, function, dl_base)
             _, total = feed.response()
             scan.upstream_total = total if total is not None else scan.upstream_total
-            n = len(feed.items)
+            n = len(feed.elements)
             if n == 0 or (total is not None and scan.scanned >= total) or (total is None and n < chunk):
                 scan.exhausted = True
 
-    def _take(self, scan: _Scan, feed: tf.Feed, function: str, dl_base: str) -> None:
-        items = [it.to_item() for it in feed.items]
-        decisions = self.screener().screen_many(items)
-        for fi, d in zip(feed.items, decisions, strict=True):
-            if d.action in self.config.drop_actions:
-                scan.dropped += 1
-                self._emit("item", function, d)
+    def _take(self, scan: _Scan, feed: tf.Feed, indexer: Indexer, function: str, dl_base: str) -> None:
+        screener = self.screener()
+        self._items.bind(screener)
+        now = time.monotonic()
+        keys = [(indexer.id, dl_base, etree.tostring(el)) for el in feed.elements]
+        known = [self._items.get(key, now) for key in keys]
+        fresh = [tf.read_item(el, i) for i, (el, hit) in enumerate(zip(feed.elements, known, strict=True))
+                 if hit is None]
+        decisions = iter(screener.screen_many([fi.to_item() for fi in fresh]))
+        fresh_items = iter(fresh)
+        for key, hit in zip(keys, known, strict=True):
+            if hit is None:
+                fi, d = next(fresh_items), next(decisions)
+                kept = d.action not in self.config.drop_actions
+                if kept:
+                    self._rewrite_links(fi, feed.namespace, indexer, dl_base)
+                    if not fi.has_indexer:
+                        tf.set_indexer(fi.element, indexer.id, indexer.title)
+                self._items.put(key, fi.element if kept else None, fi.pub_date, d, now)
+                element, pub_date, decision = (fi.element if kept else None), fi.pub_date, d
             else:
-                self._rewrite_links(fi, feed.namespace, dl_base)
-                scan.kept.append(fi.element)
-        scan.scanned += len(feed.items)
-        tf.replace_items(feed, [])
-        # The template is deep-copied for every page: it must not drag the parsed items along.
-        scan.template = tf.Feed(feed.root, feed.channel, feed.namespace, [])
+                element, pub_date, decision = hit.element, hit.pub_date, hit.decision
+            if element is None:
+                scan.dropped += 1
+                self._emit("item", function, decision)
+            else:
+                scan.kept.append((pub_date, element))
+        scan.scanned += len(feed.elements)
+        if scan.template is None:
+            tf.replace_items(feed, [])
+            scan.template = feed.root
+            scan.namespace = feed.namespace
 
     # --- links and downloads ---------------------------------------------------------------
 
-    def _rewrite_links(self, fi: tf.FeedItem, namespace: str, dl_base: str) -> None:
+    def _rewrite_links(self, fi: tf.FeedItem, namespace: str, indexer: Indexer, dl_base: str) -> None:
         kind = _kind_hint(fi.enclosure_type, namespace)
-        made: dict[str, str] = {}  # the enclosure and the link usually name the same file: one token
-        enclosure = fi.element.find("enclosure")
-        if enclosure is not None and _is_http(fi.enclosure_url):
-            made[fi.enclosure_url] = self._link(fi.enclosure_url, kind, dl_base)
-            enclosure.set("url", made[fi.enclosure_url])
-        link = fi.element.find("link")
-        if link is not None and _is_http(fi.link):
-            link.text = made.get(fi.link) or self._link(fi.link, kind, dl_base)
+        if fi.enclosure_el is not None and _is_http(fi.enclosure_url):
+            fi.enclosure_el.set("url", self._link(fi.enclosure_url, indexer, kind, fi.title, dl_base))
+        if fi.link_el is not None and _is_http(fi.link):
+            fi.link_el.text = self._link(fi.link, indexer, kind, fi.title, dl_base)
 
-    def _link(self, url: str, kind: str, dl_base: str) -> str:
-        token = self._fernet.encrypt(json.dumps({"u": url, "k": kind}).encode()).decode()
-        return f"{dl_base}?{urlencode({'token': token})}"
-
-    def _open_link(self, token: str) -> dict[str, str]:
-        try:
-            raw = self._fernet.decrypt(token.encode(), ttl=self.config.link_ttl)
-            link = json.loads(raw)
-        except (InvalidToken, ValueError):
-            raise ProxyError(201, "Incorrect parameter (the download link is invalid or has expired)") from None
-        if not isinstance(link, dict) or not isinstance(link.get("u"), str):
-            raise ProxyError(201, "Incorrect parameter (the download link is invalid)")
-        return {"u": link["u"], "k": str(link.get("k", "torrent"))}
-
-    async def _fetch_download(self, link: dict[str, str]) -> Response:
-        url = link["u"]
-        async with self._client() as client:
-            for _ in range(self.config.max_redirects + 1):
-                if url.lower().startswith("magnet:"):
-                    return self._magnet(url)
-                if not _is_http(url):
-                    raise ProxyError(300, "No such item (unsupported download link)")
-                try:
-                    async with client.stream("GET", url) as resp:
-                        if resp.is_redirect and "location" in resp.headers:
-                            url = _redirect_target(resp)
-                            continue
-                        if resp.status_code != 200:
-                            raise ProxyError(300, "No such item (the indexer refused the download)")
-                        body = await self._read_limited(resp)
-                        disposition = resp.headers.get("content-disposition")
-                except httpx.HTTPError:
-                    raise ProxyError(900, "Unknown error (the indexer is unreachable)") from None
-                return self._screen_download(body, link["k"], disposition)
-        raise ProxyError(300, "No such item (too many redirects)")
-
-    async def _read_limited(self, resp: httpx.Response) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in resp.aiter_bytes():
-            size += len(chunk)
-            if size > self.config.max_download_bytes:
-                raise ProxyError(300, "No such item (the download is too large to screen)")
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-    def _screen_download(self, body: bytes, hint: str, disposition: str | None) -> Response:
-        kind = _sniff(body, hint)
-        d = self.screener().screen(Item(id=f"dl-{uuid.uuid4().hex}", kind=kind, raw=body))  # type: ignore[arg-type]
-        if d.action in self.config.drop_actions:
-            self._emit("download", "download", d)
-            raise ProxyError(300)
-        headers = {"content-disposition": disposition} if disposition else None
-        return Response(body, media_type=MEDIA[kind], headers=headers)
+    def _link(self, url: str, indexer: Indexer, kind: str, title: str, dl_base: str) -> str:
+        return f"{dl_base}{self._links.add(url, indexer.id, kind, title)}.{kind}"
 
     def _magnet(self, uri: str) -> Response:
         d = self.screener().screen(Item(id=f"dl-{uuid.uuid4().hex}", kind="listing", magnet=uri))
         if d.action in self.config.drop_actions:
             self._emit("download", "download", d)
-            raise ProxyError(300)
+            return self._refused()
         return RedirectResponse(uri, status_code=302)
+
+    def _refused(self) -> Response:
+        # One answer for every refusal and failure, whatever the destination did: no port or host oracle.
+        return Response(tf.error_document(300), status_code=REFUSED_STATUS, media_type=XML_TYPE)
 
     # --- plumbing --------------------------------------------------------------------------
 
     def screener(self) -> Screener:
         return self._screener if isinstance(self._screener, Screener) else self._screener()
 
-    def _client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(timeout=self.config.timeout, follow_redirects=False, transport=self.config.transport)
+    def _http(self) -> httpx.AsyncClient:
+        # One pooled client per event loop: a new client per request costs an SSL context (~1 ms).
+        loop = asyncio.get_running_loop()
+        if self._http_client is None or self._http_loop is not loop:
+            self._http_client = httpx.AsyncClient(timeout=self.config.timeout, follow_redirects=False,
+                                                  transport=self.config.transport, trust_env=False)
+            self._http_loop = loop
+        return self._http_client
 
-    async def _get_upstream(self, params: dict[str, str]) -> bytes:
+    async def _get_upstream(self, indexer: Indexer, params: dict[str, str]) -> bytes:
         query = dict(params)
-        if self.config.upstream_apikey:
-            query["apikey"] = self.config.upstream_apikey
+        if indexer.apikey:
+            query["apikey"] = indexer.apikey
         try:
-            async with self._client() as client:
-                resp = await client.get(self.config.upstream, params=query)
+            resp = await self._http().get(indexer.url, params=query)
         except httpx.HTTPError:
             raise ProxyError(900, "Unknown error (the upstream indexer is unreachable)") from None
         if resp.status_code != 200:
@@ -346,37 +442,31 @@ class TorznabProxy:
             raise ProxyError(900, "Unknown error (the upstream answer is too large)")
         return resp.content
 
-    def _parse(self, body: bytes) -> ET.Element:
+    def _parse(self, body: bytes, indexer: Indexer) -> tf.Element:
         try:
             return tf.parse_document(body)
         except IndexguardError as e:
-            # Fail closed: nothing we cannot read reaches the client.
-            log.warning("torznab proxy: unreadable upstream answer: %s", e)
+            # Fail closed: nothing we cannot read reaches the client. The reason names no content.
+            log.warning("torznab proxy: unreadable answer from indexer %s (%s)", indexer.id, type(e).__name__)
             raise ProxyError(900, "Unknown error (the upstream answer could not be read)") from None
 
-    def _feed(self, root: ET.Element) -> tf.Feed:
+    def _feed(self, root: tf.Element, indexer: Indexer) -> tf.Feed:
         try:
-            return tf.feed_from_root(root)
+            return tf.feed_from_root(root, read_items=False)
         except IndexguardError as e:
-            log.warning("torznab proxy: unexpected upstream document: %s", e)
+            log.warning("torznab proxy: indexer %s answered something else than a feed (%s)", indexer.id,
+                        type(e).__name__)
             raise ProxyError(900, "Unknown error (the upstream answer is not a result feed)") from None
 
-    def _download_base(self, request: Request) -> str:
-        if self.config.public_url:
-            return self.config.public_url.rstrip("/").rsplit("/", 1)[0] + "/dl"
-        path = request.url.path.rsplit("/", 1)[0] + "/dl"
-        return str(request.url.replace(path=path, query=""))
-
     def _scrub(self, body: bytes) -> bytes:
-        key = self.config.upstream_apikey
-        if not key:
-            return body
-        for form in {key, quote(key, safe=""), quote_plus(key)}:
-            body = body.replace(form.encode(), b"REDACTED")
+        for form in self._secrets:
+            if form in body:
+                body = body.replace(form, b"REDACTED")
         return body
 
     def _error(self, e: ProxyError) -> Response:
-        return Response(self._scrub(tf.error_document(e.code, e.description)), media_type=XML_TYPE)
+        return Response(self._scrub(tf.error_document(e.code, e.description)), status_code=e.status,
+                        media_type=XML_TYPE)
 
     def _emit(self, kind: str, function: str, d: Decision) -> None:
         payload = d.to_json()
@@ -395,14 +485,18 @@ def _log_block(event: BlockEvent) -> None:
              event.decision.get("id"), entries)
 
 
+def _secret_forms(keys: Iterable[str | None]) -> tuple[bytes, ...]:
+    forms = {f for k in keys if k for f in (k, quote(k, safe=""), quote_plus(k))}
+    return tuple(sorted((f.encode() for f in forms), key=len, reverse=True))
+
+
 def _params(request: Request) -> dict[str, str]:
     # The specification: parameter names are case-insensitive.
     return {k.lower(): v for k, v in request.query_params.multi_items()}
 
 
-def _passthrough(params: dict[str, str], drop: Iterable[str]) -> dict[str, str]:
-    skip = {"apikey", *drop}
-    return {k: v for k, v in params.items() if k not in skip}
+def _passthrough(params: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in params.items() if k not in LOCAL_PARAMS}
 
 
 def _non_negative(params: dict[str, str], name: str, default: int) -> int:
@@ -414,9 +508,38 @@ def _non_negative(params: dict[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
-def _scan_key(function: str, params: dict[str, str]) -> str:
-    rest = sorted(_passthrough(params, ("offset", "limit", "o", "t")).items())
-    return hashlib.sha256(json.dumps([function, rest]).encode()).hexdigest()
+def _scan_key(indexer_id: str, function: str, params: dict[str, str], dl_base: str) -> str:
+    rest = sorted(_passthrough(params).items())
+    return hashlib.sha256(json.dumps([indexer_id, function, rest, dl_base]).encode()).hexdigest()
+
+
+def _distinct(items: list[tf.Element]) -> list[tf.Element]:
+    seen: set[int] = set()
+    out = []
+    for el in items:
+        out.append(copy.deepcopy(el) if id(el) in seen else el)
+        seen.add(id(el))
+    return out
+
+
+def _newest_first(lists: list[list[tuple[str, tf.Element]]]) -> list[tf.Element]:
+    dated = [(tf.published(date), n, el) for n, kept in enumerate(lists) for date, el in kept]
+    dated.sort(key=lambda t: (-t[0], t[1]))  # stable: equal dates keep indexer order, then upstream order
+    return [el for _, _, el in dated]
+
+
+def _public_base(request: Request, public_url: str | None) -> str:
+    """The proxy's base URL as clients reach it: the configured public URL, or this request's
+    origin and mount path (everything before `/api`)."""
+    if public_url:
+        base = public_url.rstrip("/")
+        return base[:-4] if base.endswith("/api") else base
+    path = request.url.path
+    cut = path.find(JACKETT_PREFIX)
+    if cut < 0:
+        cut = path.rfind("/api")
+    prefix = path[:cut] if cut >= 0 else ""
+    return str(request.url.replace(path=prefix, query="", fragment="")).rstrip("/")
 
 
 def _kind_hint(enclosure_type: str, namespace: str) -> str:
@@ -437,23 +560,22 @@ def _sniff(body: bytes, hint: str) -> str:
     return hint if hint in MEDIA else "torrent"
 
 
-def _redirect_target(resp: httpx.Response) -> str:
-    location = resp.headers["location"]
-    return location if location.lower().startswith("magnet:") else str(resp.url.join(location))
-
-
 def _is_http(url: str) -> bool:
-    try:
-        return urlsplit(url).scheme.lower() in ("http", "https")
-    except ValueError:
-        return False
+    return url.startswith(("http://", "https://")) or url[:8].lower().startswith(("http://", "https://"))
+
+
+def _routes(proxy: TorznabProxy) -> list[tuple[str, Callable[[Request], Any]]]:
+    jackett = JACKETT_PREFIX + "{indexer}/results/torznab"
+    return [("/api", proxy.api), (jackett, proxy.api), (jackett + "/api", proxy.api),
+            ("/dl/{name}", proxy.download)]
 
 
 def make_proxy_app(config: ProxyConfig, screener: ScreenerSource,
                    on_block: Callable[[BlockEvent], None] | None = None) -> Starlette:
-    """A standalone ASGI app: `/api` (the Torznab/Newznab endpoint) and `/dl` (screened downloads)."""
+    """A standalone ASGI app: `/api` and Jackett's `/api/v2.0/indexers/{id}/results/torznab[/api]`
+    (the Torznab/Newznab endpoints) and `/dl/<id>.torrent` (screened downloads)."""
     proxy = TorznabProxy(config, screener, on_block)
-    app = Starlette(routes=[Route("/api", proxy.api), Route("/dl", proxy.download)])
+    app = Starlette(routes=[Route(path, endpoint) for path, endpoint in _routes(proxy)])
     app.state.proxy = proxy
     return app
 
@@ -464,6 +586,6 @@ def make_proxy_router(config: ProxyConfig, screener: ScreenerSource,
     `app.include_router(make_proxy_router(cfg, live_screener), prefix="/torznab")`."""
     proxy = TorznabProxy(config, screener, on_block)
     router = APIRouter()
-    router.add_api_route("/api", proxy.api, methods=["GET"], include_in_schema=False)
-    router.add_api_route("/dl", proxy.download, methods=["GET"], include_in_schema=False)
+    for path, endpoint in _routes(proxy):
+        router.add_api_route(path, endpoint, methods=["GET", "HEAD"], include_in_schema=False)
     return router

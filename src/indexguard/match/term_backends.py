@@ -19,6 +19,7 @@ import ahocorasick_rs
 
 from indexguard.text.canonicalize import Folded
 from indexguard.text.leet import LEET_SYMBOLS, LOWER_COLLAPSE_BYTES, MULTI, SEPARATOR_BYTES
+from indexguard.text.markup import BBCODE_LITERALS, MARKUP_LITERALS
 from indexguard.text.units import Compact, compact, compact_without_symbols
 
 # Candidate: (pattern index, unit starts, unit ends) in folded-text offsets.
@@ -84,7 +85,7 @@ class HyperscanBackend:
         self._lengths = [len(lit.encode("utf-8")) for lit in self._literals]
         self._local = threading.local()
         self._db_k: Any = _literal_db(hyperscan, self._literals) if patterns else None
-        self._db_multi: Any = _literal_db(hyperscan, list(MULTI))
+        self._db_multi: Any = _raw_db(hyperscan)
 
     def _scan(self, data: bytes, which: str = "k") -> list[tuple[int, int]]:
         db = self._db_k if which == "k" else self._db_multi
@@ -164,6 +165,21 @@ def _literal_db(hs: Any, literals: list[str]) -> Any:
         expressions=[lit.encode("utf-8") for lit in literals],
         ids=list(range(len(literals))),
         flags=0,
+        literal=True,
+    )
+    return db
+
+
+def _raw_db(hs: Any) -> Any:
+    """What the bulk path looks for in the raw buffer: multi-character leet, and markup that a site would
+    render (text/markup.py), so that ASCII lines whose rendered text may differ take the full path."""
+    exact = [m.encode("ascii") for m in MULTI] + list(MARKUP_LITERALS)
+    expressions = exact + list(BBCODE_LITERALS)
+    db = hs.Database(mode=hs.HS_MODE_BLOCK)
+    db.compile(
+        expressions=expressions,
+        ids=list(range(len(expressions))),
+        flags=[0] * len(exact) + [hs.HS_FLAG_CASELESS] * len(BBCODE_LITERALS),
         literal=True,
     )
     return db

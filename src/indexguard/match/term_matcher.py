@@ -1,6 +1,8 @@
 """The term matcher: term lists and allowlists compiled once per list version set.
 
-Immutable once built, so a service swaps a whole matcher atomically when a list changes.
+Immutable once built, so a service swaps a whole matcher atomically when a list changes. Each text is
+matched as stored and in every derived view a reader may see (text/views.py: rendered markup, display
+order, transliteration); a view's matches carry spans in the stored text.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from indexguard.lists.terms import TermEntry, TermList
 from indexguard.match.term_backends import Backend, Pattern, make_backend
 from indexguard.match.term_verify import TermMatch, verify
 from indexguard.text.canonicalize import Canonicalizer, Folded
+from indexguard.text.markup import glued
+from indexguard.text.views import ViewBuilder
 
 REGEX_TIMEOUT_S = 0.05
 
@@ -43,6 +47,7 @@ class TermMatcher:
         canon: Canonicalizer | None = None,
     ) -> None:
         self.canon = canon or Canonicalizer()
+        self._views = ViewBuilder()
         self.lists = tuple(term_lists) + tuple(allow_lists)
         refs = [EntryRef(tl, e) for tl in self.lists for e in tl.entries]
         self._refs = [r for r in refs if r.entry.mode != "regex"]
@@ -59,6 +64,20 @@ class TermMatcher:
 
     def match(self, text: str) -> FieldMatches:
         folded = self.canon.fold(text)
+        errors: list[str] = []
+        matches = self._match_folded(folded, errors)
+        views = self._views.derived(text)
+        if matches and views and views[0].name == "markup":
+            matches = _not_glued(text, matches)
+        for view in views:
+            for ref, span, _ in self._match_folded(self.canon.fold(view.rendered.text), errors):
+                span = view.rendered.source_span(*span)
+                if not any(r is ref and s[0] < span[1] and span[0] < s[1] for r, s, _ in matches):
+                    matches.append((ref, span, view.name))
+        return FieldMatches(folded, _cancel_allowed(matches), list(dict.fromkeys(errors)))
+
+    def _match_folded(self, folded: Folded, errors: list[str]) -> list[tuple[EntryRef, tuple[int, int], str]]:
+        """Matches in one folded view, spans in the text that was folded."""
         found: dict[tuple[int, int, int], TermMatch] = {}
         for pid, starts, ends in self.backend.candidates(folded):
             for idx in self._pattern_refs[pid]:
@@ -66,10 +85,9 @@ class TermMatcher:
                 if m is not None:
                     found.setdefault((idx, m.start, m.end), m)
         matches = [(self._refs[m.entry], folded.original_span(m.start, m.end), m.view) for m in found.values()]
-        errors: list[str] = []
         if self._regex:
             matches += self._regex_matches(folded, errors)
-        return FieldMatches(folded, _cancel_allowed(matches), errors)
+        return matches
 
     def _regex_matches(self, folded: Folded, errors: list[str]) -> list[tuple[EntryRef, tuple[int, int], str]]:
         out = []
@@ -96,6 +114,14 @@ class TermMatcher:
         if self._regex:
             return list(range(len(texts)))
         return self.backend.needs_full_path(texts)
+
+
+def _not_glued(
+    text: str, matches: list[tuple[EntryRef, tuple[int, int], str]]
+) -> list[tuple[EntryRef, tuple[int, int], str]]:
+    """Stored-text matches that rendering does not glue onto a neighbouring word."""
+    ends, starts = glued(text)
+    return [m for m in matches if m[1][0] not in ends and m[1][1] not in starts]
 
 
 def _cancel_allowed(

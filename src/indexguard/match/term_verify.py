@@ -15,6 +15,8 @@ from indexguard.lists.terms import TermEntry
 from indexguard.text.canonicalize import Folded
 from indexguard.text.leet import allowed
 
+_LETTER_SYMBOLS = frozenset("!@$")
+
 
 @dataclass(frozen=True, slots=True)
 class TermMatch:
@@ -29,9 +31,7 @@ def _allowed(ch: str) -> frozenset[str]:
     return allowed(ch)
 
 
-def verify(
-    entry: TermEntry, index: int, folded: Folded, starts: list[int], ends: list[int]
-) -> TermMatch | None:
+def verify(entry: TermEntry, index: int, folded: Folded, starts: list[int], ends: list[int]) -> TermMatch | None:
     text = folded.text
     n = len(entry.letters)
     if len(starts) != n:
@@ -47,19 +47,98 @@ def verify(
     if spaced is None:
         return None
     head, tail = starts[0], ends[-1]
+    if spaced and _run_goes_on(text, starts, ends):
+        return None
     camel_used = False
     if entry.mode != "substring":
         ok, camel = _boundary_before(folded, head)
-        if not ok:
+        if not ok or (not spaced and _letter_symbol_between(text, head - 1)):
             return None
         camel_used |= camel
     if entry.mode not in ("prefix", "substring"):
         ok, camel = _boundary_after(folded, tail)
-        if not ok:
+        if not ok or (not spaced and _letter_symbol_between(text, tail)):
             return None
         camel_used |= camel
+    if camel_used and _case_steps_inside(entry, folded, starts):
+        return None
     view = _view(folded, head, tail, leet=leet, spaced=spaced, camel=camel_used, joined=joined)
     return TermMatch(index, head, tail, view)
+
+
+def _run_goes_on(text: str, starts: list[int], ends: list[int]) -> bool:
+    """A spelled-out word (`x b i z u y`) is read whole: a match that begins or ends with a single letter
+    must not have another single letter just beyond a separator no wider than its own (else `bizu` would
+    be found in `x b i z u y`). A wider break ends the word: `b.i.z.u a` still reads `bizu`."""
+    n = len(starts)
+    inner = max(
+        (_gap_width(text[ends[i] : starts[i + 1]]) for i in range(n - 1) if ends[i] != starts[i + 1]), default=1
+    )
+    if n == 1 or ends[0] != starts[1]:
+        gap = _single_letter_before(text, starts[0])
+        if gap is not None and _gap_width(gap) <= inner:
+            return True
+    if n == 1 or ends[-2] != starts[-1]:
+        gap = _single_letter_after(text, ends[-1])
+        if gap is not None and _gap_width(gap) <= inner:
+            return True
+    return False
+
+
+def _gap_width(gap: str) -> int:
+    """0: punctuation only (`b.i`); 1: one space; 2: more."""
+    spaces = sum(c.isspace() for c in gap)
+    return min(spaces, 2)
+
+
+def _single_letter_before(text: str, pos: int) -> str | None:
+    """The separator before `pos` when a lone letter stands before it as part of the same spelled-out run:
+    after the text's start or a separator as wide (`x b i z u`; not `Game.A b i z u`, where the A belongs
+    to what comes before)."""
+    gap_start = _skip_separators_back(text, pos)
+    if gap_start == pos or gap_start == 0 or not text[gap_start - 1].isalpha():
+        return None
+    letter = gap_start - 1
+    outer = _skip_separators_back(text, letter)
+    gap = text[gap_start:pos]
+    if outer == 0 or text[outer - 1] == "\n":
+        return gap
+    if outer == letter:
+        return None  # the letter ends a longer word
+    return gap if _gap_width(text[outer:letter]) == _gap_width(gap) else None
+
+
+def _single_letter_after(text: str, pos: int) -> str | None:
+    """The separator after `pos` when a lone letter stands after it as part of the same spelled-out run."""
+    gap_end = _skip_separators(text, pos)
+    if gap_end == pos or gap_end >= len(text) or not text[gap_end].isalpha():
+        return None
+    letter = gap_end
+    outer = _skip_separators(text, letter + 1)
+    gap = text[pos:gap_end]
+    if outer >= len(text) or text[outer] == "\n":
+        return gap
+    if outer == letter + 1:
+        return None  # the letter starts a longer word
+    return gap if _gap_width(text[letter + 1 : outer]) == _gap_width(gap) else None
+
+
+def _skip_separators_back(text: str, pos: int) -> int:
+    while pos > 0 and not text[pos - 1].isalnum() and text[pos - 1] != "\n":
+        pos -= 1
+    return pos
+
+
+def _skip_separators(text: str, pos: int) -> int:
+    while pos < len(text) and not text[pos].isalnum() and text[pos] != "\n":
+        pos += 1
+    return pos
+
+
+def _case_steps_inside(entry: TermEntry, folded: Folded, starts: list[int]) -> bool:
+    """A camelCase boundary counts only in camelCase text: a match whose own letters step from lower to
+    upper case other than between the term's words (`GuFekOLo`) is randomly cased, not camelCase."""
+    return any(_camel(folded, starts[k]) for k in range(1, len(starts)) if k - 1 not in entry.token_ends)
 
 
 def _check_gaps(entry: TermEntry, text: str, starts: list[int], ends: list[int]) -> tuple[bool | None, bool]:
@@ -84,6 +163,14 @@ def _check_gaps(entry: TermEntry, text: str, starts: list[int], ends: list[int])
             spaced = True
         piece_start = i + 1
     return spaced, joined
+
+
+def _letter_symbol_between(text: str, pos: int) -> bool:
+    """`d!sateket` reads as one leet word: `! @ $` between two letters stand for a letter, not a break
+    (`| +` still separate, as in `w|o|r|d`)."""
+    return (
+        0 < pos < len(text) - 1 and text[pos] in _LETTER_SYMBOLS and text[pos - 1].isalnum() and text[pos + 1].isalnum()
+    )
 
 
 def _is_word(ch: str) -> bool:

@@ -12,15 +12,73 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from importlib.metadata import version
 
 from anyascii import anyascii
 
-from indexguard.text.confusables import ascii_skeleton
+from indexguard.text.confusables import ascii_skeleton, data_version
 from indexguard.text.ignorables import is_ignorable
 
-CANONICALIZER_VERSION = "ig-canon-1"
+_DIGITS = ("ZERO", "ONE", "TWO", "THREE", "FOUR", "FIVE", "SIX", "SEVEN", "EIGHT", "NINE")
+# A character named for one Latin letter or digit in a style (`SCRIPT CAPITAL P`, `NEGATIVE SQUARED
+# LATIN CAPITAL LETTER M`, `REGIONAL INDICATOR SYMBOL LETTER M`, `DOUBLE CIRCLED DIGIT ONE`) reads as
+# it. Only style words may come before the letter: a script's name (Cherokee `SMALL LETTER A` looks like
+# d) or a shape change (`TURNED`, `REVERSED`) means it does not.
+_NAMED_LETTER = re.compile(r"(?:CAPITAL|SMALL|SYMBOL) (?:LETTER )?([A-Z])$|\bDIGIT (" + "|".join(_DIGITS) + ")$")
+_STYLE_WORDS = frozenset(
+    [
+        "LATIN",
+        "LETTER",
+        "CAPITAL",
+        "SMALL",
+        "SYMBOL",
+        "DIGIT",
+        "MATHEMATICAL",
+        "BOLD",
+        "ITALIC",
+        "SCRIPT",
+        "FRAKTUR",
+        "DOUBLE-STRUCK",
+        "SANS-SERIF",
+        "MONOSPACE",
+        "BLACK-LETTER",
+        "MODIFIER",
+        "SUPERSCRIPT",
+        "SUBSCRIPT",
+        "CIRCLED",
+        "NEGATIVE",
+        "SQUARED",
+        "PARENTHESIZED",
+        "REGIONAL",
+        "INDICATOR",
+        "DOUBLE",
+        "DINGBAT",
+        "TORTOISE",
+        "SHELL",
+        "BRACKETED",
+        "FULLWIDTH",
+        "HALFWIDTH",
+        "OUTLINED",
+    ]
+)
 
-_LETTER_SYMBOL = re.compile(r"(?:LATIN (?:CAPITAL|SMALL) LETTER|SYMBOL LETTER) ([A-Z])$")
+
+def _versions() -> str:
+    return f"unicodedata {unicodedata.unidata_version}; {data_version()}; anyascii {version('anyascii')}"
+
+
+CANONICALIZER_VERSION = f"ig-canon-2 ({_versions()})"
+
+
+def named_letter(ch: str) -> str | None:
+    """The ASCII letter or digit a character's Unicode name says it is drawn as, if any."""
+    name = unicodedata.name(ch, "")
+    m = _NAMED_LETTER.search(name)
+    if m is None or not _STYLE_WORDS.issuperset(name[: m.start()].split()):
+        return None
+    if m.group(1):
+        return m.group(1).lower()
+    return str(_DIGITS.index(m.group(2)))
 
 
 def _fold_once(ch: str, skeleton: dict[str, str]) -> str:
@@ -29,10 +87,16 @@ def _fold_once(ch: str, skeleton: dict[str, str]) -> str:
     if ch in skeleton:
         return skeleton[ch]
     compat = unicodedata.normalize("NFKD", ch)
-    if unicodedata.category(ch).startswith("S") and sum(c.isalnum() for c in compat) > 1:
-        # A symbol that decomposes to several letters (™ -> tm, ℡ -> tel) must not glue letters onto
-        # the word beside it; it stays a separator. Circled and squared single letters still fold.
-        return ch
+    category = unicodedata.category(ch)
+    if category[0] in "SN" and compat != ch:
+        alnum = [c for c in compat if c.isalnum()]
+        if len(alnum) > 1:
+            # A symbol that decomposes to several letters (™ -> tm, ℡ -> tel) must not glue letters
+            # onto the word beside it; it stays a separator.
+            return ch
+        if len(alnum) == 1:
+            # Parenthesised and punctuated forms (⒝ -> (b), ⒈ -> 1.) read as the one letter inside.
+            compat = alnum[0]
     out: list[str] = []
     for c in compat:
         if not c.isascii() and c in skeleton:
@@ -55,10 +119,9 @@ def _fold_lower(c: str, skeleton: dict[str, str]) -> str:
     if name.startswith("LATIN"):
         t = anyascii(c).lower()
         return t if t.isalnum() else c
-    if m := _LETTER_SYMBOL.search(name):
-        # Letter-shaped symbols with no decomposition: 🅼 (negative squared M), 🇲 (regional indicator M).
-        return m.group(1).lower()
-    return c
+    # Letter-shaped characters with no decomposition: 🅼 (negative squared M), 🇲 (regional indicator
+    # M), ℘ (script capital P), ⓵ (double circled digit one).
+    return named_letter(c) or c
 
 
 class FoldTable(dict[int, str]):

@@ -1,0 +1,116 @@
+"""The transliterated view: other scripts read aloud in Latin letters, with `anyascii` (ISC).
+
+A reader of Cyrillic reads `бизу` as "bizu"; a reader of Japanese reads `ビズ` the same. The canonical
+fold maps letters by how they *look* (Cyrillic `р` is p); this view maps them by how they *sound*
+(`р` is r), so both readings are matched. Latin letters, digits and symbols are left to the fold.
+
+anyascii gives one romanisation (Greek `β` as v, Cyrillic `х` as kh). A reader writing a foreign word in
+Cyrillic or Greek picks the letters that *sound* like its Latin letters (h as `х`, j as `дж`, b as `μπ`, u as
+`ου`), so a second, letter-for-letter reading undoes exactly that: `_SOUNDS_LIKE` lists, for
+the letters and digraphs whose common romanisation is ambiguous, the Latin letter they stand for. It is
+an alphabet fact, not vocabulary; every other letter reads as anyascii says.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from anyascii import anyascii
+
+from indexguard.text.canonicalize import named_letter
+from indexguard.text.rendered import Rendered
+
+
+class _SoundTable(dict[int, str]):
+    """A `str.translate` table: a non-Latin letter to its transliteration, computed on first sight."""
+
+    def __missing__(self, cp: int) -> str:
+        ch = chr(cp)
+        out = _sound(ch)
+        self[cp] = out
+        return out
+
+
+def _sound(ch: str) -> str:
+    if not unicodedata.category(ch).startswith(("L", "M")):
+        return ch
+    name = unicodedata.name(ch, "")
+    if not name or "LATIN" in name or unicodedata.normalize("NFKD", ch)[0].isascii() or named_letter(ch):
+        # Latin letters in any style (modifier, small capital, mathematical) are read by the fold.
+        return ch
+    # anyascii capitalises each Han and Hangul syllable, so in scripts written without spaces the step
+    # between two characters reads as a camelCase word boundary.
+    return anyascii(ch)
+
+
+_SOUNDS_LIKE = {
+    # Cyrillic
+    "дж": "j", "кс": "x", "х": "h", "й": "j", "ж": "j", "ц": "c", "ю": "ju", "я": "ja", "ё": "jo", "щ": "sh",
+    "ъ": "", "ь": "",
+    # Greek
+    "ου": "u", "μπ": "b", "ντ": "d", "γκ": "g", "τζ": "j", "υ": "u", "η": "i", "ω": "o", "χ": "h", "ξ": "x",
+}  # fmt: skip
+_SOUNDS_LIKE_RE = re.compile("|".join(sorted(_SOUNDS_LIKE, key=len, reverse=True)), re.IGNORECASE)
+
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _latin_words(text: str, table: dict[int, str]) -> set[int]:
+    """Positions inside words that hold a Latin letter: those are read by how they look (`pаypаl` with
+    Cyrillic а is a Latin word in disguise), so only words wholly in other scripts are read aloud."""
+    keep: set[int] = set()
+    for m in _WORD.finditer(text):
+        word = m.group()
+        if any(c.isalpha() and table[ord(c)] == c for c in word):
+            keep.update(range(m.start(), m.end()))
+    return keep
+
+
+class Transliterator:
+    """Builds the transliterated view. One per matcher; it caches per code point."""
+
+    def __init__(self) -> None:
+        self._table = _SoundTable({cp: chr(cp) for cp in range(128)})
+
+    def views(self, text: str) -> list[Rendered]:
+        """`text` with every non-Latin letter transliterated (anyascii's reading, then the letter-for-letter
+        one where it differs); empty when nothing changes."""
+        if text.isascii():
+            return []
+        table = self._table
+        if text.translate(table) == text:
+            return []
+        keep = _latin_words(text, table)
+        out = [self._spell(text, [], keep)]
+        hits = [
+            (m.start(), m.end(), _SOUNDS_LIKE[m.group().lower()])
+            for m in _SOUNDS_LIKE_RE.finditer(text)
+            if m.start() not in keep
+        ]
+        if hits:
+            second = self._spell(text, hits, keep)
+            if second.text != out[0].text:
+                out.append(second)
+        return out
+
+    def _spell(self, text: str, hits: list[tuple[int, int, str]], keep: set[int]) -> Rendered:
+        table = self._table
+        parts: list[str] = []
+        offsets: list[int] = []
+        ends: list[int] = []
+        i = 0
+        for start, end, sound in [*hits, (len(text), len(text), "")]:
+            for k in range(i, start):
+                t = text[k] if k in keep else table[ord(text[k])]
+                parts.append(t)
+                offsets.extend([k] * len(t))
+                ends.extend([k + 1] * len(t))
+            if text[start:end].istitle():
+                sound = sound.capitalize()
+            parts.append(sound)
+            offsets.extend([start] * len(sound))
+            ends.extend([end] * len(sound))
+            i = end
+        return Rendered("".join(parts), offsets, ends)
