@@ -6,7 +6,6 @@ import logging
 import random
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -28,10 +27,10 @@ MD5 = ["0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"]
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> Iterator[tuple[NcmecState, str, object, Cipher]]:
+def env(db_url: str) -> Iterator[tuple[NcmecState, str, object, Cipher]]:
     state = NcmecState(USER, PASSWORD, page_size=2)
     server, url = serve(state)
-    engine = db.make_engine(f"sqlite:///{tmp_path / 'ig.db'}")
+    engine = db.make_engine(db_url)
     migrate.upgrade(engine)
     factory = db.session_factory(engine)
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -23,8 +22,8 @@ TOKEN = "1234567890|app-secret-XyZ"
 
 
 @pytest.fixture
-def factory(tmp_path: Path) -> Iterator[object]:
-    engine = db.make_engine(f"sqlite:///{tmp_path / 'ig.db'}")
+def factory(db_url: str) -> Iterator[object]:
+    engine = db.make_engine(db_url)
     migrate.upgrade(engine)
     yield db.session_factory(engine)
     engine.dispose()
