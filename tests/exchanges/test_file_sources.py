@@ -44,6 +44,11 @@ def test_file_source_is_a_snapshot_hashes_removed_from_it_leave_the_bank(factory
     f.write_text(f"pdq {PDQ[1]}\n")
     again = fetch_source(factory, Cipher(b"k" * 32), cfg, Credentials(), owner="t")  # type: ignore[arg-type]
     assert again.ok and again.created and again.entries == 1 and _live_count(factory, "OWN") == 1
+    f.write_text("# nothing listed any more\n")
+    empty = fetch_source(factory, Cipher(b"k" * 32), cfg, Credentials(), owner="t")  # type: ignore[arg-type]
+    assert empty.ok and empty.entries == 0 and empty.list_number is None
+    with factory() as s:  # type: ignore[operator]
+        assert all(v.list_name != "OWN" for v in lists_repo.live_set(s).live)  # out of matching
 
 
 def test_url_source_downloads_the_list_and_refuses_errors(factory: object, tmp_path: Path) -> None:

@@ -101,8 +101,13 @@ def test_incremental_fetch_applies_additions_updates_and_deletions(env: tuple) -
         diff = lists_repo.diff(lists_repo.resolve(s, "NCMEC_TEST", "1"), lists_repo.resolve(s, "NCMEC_TEST", "2"))
     assert [v.number for v in versions] == [1, 2] and versions[1].live
     assert diff["removed"] == ["ncmec-test:42-img0:pdq"] and diff["added"] == ["ncmec-test:44-img9:pdq"]
+    with factory() as s, s.begin():
+        lists_repo.rollback(s, "NCMEC_TEST")  # the operator prefers version 1 for now
+    time.sleep(1.1)
     third = fetch_source(factory, cipher, _cfg(url), CREDS, owner="t")
     assert third.ok and not third.created  # nothing new: no new version
+    with factory() as s:
+        assert [v.number for v in lists_repo.versions(s, "NCMEC_TEST") if v.live] == [1]  # rollback kept
 
 
 def test_crash_mid_fetch_resumes_without_duplicates(env: tuple) -> None:

@@ -33,6 +33,7 @@ from indexguard.exchanges.sources import Credentials, ExchangeError, SourceConfi
 from indexguard.lists.hash_list import HashType, default_severity, normalise_hash
 from indexguard.store import lists_repo
 from indexguard.store.exchange_models import ExchangeRecord, ExchangeState
+from indexguard.store.models import LiveList
 
 LEASE_SECONDS = 900
 _BATCH_KEYS = 500
@@ -256,31 +257,46 @@ def _fetch(
         if restart:  # a snapshot source that yielded nothing: it is empty now
             s.execute(delete(ExchangeRecord).where(ExchangeRecord.source == cfg.name))
         text, entries, skipped = bank_csv(s, cipher, cfg, api, rec_cls)
-        info, created = lists_repo.import_version(s, cipher, cfg.bank, "hash", "csv", text, f"exchange:{cfg.name}")
-        activated = _activate(s, cfg, info, created)
+        info, created, activated = _publish(s, cipher, cfg, text, entries)
         st = s.get(ExchangeState, cfg.name, with_for_update=True)
         assert st is not None
         if st.checkpoint is not None:
             st.checkpoint = {**st.checkpoint, "complete": True}
         records = int(s.scalar(select(func.count()).where(ExchangeRecord.source == cfg.name)) or 0)
-        st.records, st.list_number, st.list_version = records, info.number, info.version
+        st.records = records
+        st.list_number, st.list_version = (info.number, info.version) if info else (None, None)
         st.last_success, st.last_error, st.failures = now(), None, 0
         st.lease_owner, st.lease_until = None, None
         st.updated_at = now()
     return FetchOutcome(
         cfg.name, True, False, resumed, batches, updated, deleted, records, entries, skipped,
-        info.number, info.version, created, activated,
+        info.number if info else None, info.version if info else None, created, activated,
     )  # fmt: skip
 
 
-def _activate(s: Session, cfg: SourceConfig, info: lists_repo.VersionInfo, created: bool) -> str:
-    if cfg.activate == "live" and not info.live:
-        lists_repo.activate(s, cfg.bank, str(info.number))
-        return "live"
+def _publish(
+    s: Session, cipher: Cipher, cfg: SourceConfig, text: str, entries: int
+) -> tuple[lists_repo.VersionInfo | None, bool, str]:
+    """Store the bank as a list version when it changed, and put it live or in shadow as configured.
+
+    indexguard refuses empty lists, so an upstream that holds nothing (yet, or any more) stores no
+    version and takes a live bank out of matching: an empty bank matches nothing either way.
+    """
+    live = s.get(LiveList, cfg.bank)
+    if entries == 0:
+        if live is not None and live.version_id is not None:
+            lists_repo.deactivate(s, cfg.bank)
+        return None, False, "none"
+    info, created = lists_repo.import_version(s, cipher, cfg.bank, "hash", "csv", text, f"exchange:{cfg.name}")
+    # A new version goes live; so does the first one. An unchanged one is left as the operator set it
+    # (a rollback or a deactivation stays until upstream changes).
+    first = live is None or (live.version_id is None and live.previous_version_id is None)
+    if cfg.activate == "live" and not info.live and (created or first):
+        return lists_repo.activate(s, cfg.bank, str(info.number)), created, "live"
     if cfg.activate == "shadow" and created and not info.live:
         lists_repo.set_shadow(s, cfg.bank, str(info.number))
-        return "shadow"
-    return "live" if info.live else "none"
+        return info, created, "shadow"
+    return info, created, "live" if info.live else "none"
 
 
 def _apply(s: Session, source: str, api: Any, rec_cls: type, updates: dict[Any, Any]) -> tuple[int, int]:
