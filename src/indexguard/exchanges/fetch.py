@@ -67,16 +67,20 @@ def utc(t: datetime | None) -> datetime | None:
 
 
 def plain_json(obj: Any) -> Any:
-    """A library dataclass as JSON-safe data (enums by value, sets as sorted lists)."""
+    """A library dataclass as JSON-safe data (enums by value, sets as sorted lists, tuples as lists)."""
+    return _plain(dataclasses.asdict(obj))
 
-    def cast(o: Any) -> Any:
-        if isinstance(o, Enum):
-            return o.value
-        if isinstance(o, set | frozenset):
-            return sorted(o, key=str)
-        raise TypeError(type(o).__name__)
 
-    return json.loads(json.dumps(dataclasses.asdict(obj), default=cast))
+def _plain(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k.value if isinstance(k, Enum) else k): _plain(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_plain(x) for x in v]
+    if isinstance(v, set | frozenset):
+        return sorted((_plain(x) for x in v), key=str)
+    if isinstance(v, Enum):
+        return v.value
+    return v
 
 
 def _load(data: Any, cls: type) -> Any:
@@ -339,11 +343,11 @@ _CSV_HEADER = ("hash", "type", "id", "category", "source", "severity")
 
 def bank_csv(s: Session, cipher: Cipher, cfg: SourceConfig, api: Any, rec_cls: type) -> tuple[str, int, dict[str, int]]:
     """The bank's CSV (hash,type,id,category,source,severity) built from every record the source holds."""
-    records = {
-        _key_obj(r.key): _load(r.value, rec_cls)
-        for r in s.scalars(select(ExchangeRecord).where(ExchangeRecord.source == cfg.name))
-    }
-    rows = _ncmec_rows(cfg, records) if cfg.api == "ncmec" else _generic_rows(cipher, cfg, api, records)
+    stored = s.execute(select(ExchangeRecord.key, ExchangeRecord.value).where(ExchangeRecord.source == cfg.name))
+    if cfg.api == "ncmec":  # the stored JSON has all it needs: skip rebuilding a dataclass per record
+        rows = _ncmec_rows(cfg, {_key_obj(k): v for k, v in stored})
+    else:
+        rows = _generic_rows(cipher, cfg, api, {_key_obj(k): _load(v, rec_cls) for k, v in stored})
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     w.writerow(_CSV_HEADER)
@@ -381,17 +385,20 @@ _NCMEC_FINGERPRINTS = {
 }
 
 
-def _ncmec_rows(cfg: SourceConfig, records: dict[Any, Any]) -> Iterator[tuple[str, str, str, str, str]]:
+def _ncmec_rows(cfg: SourceConfig, records: dict[Any, dict[str, Any]]) -> Iterator[tuple[str, str, str, str, str]]:
+    """Bank rows from stored NCMECEntryUpdate JSON (id, member_id, entry_type, deleted, classification,
+    fingerprints, feedback)."""
     only = set(cfg.only_esp_ids)
     exploitative = cfg.environment in sources.NCMEC_EXPLOITATIVE_ENVIRONMENTS
     for key, entry in sorted(records.items(), key=lambda kv: str(kv[0])):
-        if entry.deleted or (only and entry.member_id not in only):
+        member = entry.get("member_id")
+        if entry.get("deleted") or (only and member not in only):
             continue
-        label = entry.classification or ""
+        label = entry.get("classification") or ""
         category = "exploitative" if exploitative else sources.NCMEC_CATEGORIES.get(label, cfg.category)
-        provenance = f"{cfg.name} esp={entry.member_id}" + (f" class={label}" if label else "")
-        for fp_type, value in sorted(entry.fingerprints.items()):
-            kind = entry.entry_type.value if isinstance(entry.entry_type, Enum) else str(entry.entry_type)
+        provenance = f"{cfg.name} esp={member}" + (f" class={label}" if label else "")
+        kind = str(entry.get("entry_type", ""))
+        for fp_type, value in sorted((entry.get("fingerprints") or {}).items()):
             raw = _NCMEC_FINGERPRINTS.get((kind, fp_type.lower()), fp_type.lower())
             yield raw, value, f"{cfg.name}:{key}:{fp_type.lower()}", category, provenance
 
