@@ -15,6 +15,7 @@ from indexguard.screen.deterrence import Deterrence, HelpLink
 from indexguard.screen.policy import Policy
 
 if TYPE_CHECKING:
+    from indexguard.deterrence.catalog import Catalog
     from indexguard.hotline.evidence import RetentionPolicy
 
 ENV_PREFIX = "INDEXGUARD_"
@@ -77,6 +78,28 @@ class Settings:
     stopncii_fetch_function_key: str | None = dataclasses.field(default=None, repr=False)
     # HMA-compatible API (issue 19): mounted under this prefix; "" switches it off.
     hma_prefix: str = "/hma"
+    # Hardening (issue 14): bounded work per request (text limits count characters after NFKC).
+    max_field_chars: int = 65_536  # one text field
+    max_item_chars: int = 1_000_000  # all text of one item
+    max_batch_chars: int = 4_000_000  # all text of one /v1/batch
+    max_list_entries: int = 100_000  # files, urls, hashes of one item
+    max_batch_bytes: int = 8 * 1024 * 1024
+    max_report_bytes: int = 4 * 1024 * 1024  # /v1/reports (a site's thumbnail fits)
+    max_form_bytes: int = 1024 * 1024  # every other route
+    max_image_pixels: int = 16_000_000  # uploads to /v1/images
+    screen_threads: int = 4  # CPU-heavy work runs here, off the event loop
+    screen_queue: int = 64  # calls waiting beyond this get 503 + Retry-After
+    demo_routes: bool = False  # /demo/search and /demo/upload test words against the live lists
+    reports_per_item: int = 50  # open public reports one item may gather
+    flood_reports: int = 100  # public reports in 10 minutes that the console shows as a flood
+    audit_anchor_file: str | None = None  # None: beside the key file (or the SQLite database)
+    audit_anchor_syslog: bool = False  # also send each new audit head to the local syslog
+    # Deterrence (issue 20): message variants file, the repeat window, how long session state lives,
+    # and the differential-privacy epsilon per published count (0: exact counts, for internal use).
+    deterrence_file: str = ""  # TOML variants, links and experiment plan; "": the built-in default set
+    deterrence_window_minutes: int = 30
+    deterrence_keep_hours: int = 6
+    deterrence_epsilon: float = 0.0
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
@@ -84,9 +107,14 @@ _TYPES: dict[str, type] = {n: type(getattr(Settings(), n)) for n in _FIELDS}
 _OPTIONAL_TEXT = (
     "key_file", "metrics_dir", "deterrence_message", "ncmec_username", "ncmec_password", "webhook_url",
     "webhook_secret", "ncmec_hash_username", "ncmec_hash_password", "threatexchange_access_token",
-    "stopncii_subscription_key", "stopncii_fetch_function_key",
+    "stopncii_subscription_key", "stopncii_fetch_function_key", "audit_anchor_file",
 )  # fmt: skip
-_POSITIVE = ("retention_days", "reports_per_hour", "sla_block_seconds", "sla_review_seconds", "sla_report_seconds")
+_POSITIVE = (
+    "retention_days", "reports_per_hour", "sla_block_seconds", "sla_review_seconds", "sla_report_seconds",
+    "max_field_chars", "max_item_chars", "max_batch_chars", "max_list_entries", "max_batch_bytes",
+    "max_report_bytes", "max_form_bytes", "max_image_pixels", "screen_threads", "reports_per_item", "flood_reports",
+    "deterrence_window_minutes", "deterrence_keep_hours",
+)  # fmt: skip
 _HTTPS = ("ncmec_url", "webhook_url")
 _LOOPBACK = ("http://127.0.0.1", "http://localhost", "http://[::1]")  # local receivers and test doubles
 
@@ -167,6 +195,10 @@ def _validated(settings: Settings) -> Settings:
     for name in _POSITIVE:
         if getattr(settings, name) < 1:
             raise SettingsError(f"{name} must be a positive whole number, not {getattr(settings, name)}")
+    if settings.deterrence_keep_hours * 60 < settings.deterrence_window_minutes:
+        raise SettingsError("deterrence_keep_hours must cover deterrence_window_minutes")
+    if settings.deterrence_epsilon < 0:
+        raise SettingsError("deterrence_epsilon must be 0 (no noise) or positive")
     for name in _HTTPS:
         url = getattr(settings, name)
         if url is not None and not _https_or_loopback(url):
@@ -215,12 +247,31 @@ def _from_toml(path: Path) -> dict[str, Any]:
 
 
 def policy(settings: Settings) -> Policy:
-    """The screening Policy, with the operator's deterrence message and help links if given."""
+    """The screening Policy, with the operator's deterrence variants (or message and help links) if given."""
+    if settings.deterrence_file:
+        return Policy(deterrence=deterrence_catalog(settings).deterrence)
     base = Deterrence()
-    messages = {"default": settings.deterrence_message} if settings.deterrence_message else base.messages
+    if not (settings.deterrence_message or settings.help_links):
+        return Policy(deterrence=base)
+    messages = {"default": settings.deterrence_message} if settings.deterrence_message else {}
     links = (
         {"default": tuple(HelpLink(x["name"], x["url"]) for x in settings.help_links)}
         if settings.help_links
         else base.links
     )
-    return Policy(deterrence=Deterrence(messages=messages, links=links))
+    if messages:
+        return Policy(deterrence=Deterrence(messages=messages, links=links))
+    return Policy(deterrence=Deterrence(variants=base.variants, links=links))
+
+
+def deterrence_catalog(settings: Settings) -> Catalog:
+    """The deterrence file's variants and experiment plan (the built-in set when none is configured)."""
+    from indexguard.deterrence.catalog import Catalog, DeterrenceFileError, load_catalog
+    from indexguard.deterrence.stats import ExperimentPlan
+
+    if not settings.deterrence_file:
+        return Catalog(policy(settings).deterrence, ExperimentPlan())
+    try:
+        return load_catalog(settings.deterrence_file)
+    except DeterrenceFileError as e:
+        raise SettingsError(f"deterrence_file: {e}") from None

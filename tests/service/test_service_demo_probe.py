@@ -17,7 +17,7 @@ from indexguard.web.app import build_services
 @pytest.fixture
 def demo_server(tmp_path: Path) -> Iterator[str]:
     # First start as a newcomer runs it: the demo placeholder list goes live.
-    svc = build_services(settings_for(f"sqlite:///{tmp_path / 'demo.db'}", bootstrap=True))
+    svc = build_services(settings_for(f"sqlite:///{tmp_path / 'demo.db'}", bootstrap=True, demo_routes=True))
     with running_server(svc, lambda: svc.live.state is not None) as base:
         yield base
 

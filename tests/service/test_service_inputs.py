@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ig_service_helpers import settings_for
 
+from indexguard.settings import Settings
 from indexguard.web.routes_screen import _batch_items
 
 _json = st.recursive(
@@ -26,7 +27,7 @@ _json = st.recursive(
 ))  # fmt: skip
 def test_batch_body_is_items_or_a_clear_http_error(body: bytes) -> None:
     try:
-        items = _batch_items(body, 100)
+        items = _batch_items(body, Settings(max_batch_items=100))
     except HTTPException as e:
         assert e.status_code in (413, 422) and e.detail
         return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from dataclasses import dataclass
 
 from indexguard.errors import IndexguardError
@@ -15,7 +16,7 @@ CATEGORIES: dict[str, str] = {
 }
 # The case category a report's category maps to (list categories use the same names).
 MAX_ITEM = 256
-MAX_URL = 2_048
+MAX_URL = 1_500  # sealed at rest, the stored form must fit its 2,048-character column
 MAX_COMMENT = 4_000
 MAX_CONTACT = 256
 _REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read over the phone
@@ -44,11 +45,21 @@ class ReportIn:
             raise ReportError(f"category must be one of {', '.join(CATEGORIES)}")
         if url is not None and (len(url) > MAX_URL or not url.isprintable()):
             raise ReportError(f"url must be at most {MAX_URL} printable characters")
-        if self.comment is not None and len(self.comment) > MAX_COMMENT:
-            raise ReportError(f"comment must be at most {MAX_COMMENT} characters")
-        if self.contact is not None and len(self.contact) > MAX_CONTACT:
-            raise ReportError(f"contact must be at most {MAX_CONTACT} characters")
+        for name, value, limit in (("comment", self.comment, MAX_COMMENT), ("contact", self.contact, MAX_CONTACT)):
+            if value is not None and (len(value) > limit or len(unicodedata.normalize("NFKC", value)) > limit):
+                raise ReportError(f"{name} must be at most {limit} characters")
+        for name, value in (("item", item), ("url", url), ("comment", self.comment), ("contact", self.contact)):
+            if value is not None and ("\x00" in value or not _encodable(value)):
+                raise ReportError(f"{name} must be valid text without NUL characters")
         return ReportIn(item or f"url:{url}"[:MAX_ITEM], self.category, url, _blank(self.comment), _blank(self.contact))
+
+
+def _encodable(v: str) -> bool:
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _blank(v: str | None) -> str | None:

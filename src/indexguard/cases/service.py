@@ -22,8 +22,7 @@ from indexguard.cases import priority
 from indexguard.cases.clocks import aware
 from indexguard.crypto import Cipher
 from indexguard.errors import IndexguardError
-from indexguard.store import audit
-from indexguard.store.lists_repo import DENY_COUNTER, bump
+from indexguard.store import audit, deny_repo
 from indexguard.store.models import (
     AllowProposal,
     Case,
@@ -31,7 +30,6 @@ from indexguard.store.models import (
     CaseMedia,
     CaseSignal,
     DecisionRecord,
-    DenyEntry,
     ItemState,
     RevealRecord,
     utcnow,
@@ -44,6 +42,10 @@ ACTIONS: tuple[str, ...] = ("remove", "dismiss", "ban_identities", "ban_uploader
 
 class CaseError(IndexguardError):
     """A case action that cannot be done (unknown case, wrong state, bad input)."""
+
+
+class CaseNotFound(CaseError):
+    """No such case, or no such image on it."""
 
 
 class RevealRefused(CaseError):
@@ -183,7 +185,7 @@ def _hide(s: Session, c: Case, actor: str, why: str, fx: Effects) -> None:
 def get(s: Session, case_id: int) -> Case:
     c = s.get(Case, case_id)
     if c is None:
-        raise CaseError(f"no case {case_id}")
+        raise CaseNotFound(f"no case {case_id}")
     return c
 
 
@@ -251,25 +253,20 @@ def _fired_entries(s: Session, c: Case) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
-def _identities(s: Session, c: Case) -> list[tuple[str, str, int]]:
+def _identities(s: Session, c: Case) -> list[tuple[int, dict[str, list[str]]]]:
+    """(decision id, identities) of each decision that joined the case."""
     ids = [x for x in s.scalars(select(CaseSignal.decision_id).where(CaseSignal.case_id == c.id)) if x is not None]
-    out: list[tuple[str, str, int]] = []
+    out: list[tuple[int, dict[str, list[str]]]] = []
     for d in s.scalars(select(DecisionRecord).where(DecisionRecord.id.in_(ids))) if ids else []:
-        out += [(str(k), str(v), d.id) for k, v in d.identities]
+        by_kind: dict[str, list[str]] = {}
+        for k, v in d.identities:
+            by_kind.setdefault(str(k), []).append(str(v))
+        out.append((d.id, by_kind))
     return out
 
 
-def _deny(s: Session, c: Case, kind: str, value: str, decision_id: int | None) -> bool:
-    if s.scalar(select(DenyEntry.id).where(DenyEntry.kind == kind, DenyEntry.value == value[:512])) is not None:
-        return False
-    s.add(DenyEntry(kind=kind, value=value[:512], item_id=c.item_id, decision_id=decision_id))
-    return True
-
-
 def _ban_identities(s: Session, c: Case, actor: str, fx: Effects) -> None:
-    added = sum(_deny(s, c, k, v, d) for k, v, d in dict.fromkeys(_identities(s, c)))
-    if added:
-        bump(s, DENY_COUNTER)
+    added = sum(deny_repo.store(s, ids, c.item_id, d) for d, ids in _identities(s, c))
     # Values stay out of the log: a banned hash may be a list entry.
     _event(s, c, actor, "ban_identities", {"added": added}, fx)
 
@@ -278,9 +275,7 @@ def _ban_uploader(s: Session, c: Case, actor: str, fx: Effects) -> None:
     uploader = c.meta.get("uploader_id")
     if not uploader:
         raise CaseError("the site supplied no uploader id for this item")
-    added = _deny(s, c, "uploader", str(uploader), None)
-    if added:
-        bump(s, DENY_COUNTER)
+    deny_repo.store(s, {"uploader": [str(uploader)]}, c.item_id, None)
     _event(s, c, actor, "ban_uploader", {"uploader": str(uploader)[:200]}, fx)
     fx.events.append(("uploader.banned", {"case": c.id, "item": c.item_id, "uploader": str(uploader)[:200]}))
 
@@ -340,7 +335,7 @@ def reveal(
     c = get(s, case_id)
     m = s.get(CaseMedia, media_id)
     if m is None or m.case_id != c.id:
-        raise CaseError(f"no image {media_id} on case {case_id}")
+        raise CaseNotFound(f"no image {media_id} on case {case_id}")
     reason = reason.strip()[:512]
     granted = role == REVEAL_ROLE and bool(reason)
     s.add(RevealRecord(case_id=c.id, media_id=m.id, actor=actor, role=role, reason=reason, granted=granted))

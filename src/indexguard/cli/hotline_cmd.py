@@ -191,8 +191,11 @@ def report_transparency(
         m = transparency.Month.parse(month)
         if fmt not in transparency.FORMATS:
             raise transparency.TransparencyError(f"--format must be one of {', '.join(transparency.FORMATS)}")
+        from indexguard.settings import load
+
+        eps = load(config, {"database_url": database}).deterrence_epsilon  # published: noise if configured
         with _sessions(database, config)() as s:
-            text = transparency.render(transparency.compute(s, m), fmt)
+            text = transparency.render(transparency.compute(s, m, deterrence_epsilon=eps), fmt)
         if output is None:
             typer.echo(text, nl=False)
         else:

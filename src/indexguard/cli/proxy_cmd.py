@@ -11,13 +11,10 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from indexguard.demo.terms import demo_term_list
+from indexguard.cli.lists_opts import ListArgs, UrlsOpt, load_screener
 from indexguard.errors import IndexguardError
-from indexguard.integrations.identity import build_screener, load_banks
 from indexguard.integrations.proxy_indexers import Indexer, load_indexers, single_indexer
 from indexguard.integrations.torznab_proxy import ProxyConfig, make_proxy_app
-from indexguard.lists.terms import load_term_list
-from indexguard.screen.deny_set import JsonlDenySet
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 # Loggers that would write request URLs: httpx logs every upstream URL (with its key and the search
@@ -40,6 +37,7 @@ def proxy(
     allow: Annotated[list[Path] | None, typer.Option("--allow", help="allowlist; repeatable")] = None,
     deny: Annotated[Path | None, typer.Option("--deny", help="deny set (JSONL) checked by infohash")] = None,
     hashes: Annotated[list[Path] | None, typer.Option("--hashes", help="hash list (infohashes); repeatable")] = None,
+    urls: UrlsOpt = None,
     listen: Annotated[str, typer.Option(metavar="HOST:PORT", help="host:port to listen on")] = "127.0.0.1:9117",
     upstream_apikey_env: Annotated[str, typer.Option(
         metavar="VAR", help="environment variable holding --upstream's API key")] = "INDEXGUARD_UPSTREAM_APIKEY",
@@ -65,9 +63,8 @@ def proxy(
         _fail(f"--log-level must be one of {', '.join(LOG_LEVELS)}")
     try:
         upstreams = _upstreams(upstream, indexers, upstream_apikey_env, download_host or [])
-        term_lists = [load_term_list(p) for p in terms] if terms else [demo_term_list()]
-        screener = build_screener(term_lists, [load_term_list(p, allowlist=True) for p in allow or []],
-                                  deny=JsonlDenySet(deny) if deny else None, banks=load_banks(hashes))
+        lists = ListArgs(terms, allow, [str(h) for h in hashes or []], urls=urls, deny=deny)
+        screener, _ = load_screener(lists, quiet=True)
     except IndexguardError as e:
         _fail(str(e))
     keys = _client_keys(apikey, open_access)

@@ -34,7 +34,7 @@ def _prepare(
     """Settings, migrated engine's session factory and cipher (creating the key file if allowed)."""
     from indexguard.crypto import Cipher, resolve_key
     from indexguard.settings import load
-    from indexguard.store import db, migrate
+    from indexguard.store import audit, db, migrate
 
     settings = load(config, {"database_url": database})
     engine = db.make_engine(settings.database_url)
@@ -46,7 +46,8 @@ def _prepare(
             "Back it up: without it the stored lists cannot be read.",
             err=True,
         )
-    return settings, db.session_factory(engine), Cipher(key.key)
+    cipher = Cipher(key.key)
+    return settings, audit.bind(db.session_factory(engine), audit.chain_for(settings, cipher, key.origin)), cipher
 
 
 def serve(
@@ -125,25 +126,59 @@ def db_upgrade(database: DatabaseOpt = None, config: ConfigOpt = None) -> None:
 
 
 def audit_verify(database: DatabaseOpt = None, config: ConfigOpt = None) -> None:
-    """Check the audit log's hash chain; exit 1 and name the first broken row if it was altered."""
+    """Check the audit log's keyed chain and its anchored head. Exit 0: intact; 1: broken (edited,
+    deleted anywhere including the end, wiped, or recomputed); 2: could not check (no key, no
+    anchor, database unreachable)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from indexguard.crypto import Cipher, KeyUnavailable, resolve_key
     from indexguard.settings import load
     from indexguard.store import audit, db
 
     try:
         settings = load(config, {"database_url": database})
-        result = audit.verify(db.session_factory(db.make_engine(settings.database_url)))
+        factory = db.session_factory(db.make_engine(settings.database_url))
+        try:
+            key = resolve_key(settings.key_file, db.sqlite_path(settings.database_url), create=False)
+            chain: audit.Chain | None = audit.chain_for(settings, Cipher(key.key), key.origin)
+        except KeyUnavailable as e:
+            typer.echo(f"note: {e}; only unkeyed rows can be checked", err=True)
+            chain = None
+        result = audit.verify(factory, chain=chain)
     except IndexguardError as e:
         raise _fail(e) from None
+    except SQLAlchemyError as e:
+        typer.echo(f"error: cannot read the audit log ({type(e).__name__})", err=True)
+        raise typer.Exit(2) from None
     if result.ok:
-        typer.echo(f"audit log intact: {result.checked} rows")
+        how = "anchored head matches" if result.anchored else "unkeyed rows only, end not anchored"
+        typer.echo(f"audit log intact: {result.checked} rows ({how})")
         return
+    if not result.checkable:
+        typer.echo(f"audit log could not be checked: {result.reason} ({result.checked} rows read)")
+        raise typer.Exit(2)
     typer.echo(f"audit log BROKEN at row {result.broken_seq}: {result.reason} ({result.checked} rows intact)")
     raise typer.Exit(1)
 
 
+def audit_seal(database: DatabaseOpt = None, config: ConfigOpt = None) -> None:
+    """Key an existing (unkeyed) chain now and write its anchor: one `audit.seal` row is appended,
+    signed with the key, which seals every earlier row. Later appends do this by themselves."""
+    from indexguard.store import audit
+
+    try:
+        _, factory, _ = _prepare(database, config, create_key=False)
+        seq = audit.append(factory, "cli", "audit.seal", "audit", {})
+    except IndexguardError as e:
+        raise _fail(e) from None
+    typer.echo(f"audit log keyed and anchored at row {seq}")
+
+
 def apikey_create(
     name: Annotated[str, typer.Option(metavar="NAME", help="What the key is for, e.g. the site back end")],
-    scope: Annotated[list[str], typer.Option(metavar="SCOPE", help="screen, lists, cases or admin (repeatable)")],
+    scope: Annotated[
+        list[str], typer.Option(metavar="SCOPE", help="screen, lists, cases, admin or report (repeatable)")
+    ],
     database: DatabaseOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -191,4 +226,6 @@ def register(app: typer.Typer) -> None:
     ):
         sub = typer.Typer(help=help_text, no_args_is_help=True)
         sub.command(command)(fn)
+        if name == "audit":
+            sub.command("seal")(audit_seal)
         app.add_typer(sub, name=name)

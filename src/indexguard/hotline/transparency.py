@@ -36,9 +36,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from indexguard.cases.clocks import human, percentile
+from indexguard.deterrence import report as det_report
 from indexguard.errors import IndexguardError
 from indexguard.hotline import charts
-from indexguard.store import hotline_repo
+from indexguard.store import deterrence_repo, hotline_repo
 from indexguard.store.models import AbuseReport, Case, CaseSignal, DecisionRecord
 
 DENY_LIST = "deny-set"  # the list name the service gives deny-set reasons
@@ -129,6 +130,7 @@ class TransparencyReport:
     cases_reported: int
     reuploads_caught: int
     daily: dict[str, list[Any]] = field(default_factory=dict)
+    deterrence: dict[str, Any] = field(default_factory=dict)  # indexguard.deterrence.report.summary
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -162,6 +164,7 @@ class TransparencyReport:
             },
             "reuploads_caught": self.reuploads_caught,
             "daily": self.daily,
+            "deterrence": self.deterrence,
         }
 
 
@@ -211,8 +214,11 @@ def _seconds(s: Session, end_col: Any, month: Month) -> list[float]:
     return [max(0.0, (_utc(b) - _utc(a)).total_seconds()) for a, b in s.execute(q)]
 
 
-def compute(s: Session, month: Month, now: datetime | None = None) -> TransparencyReport:
-    """All figures for one month, from the decision records, cases, reports and the hotline outbox."""
+def compute(
+    s: Session, month: Month, now: datetime | None = None, deterrence_epsilon: float | None = None
+) -> TransparencyReport:
+    """All figures for one month, from the decision records, cases, reports, the hotline outbox and the
+    deterrence counters (those with geometric noise when `deterrence_epsilon` is set)."""
     now = _utc(now or datetime.now(UTC))
     tally = _Tally()
     q = select(DecisionRecord.kind, DecisionRecord.action, DecisionRecord.created_at, DecisionRecord.reasons)
@@ -269,6 +275,7 @@ def compute(s: Session, month: Month, now: datetime | None = None) -> Transparen
             "listing_blocks": [tally.day_listings[d] for d in days],
             "reports_received": [report_days[d] for d in days],
         },
+        deterrence=det_report.summary(deterrence_repo.counts(s, days[0], days[-1]), deterrence_epsilon or None),
     )
 
 
@@ -299,6 +306,9 @@ def to_csv(r: TransparencyReport) -> str:
         ("hotline_reports", "cases_reported", r.cases_reported),
     ]
     rows += _section("hotline_reports_by_hotline", r.hotline_reports_by_hotline)
+    d = r.deterrence
+    rows += [("deterrence", k, _blank(d.get(k))) for k in
+             ("warnings_shown", "sessions_warned", "help_click_rate", "repeat_block_rate")]  # fmt: skip
     rows.append(("reuploads", "caught", r.reuploads_caught))
     days = r.daily.get("days", [])
     for series in ("searches_blocked", "listing_blocks", "reports_received"):
@@ -357,6 +367,16 @@ will still change{% endif %}. Generated {{ r.generated_at }}. Figures name categ
 <figure>{{ c.clocks }}</figure>
 <p class="note">From a case's opening (first report or screening decision) to the step, for cases that reached
 it this month.</p></section>
+<section><h2>Deterrence</h2>
+<table><tr><th>Warnings shown</th><td class="n">{{ r.deterrence.warnings_shown }}</td></tr>
+<tr><th>Sessions warned</th><td class="n">{{ r.deterrence.sessions_warned }}</td></tr>
+<tr><th>Of those, clicked a help link</th><td class="n">{{ pct(r.deterrence.help_click_rate) }}</td></tr>
+<tr><th>Of those, warned again within the window</th><td class="n">{{ pct(r.deterrence.repeat_block_rate) }}</td></tr>
+</table>
+<figure>{{ c.deterrence }}</figure>
+<p class="note">Counted by daily-rotating keyed session hashes: no query text, no address, no session is kept.
+{% if r.deterrence.epsilon_per_count %}Counts carry geometric noise (epsilon {{ r.deterrence.epsilon_per_count }}
+per count).{% endif %}</p></section>
 <section><h2>Hotline reports</h2>
 <table><tr><th>Reports filed with hotlines</th><td class="n">{{ r.hotline_reports_filed }}</td></tr>
 <tr><th>Cases marked reported</th><td class="n">{{ r.cases_reported }}</td></tr></table>
@@ -391,9 +411,22 @@ def to_html(r: TransparencyReport) -> str:
             for name, k in (("Time to hide", r.time_to_hide), ("Time to remove", r.time_to_remove))
         ),
         "hotlines": charts.bar_chart(list(r.hotline_reports_by_hotline.items()), "Hotline reports filed"),
+        "deterrence": charts.bar_chart(
+            [(f"{v['locale']}/{v['variant']}", _pct_value(v["help_click_rate"])) for v in
+             r.deterrence.get("variants", [])],
+            "Help-click rate per wording (%)",
+        ),
     }
     clocks = [("Time to hide", r.time_to_hide), ("Time to remove", r.time_to_remove)]
-    return _env().from_string(_PAGE).render(r=r, c=c, clocks=clocks)
+    return _env().from_string(_PAGE).render(r=r, c=c, clocks=clocks, pct=_pct)
+
+
+def _pct_value(rate: float | None) -> float | None:
+    return None if rate is None else round(100 * rate, 1)
+
+
+def _pct(rate: float | None) -> str:
+    return "not measured" if rate is None else f"{100 * rate:.1f}%"
 
 
 def render(r: TransparencyReport, fmt: str) -> str:

@@ -17,7 +17,9 @@ from indexguard.errors import IndexguardError
 from indexguard.store.models import ApiKey, LoginFailure, User, UserSession, utcnow
 
 ROLES: tuple[str, ...] = ("moderator", "child_safety_lead", "admin")
-SCOPES: tuple[str, ...] = ("screen", "lists", "cases", "admin")
+SCOPES: tuple[str, ...] = ("screen", "lists", "cases", "admin", "report")
+# "report": file reports only - what an outside organisation's trusted-flagger key needs. Such a key
+# reads no case; reading and deciding cases is the "cases" scope, granted only on purpose.
 # What a signed-in person may do, in API-key scope terms. Moderators work cases only; site back
 # ends screen with keys; list management belongs to the child-safety lead and the admin.
 ROLE_SCOPES: dict[str, frozenset[str]] = {

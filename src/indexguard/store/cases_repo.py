@@ -30,6 +30,7 @@ from indexguard.store.models import (
 STATUSES: tuple[str, ...] = ("open", "confirmed", "dismissed")
 SOURCES: tuple[str, ...] = ("report", "trusted", "screen", "hotline", "deny")
 QUEUE_MAX = 500
+NEW_LANE_EVERY = 4  # the open queue's "new reports" lane: every 4th place
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,42 @@ def queue(s: Session, f: QueueFilter) -> list[Case]:
     if f.hotline is not None:
         q = q.where(Case.hotline_requested.is_(f.hotline))
     q = q.order_by(Case.priority.desc(), Case.opened_at.asc(), Case.id.asc())
-    return list(s.scalars(q.limit(max(1, min(f.limit, QUEUE_MAX)))).all())
+    limit = max(1, min(f.limit, QUEUE_MAX))
+    main = list(s.scalars(q.limit(limit)).all())
+    if f.status != "open" or f.source not in (None, "report") or f.category or f.hotline is not None:
+        return main
+    newest = (
+        select(Case)
+        .where(Case.status == "open", Case.source == "report")
+        .order_by(Case.opened_at.desc(), Case.id.desc())
+        .limit(limit // NEW_LANE_EVERY + 1)
+    )
+    return _interleave(main, list(s.scalars(newest).all()), limit)
+
+
+def _interleave(main: list[Case], lane: list[Case], limit: int) -> list[Case]:
+    """Every NEW_LANE_EVERY-th place goes to the newest public report not shown yet, so a burst of
+    reports (all the same priority, oldest first) cannot push a new one off the first page."""
+    out: list[Case] = []
+    shown: set[int] = set()
+    mi = li = 0
+    while len(out) < limit and (mi < len(main) or li < len(lane)):
+        from_lane = (len(out) + 1) % NEW_LANE_EVERY == 0 or mi >= len(main)
+        src, idx = (lane, li) if from_lane and li < len(lane) else (main, mi)
+        if src is lane:
+            li += 1
+        else:
+            mi += 1
+        if idx < len(src) and src[idx].id not in shown:
+            shown.add(src[idx].id)
+            out.append(src[idx])
+    return out
+
+
+def public_reports_since(s: Session, since: datetime) -> int:
+    """Public (untrusted) reports filed since `since`: the console's flood indicator."""
+    q = select(func.count()).select_from(AbuseReport).where(AbuseReport.trusted.is_(False))
+    return int(s.scalar(q.where(AbuseReport.created_at >= since)) or 0)
 
 
 def case_by_item(s: Session, item_id: str) -> Case | None:

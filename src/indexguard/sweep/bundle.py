@@ -15,8 +15,7 @@ from indexguard.errors import ListFormatError
 from indexguard.lists.hash_list import HASH_TYPES, ListOptions, parse_hash_list
 from indexguard.lists.terms import TermList, parse_term_list
 from indexguard.lists.url_list import parse_url_list
-from indexguard.match.url_match import UrlMatcher
-from indexguard.screen.hash_matchers import hash_matchers
+from indexguard.screen.assemble import assemble
 from indexguard.screen.screener import Screener
 from indexguard.text.canonicalize import Canonicalizer
 
@@ -109,12 +108,7 @@ class ListBundle:
         ]
         urls = [parse_url_list(o.text, o.name, allowlist=o.allowlist, source=o.source)
                 for o in self.others if o.kind == "url"]
-        identity, images = hash_matchers(banks)
-        return Screener.build(
-            terms, allows, backend=self.backend, identity_matchers=identity, image_matchers=images,
-            url_matchers=[UrlMatcher(urls)] if urls else [],
-            extra_versions={**{b.name: b.version for b in banks}, **{u.name: u.version for u in urls}},
-        )
+        return assemble(terms, allows, banks=banks, urls=urls, backend=self.backend)
 
 
 class ScreenerCache:

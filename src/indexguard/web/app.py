@@ -14,15 +14,18 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLTimeoutError
 
 from indexguard.crypto import Cipher, KeyUnavailable, resolve_key
 from indexguard.demo.seed import seed_demo_cases
 from indexguard.errors import IndexguardError, ListFormatError
 from indexguard.hotline.directory import load_directory
 from indexguard.settings import Settings, load, policy, retention
-from indexguard.store import accounts, db, lists_repo, migrate
+from indexguard.store import accounts, audit, db, lists_repo, migrate
 from indexguard.store.bootstrap import first_start
 from indexguard.store.list_kinds import ListKindUnavailable
 from indexguard.web import (
@@ -32,6 +35,7 @@ from indexguard.web import (
     routes_console,
     routes_dashboard,
     routes_demo,
+    routes_deterrence,
     routes_exchanges,
     routes_lists,
     routes_lookup,
@@ -43,8 +47,17 @@ from indexguard.web import (
 from indexguard.web import logging as jlog
 from indexguard.web.auth import KeyCache
 from indexguard.web.deps import Services
+from indexguard.web.hardening import (
+    BodyLimit,
+    BodyLimits,
+    SecurityHeaders,
+    database_refused,
+    database_unavailable,
+    validation_error,
+)
 from indexguard.web.live import LiveLists
 from indexguard.web.metrics import Metrics
+from indexguard.web.pool import ScreenPool
 from indexguard.web.recorder import Recorder
 
 Scope = MutableMapping[str, Any]
@@ -67,12 +80,14 @@ def build_services(settings: Settings) -> Services:
     key = resolve_key(settings.key_file, db.sqlite_path(settings.database_url), create=settings.bootstrap)
     cipher = Cipher(key.key)
     factory = db.session_factory(engine)
+    audit.bind(factory, audit.chain_for(settings, cipher, key.origin))
     metrics = Metrics()
     live = LiveLists(factory, cipher, metrics, policy(settings), settings.poll_seconds)
     keys = KeyCache(factory, settings.key_cache_seconds)
     hotlines = load_directory(settings.hotlines_file)  # a bad file stops start-up with its error
-    recorder = Recorder(factory, settings=settings)
-    return Services(settings, engine, factory, cipher, live, metrics, keys, recorder, hotlines)
+    recorder = Recorder(factory, settings=settings, deny=live.deny)
+    pool = ScreenPool(settings.screen_threads, settings.screen_queue)
+    return Services(settings, engine, factory, cipher, live, metrics, keys, recorder, hotlines, pool)
 
 
 def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
@@ -95,6 +110,7 @@ def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
         _app.state.exchanges = exchanges
         if exchanges is not None:
             exchanges.start()
+        svc.deterrence.start()
         log.info("started", extra={"generation": svc.live.state.generation if svc.live.state else None})
         try:
             yield
@@ -103,6 +119,8 @@ def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
             svc.recorder.stop()
             if exchanges is not None:
                 exchanges.stop()
+            svc.pool.close()
+            svc.deterrence.stop()
             svc.engine.dispose()
             log.info("stopped")
 
@@ -118,16 +136,35 @@ def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
     for router in (routes_reports.router, routes_cases.router, routes_dashboard.router, routes_console.router):
         app.include_router(router)
     app.include_router(routes_transparency.router)
-    app.include_router(routes_demo.router)
+    if settings.demo_routes:  # they let a caller test words against the live lists
+        app.include_router(routes_demo.router)
     app.include_router(routes_exchanges.router)
     app.include_router(routes_lookup.router)
     if settings.hma_prefix:
         app.mount(settings.hma_prefix, hma_compat.make_app(svc))
+    app.include_router(routes_deterrence.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     app.add_exception_handler(IndexguardError, _indexguard_error)
+    _harden(app, settings)
     if settings.access_log:
         app.add_middleware(AccessLog)
     return app
+
+
+def _harden(app: FastAPI, settings: Settings) -> None:
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(OperationalError, database_unavailable)
+    app.add_exception_handler(SQLTimeoutError, database_unavailable)
+    app.add_exception_handler(DBAPIError, database_refused)
+    app.add_middleware(SecurityHeaders)
+    limits = BodyLimits(
+        batch=settings.max_batch_bytes,
+        lists=settings.max_body_bytes,
+        upload=settings.max_upload_bytes,
+        report=settings.max_report_bytes,
+        default=settings.max_form_bytes,
+    )
+    app.add_middleware(BodyLimit, limits=limits)
 
 
 async def _indexguard_error(_request: Request, exc: Exception) -> JSONResponse:

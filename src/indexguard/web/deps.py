@@ -9,11 +9,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from indexguard.crypto import Cipher
+from indexguard.deterrence.counter import DeterrenceCounter, counter_for
 from indexguard.hotline.directory import DEFAULT_DIRECTORY, HotlineDirectory
 from indexguard.settings import Settings
 from indexguard.web.auth import KeyCache
 from indexguard.web.live import LiveLists, LiveState
 from indexguard.web.metrics import Metrics
+from indexguard.web.pool import ScreenPool
 from indexguard.web.recorder import Recorder
 
 
@@ -28,6 +30,11 @@ class Services:
     keys: KeyCache
     recorder: Recorder
     hotlines: HotlineDirectory = field(default=DEFAULT_DIRECTORY)  # from settings.hotlines_file
+    pool: ScreenPool = field(default_factory=lambda: ScreenPool(4, 64))  # CPU-heavy work, off the loop
+    deterrence: DeterrenceCounter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.deterrence = counter_for(self.settings, self.sessions, self.cipher)
 
 
 def services(request: Request) -> Services:

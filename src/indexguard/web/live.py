@@ -16,11 +16,12 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from indexguard.crypto import Cipher
-from indexguard.match.url_match import UrlMatcher
-from indexguard.screen.hash_matchers import hash_matchers
+from indexguard.screen.assemble import assemble
+from indexguard.screen.deny_set import DenySet
 from indexguard.screen.policy import Policy
 from indexguard.screen.screener import Screener
-from indexguard.store import lists_repo, records
+from indexguard.store import lists_repo
+from indexguard.store.deny_repo import DatabaseDenySet
 from indexguard.store.list_kinds import KINDS
 from indexguard.store.lists_repo import LoadedList
 from indexguard.web.logging import get as get_logger
@@ -44,23 +45,13 @@ class LiveState:
     screener: Screener
     versions: dict[str, str]
     shadows: tuple[Shadow, ...]
-    deny_generation: int
-    deny: frozenset[tuple[str, str]]
 
 
-def build_screener(loaded: list[LoadedList], policy: Policy) -> Screener:
-    """Term lists and allowlists to the term matcher, hash banks and URL lists to their matchers."""
+def build_screener(loaded: list[LoadedList], policy: Policy, deny: DenySet | None = None) -> Screener:
+    """The core's Screener assembly over the loaded lists, with the deny set."""
     by_kind: dict[str, list[Any]] = {k: [x.parsed.obj for x in loaded if x.kind == k] for k in KINDS}
-    identity, images = hash_matchers(by_kind["hash"])
-    return Screener.build(
-        term_lists=by_kind["term"],
-        allow_lists=by_kind["allow"],
-        policy=policy,
-        identity_matchers=identity,
-        image_matchers=images,
-        url_matchers=[UrlMatcher(by_kind["url"])] if by_kind["url"] else [],
-        extra_versions={x.name: x.version for x in loaded if x.kind in ("hash", "url")},
-    )
+    return assemble(by_kind["term"], by_kind["allow"], banks=by_kind["hash"], urls=by_kind["url"], policy=policy,
+                    deny=deny)  # fmt: skip
 
 
 @dataclass
@@ -84,6 +75,7 @@ class LiveLists:
         self._metrics = metrics
         self._poll = poll_seconds
         self.policy = policy
+        self.deny = DatabaseDenySet(factory)  # shared by every Screener this worker builds
         self._parsed: dict[int, LoadedList] = {}  # by list_versions.id: versions never change
         self._state: LiveState | None = None
         self._stop = threading.Event()
@@ -97,25 +89,21 @@ class LiveLists:
         return self._state
 
     def refresh(self) -> bool:
-        """Rebuild if either generation moved; True when a new state was swapped in."""
+        """Read new deny-set rows; rebuild the Screener if the lists moved (True then)."""
+        self.deny.refresh()
         with self._factory() as s:
             gen = lists_repo.generation(s, lists_repo.LISTS_COUNTER)
-            deny_gen = lists_repo.generation(s, lists_repo.DENY_COUNTER)
             cur = self._state
-            if cur is not None and cur.generation == gen and cur.deny_generation == deny_gen:
-                return False
             if cur is not None and cur.generation == gen:
-                self._state = LiveState(gen, cur.screener, cur.versions, cur.shadows, deny_gen, records.deny_set(s))
-                return True
+                return False
             live = lists_repo.live_set(s)
-            deny = records.deny_set(s)
             loaded = [self._load(v) for v in live.live]
             shadows = tuple(self._shadow(loaded, name, v) for name, v in live.shadows.items())
             keep = {v.id for v in live.live} | {v.id for v in live.shadows.values()}
             self._parsed = {k: v for k, v in self._parsed.items() if k in keep}
-        screener = build_screener(loaded, self.policy)
+        screener = build_screener(loaded, self.policy, self.deny)
         versions = {x.name: x.version for x in loaded}
-        self._state = LiveState(live.generation, screener, versions, shadows, deny_gen, deny)
+        self._state = LiveState(live.generation, screener, versions, shadows)
         self._metrics.set_live(versions, live.generation)
         # A compiled list set is hundreds of thousands of long-lived objects; left in the collector's
         # oldest generation, every full collection walks them all and stalls requests for tens of
@@ -134,7 +122,7 @@ class LiveLists:
     def _shadow(self, live: list[LoadedList], name: str, row: Any) -> Shadow:
         candidate = self._load(row)
         lists = [x for x in live if x.name != name] + [candidate]
-        return Shadow(name, row.id, row.version, build_screener(lists, self.policy))
+        return Shadow(name, row.id, row.version, build_screener(lists, self.policy, self.deny))
 
     def note_shadow(self, shadow: Shadow, live_action: str, shadow_action: str, decision_id: str) -> None:
         with self._lock:

@@ -85,6 +85,8 @@ async def login(
 
 def _sign_in(request: Request, username: str, password: str) -> str | None:
     svc = services(request)
+    if "\x00" in username or "\x00" in password:
+        return None  # no account has such a name, and PostgreSQL could not even look it up
     with svc.sessions() as s, s.begin():
         user = accounts.authenticate(s, username, password)
         if user is None:
@@ -118,7 +120,7 @@ def session_info(request: Request) -> dict[str, Any]:
 
 class KeyIn(BaseModel):
     name: str = Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")
-    scopes: list[str] = Field(min_length=1, max_length=4)
+    scopes: list[str] = Field(min_length=1, max_length=5)
 
 
 class UserIn(BaseModel):

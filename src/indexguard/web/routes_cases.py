@@ -53,7 +53,8 @@ def shown(svc: Services, case: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_actions(svc: Services, ids: list[int], action: str, actor: str, note: str) -> list[dict[str, Any]]:
-    """Each case in its own transaction, so one failure does not undo the others."""
+    """Each case in its own transaction, so one failure does not undo the others. A failure's
+    `status` is the HTTP status its error type calls for (404 no such case, 422 otherwise)."""
     out: list[dict[str, Any]] = []
     notify = notifier(svc.settings)
     for cid in ids:
@@ -63,7 +64,8 @@ def run_actions(svc: Services, ids: list[int], action: str, actor: str, note: st
             cases.emit(svc.sessions, fx, notify)
             out.append({"id": cid, "ok": True})
         except cases.CaseError as e:
-            out.append({"id": cid, "ok": False, "error": str(e)})
+            status = 404 if isinstance(e, cases.CaseNotFound) else 422
+            out.append({"id": cid, "ok": False, "error": str(e), "status": status})
     return out
 
 
@@ -93,7 +95,7 @@ def get_case(case_id: CaseId, request: Request, _p: CasesP) -> dict[str, Any]:
 async def act(case_id: CaseId, body: ActionIn, request: Request, p: CasesP) -> dict[str, Any]:
     res = await run_in_threadpool(run_actions, services(request), [case_id], body.action, p.name, body.note)
     if not res[0]["ok"]:
-        raise HTTPException(404 if "no case" in res[0]["error"] else 422, res[0]["error"])
+        raise HTTPException(res[0]["status"], res[0]["error"])
     return res[0]
 
 
@@ -119,7 +121,7 @@ async def reveal(case_id: CaseId, media_id: MediaId, body: RevealIn, request: Re
     try:
         png = await run_in_threadpool(do_reveal, services(request), case_id, media_id, p, body.reason)
     except cases.CaseError as e:
-        raise HTTPException(404, str(e)) from None
+        raise HTTPException(404 if isinstance(e, cases.CaseNotFound) else 422, str(e)) from None
     if png is None:
         raise HTTPException(403, "revealing images requires a signed-in child-safety lead; the refusal is logged")
     return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})

@@ -8,6 +8,7 @@ a child-safety lead reveals one image at a time with a reason (every request is 
 from __future__ import annotations
 
 import base64
+from datetime import timedelta
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -66,14 +67,16 @@ async def queue(
     svc = services(request)
     f = cases_repo.QueueFilter(status or None, source or None, category or None, None, limit)
 
-    def load() -> list[dict[str, Any]]:
+    def load() -> tuple[list[dict[str, Any]], int]:
         with svc.sessions() as s:
             targets = sla_targets(svc.settings)
-            return [_row(c, targets) for c in cases_repo.queue(s, f)]
+            recent = cases_repo.public_reports_since(s, utcnow() - timedelta(minutes=10))
+            return [_row(c, targets) for c in cases_repo.queue(s, f)], recent
 
-    rows = await run_in_threadpool(load)
+    rows, recent = await run_in_threadpool(load)
     filters = {"status": status, "source": source, "category": category}
-    ctx = {"rows": rows, "filters": filters, "statuses": cases_repo.STATUSES, "sources": cases_repo.SOURCES}
+    ctx: dict[str, Any] = {"rows": rows, "filters": filters, "statuses": cases_repo.STATUSES}
+    ctx |= {"sources": cases_repo.SOURCES, "flood": recent if recent >= svc.settings.flood_reports else 0}
     return _render(request, "queue.html", p, ctx)
 
 

@@ -12,7 +12,6 @@ import binascii
 import hmac
 import json
 import os
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,18 +19,19 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from indexguard.cases import filing
 from indexguard.cases import meta as case_meta
 from indexguard.cases import service as cases
-from indexguard.cases.reports import CATEGORIES, ReportError, ReportIn, new_reference
+from indexguard.cases.reports import CATEGORIES, ReportError, ReportIn
 from indexguard.errors import IndexguardError
 from indexguard.screen.item import Item
 from indexguard.store import cases_repo
-from indexguard.store.models import AbuseReport, utcnow
 from indexguard.web import csrf
 from indexguard.web.auth import principal_async
 from indexguard.web.deps import Services, client_address, services
+from indexguard.web.inputs import CheckedModel
 from indexguard.web.screening import notifier
 
 router = APIRouter(tags=["reports"])
@@ -40,7 +40,7 @@ REPORT_COOKIE = "ig_report_csrf"
 HOTLINES_ENV = "INDEXGUARD_HOTLINE_LINKS"  # JSON: [{"name": ..., "url": ...}, ...]
 
 
-class ReportBody(BaseModel):
+class ReportBody(CheckedModel):
     item: str = Field(default="", max_length=256, description="The listing's id on the site")
     url: str | None = Field(default=None, max_length=2048, description="The listing's address")
     category: str = Field(description="csam | non_photographic | advert | grooming_other")
@@ -83,38 +83,17 @@ def _masked(svc: Services, text: str | None, name: str) -> str | None:
     return case_meta.masked_fields([(name, text)], reasons)[0]["text"]
 
 
-def _limited(svc: Services, client_hash: str) -> bool:
-    with svc.sessions() as s:
-        since = utcnow() - timedelta(hours=1)
-        return cases_repo.reports_from(s, client_hash, since) >= svc.settings.reports_per_hour
-
-
-def _file(svc: Services, r: ReportIn, reporter: str, trusted: bool, client_hash: str, thumb: bytes | None) -> str:
-    ref = new_reference()
-    url = _masked(svc, r.url, "url")
-    comment = _masked(svc, r.comment, "comment")
-    with svc.sessions() as s, s.begin():
-        row = AbuseReport(
-            reference=ref, item_id=r.item_id, category=r.category, url=url, comment_masked=comment,
-            comment_sealed=svc.cipher.seal(r.comment.encode(), b"report-comment") if r.comment else None,
-            contact_sealed=svc.cipher.seal(r.contact.encode(), b"report-contact") if r.contact else None,
-            reporter=reporter[:128], trusted=trusted, client_hash=client_hash,
-        )  # fmt: skip
-        s.add(row)
-        s.flush()
-        fields = [{"name": "reported url", "text": url or "", "matched": "False"}] if url else []
-        sig = cases.Signal(
-            r.item_id, "listing", "trusted" if trusted else "report", "report", r.category,
-            0.9 if trusted else 0.5, reporter, trusted=trusted, report_id=row.id,
-            meta={"kind": "listing", "fields": fields, "urls": [], "identities": {}, "uploader": {}, "errors": []},
-        )  # fmt: skip
-        c, fx = cases.open_or_join(s, sig)
-        row.case_id = c.id
-        if thumb is not None:
-            cases.add_media(s, c, svc.cipher, thumb)
-    fx.audit.insert(0, (reporter, "report.create", f"case:{c.id}", {"reference": ref, "category": r.category}))
+def _file(svc: Services, r: ReportIn, who: filing.Reporter, thumb: bytes | None) -> str:
+    limits = filing.ReportLimits(svc.settings.reports_per_hour, svc.settings.reports_per_item)
+    ref, fx = filing.file_report(
+        svc.sessions, svc.cipher, r, who, limits, lambda text, name: _masked(svc, text, name), thumb
+    )
     cases.emit(svc.sessions, fx, notifier(svc.settings))
     return ref
+
+
+def _client(svc: Services, request: Request) -> str:
+    return svc.cipher.keyed_hash("report-client", filing.rate_subject(client_address(request)))
 
 
 def _thumb(b64: str | None) -> bytes | None:
@@ -136,7 +115,7 @@ async def _who(request: Request) -> tuple[str, bool]:
 
     def lookup() -> bool:
         with svc.sessions() as s:
-            return "cases" in p.scopes and cases_repo.is_trusted(s, prefix)
+            return bool({"report", "cases"} & p.scopes) and cases_repo.is_trusted(s, prefix)
 
     return p.name, await run_in_threadpool(lookup)
 
@@ -147,13 +126,15 @@ async def report_api(body: ReportBody, request: Request) -> JSONResponse:
     reporter, trusted = await _who(request)
     if body.thumbnail and reporter == "public":
         raise HTTPException(403, "thumbnails are accepted only with an API key (the site, or a trusted flagger)")
-    ch = svc.cipher.keyed_hash("report-client", client_address(request))
-    if not trusted and await run_in_threadpool(_limited, svc, ch):
-        raise HTTPException(429, "too many reports from this address; try again in an hour", {"Retry-After": "3600"})
+    who = filing.Reporter(reporter, trusted, _client(svc, request))
     try:
         r = ReportIn(body.item, body.category, body.url, body.comment, body.contact).checked()
         thumb = _thumb(body.thumbnail)
-        ref = await run_in_threadpool(_file, svc, r, reporter, trusted, ch, thumb)
+        ref = await run_in_threadpool(_file, svc, r, who, thumb)
+    except filing.RateLimited as e:
+        raise HTTPException(429, str(e), {"Retry-After": "3600"}) from None
+    except filing.ItemReportCap as e:
+        raise HTTPException(429, str(e), {"Retry-After": "3600"}) from None
     except (ReportError, cases.CaseError) as e:
         raise HTTPException(422, str(e)) from None
     return JSONResponse({"reference": ref, "trusted": trusted, "hotlines": hotline_links(svc)}, status_code=201)
@@ -167,6 +148,12 @@ def _page(request: Request, ctx: dict[str, Any], status: int = 200) -> HTMLRespo
     resp.set_cookie(REPORT_COOKIE, token, httponly=True, samesite="strict", secure=svc.settings.secure_cookies)
     resp.headers["Referrer-Policy"] = "no-referrer"
     return resp
+
+
+def _shown(value: str, limit: int) -> str:
+    """A form value put back into the page for correction: only valid, bounded text."""
+    ok = "\x00" not in value and value.isprintable() and len(value) <= limit
+    return value if ok else ""
 
 
 @router.get("/report", response_class=HTMLResponse, include_in_schema=False)
@@ -188,15 +175,17 @@ async def report_form_post(
     if not cookie or not csrf_token or not hmac.compare_digest(cookie, csrf_token):
         raise HTTPException(403, "missing or wrong CSRF token on the form; reload the page")
     svc = services(request)
-    ctx = {"item": item, "url": url, "category": category, "site": str(request.base_url)}
-    ch = svc.cipher.keyed_hash("report-client", client_address(request))
-    if await run_in_threadpool(_limited, svc, ch):
-        return _page(request, {**ctx, "error": "Too many reports from your address. Please try again in an hour."}, 429)
+    ctx = {"item": _shown(item, 256), "url": _shown(url, 1500), "category": category, "site": str(request.base_url)}
+    who = filing.Reporter("public", False, _client(svc, request))
     try:
         r = ReportIn(item, category, url or None, comment or None, contact or None).checked()
-    except ReportError as e:
+        ref = await run_in_threadpool(_file, svc, r, who, None)
+    except filing.RateLimited:
+        return _page(request, {**ctx, "error": "Too many reports from your address. Please try again in an hour."}, 429)
+    except filing.ItemReportCap:
+        return _page(request, {**ctx, "error": "This listing already has many reports and is being reviewed."}, 429)
+    except (ReportError, cases.CaseError) as e:
         return _page(request, {**ctx, "error": str(e)}, 422)
-    ref = await run_in_threadpool(_file, svc, r, "public", False, ch, None)
     resp = templates.TemplateResponse(request, "report_done.html", {"reference": ref, "hotlines": hotline_links(svc)})
     resp.delete_cookie(REPORT_COOKIE)
     resp.headers["Referrer-Policy"] = "no-referrer"

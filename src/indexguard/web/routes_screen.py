@@ -11,12 +11,15 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from indexguard.cases import recording
 from indexguard.screen.item import Item, ItemError
+from indexguard.settings import Settings
 from indexguard.store import records
 from indexguard.store.accounts import Principal
-from indexguard.web import screening
+from indexguard.web import deterrence_view, screening
 from indexguard.web.auth import require
 from indexguard.web.deps import Services, client_address, live_state, services
+from indexguard.web.inputs import CheckedModel, InputProblem, TooLarge, check_item, check_text, refuse, walk
 from indexguard.web.live import LiveState
 
 router = APIRouter(prefix="/v1", tags=["screening"])
@@ -25,13 +28,19 @@ ItemId = Field(default="", max_length=256, pattern=r"^[^\x00-\x1f\x7f]*$")
 Text = Field(default=None, max_length=65_536)
 
 
-class QueryIn(BaseModel):
+class QueryIn(CheckedModel):
     model_config = ConfigDict(extra="forbid")
     q: str = Field(max_length=8_192, description="The search query. Never stored, never logged.")
     id: str = ItemId
+    session: str | None = Field(
+        default=None, max_length=512,
+        description="The site's opaque session reference, for counting outcomes; only a daily keyed hash is kept.",
+    )
+    lang: str | None = Field(default=None, max_length=35, description="Language of the warning; else Accept-Language")
+    country: str | None = Field(default=None, pattern="^[A-Za-z]{2}$", description="Visitor's country, for help links")
 
 
-class ListingIn(BaseModel):
+class ListingIn(CheckedModel):
     """A listing: the JSON item of DESIGN.md (hashes may be precomputed, so no image need be sent)."""
 
     model_config = ConfigDict(extra="allow")
@@ -76,23 +85,52 @@ async def _finish(
     svc = services(request)
     screening.observe(svc.metrics, endpoint, started, results)
     if state.shadows:
-        screening.compare_shadows(svc.live, state, results)
+        await svc.pool.run(screening.compare_shadows, svc.live, state, results)
     keep = [r for r in results if r.decision.action != "allow" or track]
     if keep:
         ch = _client_hash(svc, request, request.state.principal)
-        recs = [screening.to_record(r, state.versions, ch) for r in keep]
-        if track:  # the item's state must be readable as soon as the caller has the answer
-            await run_in_threadpool(screening.persist, svc.sessions, recs, track)
+        recs = [screening.to_screening(r, state.versions, ch) for r in keep]
+        if track:  # the item's state (and the deny set) must be current as soon as the caller has the answer
+            await run_in_threadpool(
+                recording.record, svc.sessions, recs, track_items=True, deny=svc.live.deny,
+                notify=screening.notifier(svc.settings),
+            )  # fmt: skip
         else:
             svc.recorder.submit(recs)
 
 
-async def _single(request: Request, item: Item, endpoint: str, track: bool) -> JSONResponse:
+async def _single(
+    request: Request, item: Item, endpoint: str, track: bool, present: deterrence_view.Present | None = None
+) -> JSONResponse:
     started = time.perf_counter()
     state = live_state(request)
-    result = screening.screen_one(state, item)
+    result = await services(request).pool.run(_screen_checked, state, item, services(request).settings)
     await _finish(request, state, [result], endpoint, started, track)
-    return JSONResponse(screening.decision_json(result, state.versions))
+    out = screening.decision_json(result, state.versions)
+    if present is not None:
+        present(out)
+    return JSONResponse(out)
+
+
+def _screen_checked(state: LiveState, item: Item, settings: Settings) -> screening.Screened:
+    """Screen in the pool; an image is refused by its declared size before a pixel is decoded."""
+    if item.kind == "image" and item.raw is not None:
+        _check_pixels(item.raw, settings.max_image_pixels)
+    return screening.screen_one(state, item)
+
+
+def _check_pixels(data: bytes, limit: int) -> None:
+    import io
+
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            w, h = im.size
+    except Exception:
+        return  # not an image Pillow can open: the screener holds it for review as unparseable
+    if w * h > limit:
+        raise HTTPException(413, f"image of {w}x{h} pixels exceeds the limit of {limit} pixels")
 
 
 _DECISION: dict[int | str, dict[str, Any]] = {200: {"model": DecisionOut, "description": "The Decision"}}
@@ -100,15 +138,26 @@ _DECISION: dict[int | str, dict[str, Any]] = {200: {"model": DecisionOut, "descr
 
 @router.post("/query", responses=_DECISION, summary="Screen a search query")
 async def query(body: QueryIn, request: Request, _p: Screen) -> JSONResponse:
-    if len(body.q) > services(request).settings.max_query_chars:
-        raise HTTPException(413, f"query longer than {services(request).settings.max_query_chars} characters")
-    return await _single(request, Item(id=body.id, kind="query", text=body.q), "query", track=False)
+    limit = services(request).settings.max_query_chars
+    try:
+        check_text("q", body.q, limit)
+    except InputProblem as e:
+        raise refuse(e) from None
+    present = deterrence_view.presenter(request, body.session, body.lang, body.country)
+    return await _single(request, Item(id=body.id, kind="query", text=body.q), "query", False, present)
 
 
 @router.post("/listings", responses=_DECISION, summary="Screen a listing given as JSON")
 async def listing(body: ListingIn, request: Request, _p: Screen) -> JSONResponse:
+    st = services(request).settings
+    obj = body.model_dump(exclude_none=True)
     try:
-        item = Item.from_json(body.model_dump(exclude_none=True))
+        size = check_item(obj, "item", st.max_field_chars, st.max_list_entries)
+        if size > st.max_item_chars:
+            raise TooLarge(f"item: more than {st.max_item_chars} characters of text once normalised")
+        item = Item.from_json(obj)
+    except InputProblem as e:
+        raise refuse(e) from None
     except ItemError as e:
         raise HTTPException(422, str(e)) from None
     return await _single(request, item, "listing", track=True)
@@ -161,30 +210,44 @@ async def batch(request: Request, _p: Screen) -> JSONResponse:
     svc = services(request)
     started = time.perf_counter()
     body = await request.body()
-    if len(body) > svc.settings.max_body_bytes:
-        raise HTTPException(413, f"body larger than {svc.settings.max_body_bytes} bytes")
-    items = _batch_items(body, svc.settings.max_batch_items)
+    if len(body) > svc.settings.max_batch_bytes:
+        raise HTTPException(413, f"body larger than {svc.settings.max_batch_bytes} bytes")
     state = live_state(request)
-    results = screening.screen_batch(state, items)
+    results = await svc.pool.run(_batch_screen, state, body, svc.settings)
     await _finish(request, state, results, "batch", started, track=False)
     decisions = [screening.decision_json(r, None) for r in results]
     return JSONResponse({"lists": state.versions, "decisions": decisions})
 
 
-def _batch_items(body: bytes, limit: int) -> list[Item]:
+def _batch_screen(state: LiveState, body: bytes, settings: Settings) -> list[screening.Screened]:
+    return screening.screen_batch(state, _batch_items(body, settings))
+
+
+def _batch_items(body: bytes, settings: Settings) -> list[Item]:
     try:
         doc = json.loads(body)
+    except RecursionError:
+        raise HTTPException(422, "body is nested too deeply") from None
     except (ValueError, UnicodeDecodeError):
         raise HTTPException(422, "body is not valid JSON") from None
     raw = doc.get("items") if isinstance(doc, dict) else None
     if not isinstance(raw, list):
         raise HTTPException(422, 'body must be {"items": [...]}')
-    if len(raw) > limit:
-        raise HTTPException(413, f"at most {limit} items per batch")
+    if len(raw) > settings.max_batch_items:
+        raise HTTPException(413, f"at most {settings.max_batch_items} items per batch")
     items = []
+    budget = settings.max_batch_chars
     for i, obj in enumerate(raw):
         try:
+            if not isinstance(obj, dict):
+                walk(obj, f"items[{i}]")
+            else:
+                budget -= check_item(obj, f"items[{i}]", settings.max_field_chars, settings.max_list_entries)
+            if budget < 0:
+                raise TooLarge(f"items: more than {settings.max_batch_chars} characters of text once normalised")
             it = Item.from_json(obj, default_id=str(i))
+        except InputProblem as e:
+            raise refuse(e) from None
         except ItemError as e:
             raise HTTPException(422, f"items[{i}]: {e}") from None
         if it.kind in ("torrent", "nzb", "image"):

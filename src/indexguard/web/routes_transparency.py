@@ -35,7 +35,7 @@ def _month(text: str | None) -> transparency.Month:
 
 def _report(svc: Services, month: transparency.Month) -> transparency.TransparencyReport:
     with svc.sessions() as s:
-        return transparency.compute(s, month)
+        return transparency.compute(s, month, deterrence_epsilon=svc.settings.deterrence_epsilon)
 
 
 @router.get("/transparency", response_class=HTMLResponse, include_in_schema=False)
