@@ -101,3 +101,17 @@ def test_credentials_are_scrubbed_and_hidden_from_repr() -> None:
         c.scrub("GET https://x/?access_token=tok%7C3 as u-1 with p/w 2")
         == "GET https://x/?access_token=*** as *** with ***"
     )
+
+
+def test_a_shadow_source_runs_new_versions_in_shadow(factory: object, tmp_path: Path) -> None:
+    f = tmp_path / "list.txt"
+    f.write_text(f"pdq {PDQ[0]}\n")
+    live = SourceConfig(name="own-file", api="file", bank="OWN", category="csam", path=str(f))
+    assert fetch_source(factory, Cipher(b"k" * 32), live, Credentials(), owner="t").ok  # type: ignore[arg-type]
+    f.write_text(f"pdq {PDQ[0]}\npdq {PDQ[1]}\n")
+    shadow = SourceConfig(name="own-file", api="file", bank="OWN", category="csam", path=str(f), activate="shadow")
+    out = fetch_source(factory, Cipher(b"k" * 32), shadow, Credentials(), owner="t")  # type: ignore[arg-type]
+    assert out.ok and out.created and out.activated == "shadow" and out.list_number == 2
+    with factory() as s:  # type: ignore[operator]
+        assert lists_repo.shadow_report(s, "OWN")["candidate"]["number"] == 2
+        assert [v.number for v in lists_repo.versions(s, "OWN") if v.live] == [1]
