@@ -60,8 +60,12 @@ def test_first_start_then_sign_in_and_stop(tmp_path: Path) -> None:
             out = _read_until(proc, "one-time password")
             password = re.search(r"one-time password: (\S+)", out).group(1)  # type: ignore[union-attr]
             r = c.post("/login", data={"username": "admin", "password": password, "csrf_token": tok})
-            assert r.status_code == 200 and r.url.path == "/console"
+            assert r.status_code == 200 and r.url.path == "/password"  # a one-time password is changed first
             assert r.headers["content-type"].startswith("text/html") and "<html" in r.text
+            csrf = c.get("/v1/session").json()["csrf_token"]
+            new = {"current": password, "new": "a passphrase of my own", "csrf_token": csrf}
+            r = c.post("/password", data=new)
+            assert r.status_code == 200
             home = c.get("/")  # signed in: the console
             assert home.url.path == "/console" and home.headers["content-type"].startswith("text/html")
             assert c.get("/v1/session").json()["role"] == "admin"

@@ -61,9 +61,9 @@ def serve(
     """Run the HTTP service: migrate, create the admin and demo list on first start, then serve."""
     import uvicorn
 
+    from indexguard import logs as jlog
     from indexguard.demo.first_start import start_service
     from indexguard.settings import load
-    from indexguard.web import logging as jlog
 
     try:
         settings = load(config, {"database_url": database, "host": host, "port": port, "workers": workers})
@@ -90,6 +90,8 @@ def serve(
         access_log=False,
         log_config=None,
         timeout_graceful_shutdown=15,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
     )
 
 
@@ -211,11 +213,30 @@ def user_create(
     try:
         _, factory, _ = _prepare(database, config, create_key=True)
         with factory() as s, s.begin():
-            accounts.create_user(s, username, password, role)
+            accounts.create_user(s, username, password, role, one_time=True)
         audit.append(factory, "cli", "user.create", username, {"role": role})
     except IndexguardError as e:
         raise _fail(e) from None
     typer.echo(f"created {role} {username!r}; one-time password: {password}")
+
+
+def user_password(
+    username: Annotated[str, typer.Argument(metavar="USERNAME", help="Sign-in name")],
+    database: DatabaseOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Reset a user's password to a new random one-time password, printed once; it must be changed
+    at the next sign-in (the recovery path for a lost admin password)."""
+    from indexguard.store import accounts, audit
+
+    try:
+        _, factory, _ = _prepare(database, config, create_key=False)
+        with factory() as s, s.begin():
+            password = accounts.reset_password(s, username)
+            audit.append_in(s, "cli", "user.password_reset", username, {})
+    except IndexguardError as e:
+        raise _fail(e) from None
+    typer.echo(f"new one-time password for {username!r}: {password} (change it at the first sign-in)")
 
 
 def register(app: typer.Typer) -> None:
@@ -230,4 +251,6 @@ def register(app: typer.Typer) -> None:
         sub.command(command)(fn)
         if name == "audit":
             sub.command("seal")(audit_seal)
+        if name == "user":
+            sub.command("password")(user_password)
         app.add_typer(sub, name=name)
