@@ -8,7 +8,7 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -192,6 +192,19 @@ class Settings(BaseSettings):
         if v < 1:
             raise ValueError(f"{info.field_name} must be a positive whole number, not {v}")
         return v
+
+    @field_validator("deterrence_epsilon")
+    @classmethod
+    def _epsilon(cls, v: float) -> float:
+        if v < 0:
+            raise ValueError("deterrence_epsilon must be 0 (exact counts) or positive")
+        return v
+
+    @model_validator(mode="after")
+    def _deterrence_window(self) -> Settings:
+        if self.deterrence_keep_hours * 60 < self.deterrence_window_minutes:
+            raise ValueError("deterrence_keep_hours must cover deterrence_window_minutes")
+        return self
 
     @field_validator(*_HTTPS)
     @classmethod
