@@ -8,7 +8,7 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -131,6 +131,10 @@ class Settings(BaseSettings):
     deterrence_window_minutes: int = 30
     deterrence_keep_hours: int = 6
     deterrence_epsilon: float = 0.0
+    trusted_proxies: str = "127.0.0.1"  # addresses whose X-Forwarded-Proto/-For are believed (uvicorn)
+    # Packed hash-list snapshots shared by the workers (issue 15): "" = /dev/shm/indexguard-<uid>-<db>,
+    # "off" = none (each worker parses and holds its own copy).
+    snapshot_dir: str = ""
 
     # Settings that used to be read from the environment where they were used (issue 13).
     hotline_links: Annotated[tuple[dict[str, str], ...] | None, NoDecode] = None  # report page override
@@ -188,6 +192,19 @@ class Settings(BaseSettings):
         if v < 1:
             raise ValueError(f"{info.field_name} must be a positive whole number, not {v}")
         return v
+
+    @field_validator("deterrence_epsilon")
+    @classmethod
+    def _epsilon(cls, v: float) -> float:
+        if v < 0:
+            raise ValueError("deterrence_epsilon must be 0 (exact counts) or positive")
+        return v
+
+    @model_validator(mode="after")
+    def _deterrence_window(self) -> Settings:
+        if self.deterrence_keep_hours * 60 < self.deterrence_window_minutes:
+            raise ValueError("deterrence_keep_hours must cover deterrence_window_minutes")
+        return self
 
     @field_validator(*_HTTPS)
     @classmethod
@@ -314,6 +331,14 @@ def reporter(settings: Settings) -> ReporterInfo:
         first_name=str(settings.reporter_first_name), last_name=str(settings.reporter_last_name),
         email=str(settings.reporter_email), platform=str(settings.reporter_platform),
     )  # fmt: skip
+
+
+def preview_reporter() -> ReporterInfo:
+    """A reporter marked as not configured, for previewing a report; the outbox never files with it."""
+    from indexguard.hotline.ncmec_xml import ReporterInfo
+
+    return ReporterInfo(first_name="NOT-CONFIGURED", last_name="NOT-CONFIGURED",
+                        email="not-configured@example.invalid", platform="NOT CONFIGURED")  # fmt: skip
 
 
 def sla_targets(settings: Settings) -> dict[str, float]:

@@ -250,7 +250,7 @@ def _store(url: str) -> tuple[object, Cipher]:
 def _purge(config: Path, url: str) -> dict[str, list[int]]:
     r = CliRunner().invoke(build_app(), ["evidence", "purge", "--config", str(config), "--database", url])
     assert r.exit_code == 0, r.output
-    return json.loads(r.output.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return json.loads(r.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
 def test_retention_of_30_days_purges_31_day_old_evidence(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -26,16 +27,22 @@ def ncmec_xml(
     database: DatabaseOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Print the NCMEC CyberTipline report XML for a case (from its evidence package, else the case)."""
+    """Print the NCMEC CyberTipline report XML for a case (from its evidence package, else the case).
+    Without the reporter's identity configured it prints a preview with the reporter marked as not
+    configured (filing refuses until it is set)."""
     from indexguard.hotline import evidence
     from indexguard.hotline.from_case import snapshot_from_case
     from indexguard.hotline.ncmec_xml import build_report
-    from indexguard.settings import reporter
+    from indexguard.settings import SettingsError, preview_reporter, reporter
     from indexguard.store import hotline_repo
 
     try:
         settings, factory, cipher = _prepare(database, config, create_key=False)
-        filer = reporter(settings)  # before any evidence is opened: nothing to do without it
+        try:
+            filer = reporter(settings)
+        except SettingsError as e:
+            print(f"indexguard: preview only, not for filing: {e}", file=sys.stderr)
+            filer = preview_reporter()
         with factory() as s:
             pkg = hotline_repo.latest_package(s, case)
             pkg_id = None if pkg is None else pkg.id
@@ -102,13 +109,19 @@ def evidence_purge(database: DatabaseOpt = None, config: ConfigOpt = None) -> No
 
 def _sessions(database: str | None, config: str | None) -> _Sessionmaker[_Session]:
     """The migrated database's session factory; these reports need no key (they read no sealed data)."""
+    from indexguard.crypto import Cipher, KeyUnavailable, resolve_key
     from indexguard.settings import load
-    from indexguard.store import db, migrate
+    from indexguard.store import audit, db, migrate
 
     settings = load(config, {"database_url": database})
-    engine = db.make_engine(settings.database_url)
+    engine = db.open_engine(settings.database_url, create=False)
     migrate.upgrade(engine)
-    return db.session_factory(engine)
+    factory = db.session_factory(engine)
+    try:  # the audit rows these commands write are signed when the key is at hand
+        key = resolve_key(settings.key_file, db.sqlite_path(settings.database_url), create=False)
+    except KeyUnavailable:
+        return factory
+    return audit.bind(factory, audit.chain_for(settings, Cipher(key.key), key.origin))
 
 
 def _since(text: str | None) -> datetime | None:

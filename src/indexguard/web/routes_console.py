@@ -18,10 +18,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from indexguard.cases import clocks
+from indexguard.cases import clocks, filing
 from indexguard.cases import meta as case_meta
 from indexguard.cases import service as cases
 from indexguard.cases.reports import CATEGORIES
+from indexguard.crypto import KeyUnavailable
 from indexguard.settings import sla_targets
 from indexguard.store import cases_repo
 from indexguard.store.accounts import Principal
@@ -42,6 +43,8 @@ async def _user(request: Request) -> Principal:
     p = await principal_async(request)
     if p is None or p.kind != "user":
         raise HTTPException(303, "sign in", {"Location": "/login?next=" + quote(request.url.path)})
+    if p.must_change_password:
+        raise HTTPException(303, "change your password", {"Location": "/password?next=" + quote(request.url.path)})
     if "cases" not in p.scopes:
         raise HTTPException(403, f"role {p.role} may not work cases")
     return p
@@ -80,6 +83,15 @@ async def queue(
     return _render(request, "queue.html", p, ctx)
 
 
+def _report_url(svc: Any, stored: str | None) -> str:
+    """A reported URL as the case page shows it: scheme and host; the full address stays sealed."""
+    try:
+        url = filing.open_url(svc.cipher, stored)
+    except KeyUnavailable:
+        return "(address withheld)"
+    return filing.url_display(url) if url else ""
+
+
 def _row(c: Any, targets: dict[str, float]) -> dict[str, Any]:
     times = clocks.CaseTimes(c.opened_at, c.hidden_at, c.decided_at, c.removed_at, c.reported_at)
     age = (utcnow() - clocks.aware(c.opened_at)).total_seconds()
@@ -114,7 +126,7 @@ async def case_page(request: Request, case_id: CaseId, done: str = "") -> HTMLRe
     ts = live_screen(svc)
     reports = [
         {"reference": r.reference, "category": r.category, "reporter": r.reporter,
-         "url": case_meta.again(r.url or "", ts), "comment": case_meta.again(r.comment_masked or "", ts)}
+         "url": case_meta.again(_report_url(svc, r.url), ts), "comment": case_meta.again(r.comment_masked or "", ts)}
         for r in d.reports
     ]  # fmt: skip
     ctx = {

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import Field
 
@@ -29,7 +29,7 @@ from indexguard.screen.item import Item
 from indexguard.store import cases_repo
 from indexguard.web import csrf
 from indexguard.web.auth import principal_async
-from indexguard.web.deps import Services, client_address, services
+from indexguard.web.deps import Services, client_address, secure_request, services
 from indexguard.web.inputs import CheckedModel
 
 router = APIRouter(tags=["reports"])
@@ -135,9 +135,18 @@ def _page(request: Request, ctx: dict[str, Any], status: int = 200) -> HTMLRespo
     svc = services(request)
     base = {"categories": CATEGORIES, "hotlines": hotline_links(svc), "csrf_token": token, "error": None}
     resp = templates.TemplateResponse(request, "report.html", {**base, **ctx}, status_code=status)
-    resp.set_cookie(REPORT_COOKIE, token, httponly=True, samesite="strict", secure=svc.settings.secure_cookies)
+    resp.set_cookie(REPORT_COOKIE, token, httponly=True, samesite="strict", secure=secure_request(request))
     resp.headers["Referrer-Policy"] = "no-referrer"
     return resp
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+async def home(request: Request) -> Response:
+    """Signed-in people land on the console; everyone else on the report page, which says what the site is."""
+    p = await principal_async(request)
+    if p is not None and p.kind == "user":
+        return RedirectResponse("/console", status_code=303)
+    return _page(request, {"item": "", "url": "", "category": "", "site": str(request.base_url), "about": True})
 
 
 def _shown(value: str, limit: int) -> str:
@@ -165,7 +174,8 @@ async def report_form_post(
     if not cookie or not csrf_token or not hmac.compare_digest(cookie, csrf_token):
         raise HTTPException(403, "missing or wrong CSRF token on the form; reload the page")
     svc = services(request)
-    ctx = {"item": _shown(item, 256), "url": _shown(url, 1500), "category": category, "site": str(request.base_url)}
+    # An error page never echoes what was sent (only a category from the known list is kept).
+    ctx = {"item": "", "url": "", "category": category if category in CATEGORIES else "", "site": str(request.base_url)}
     who = filing.Reporter("public", False, _client(svc, request))
     try:
         r = ReportIn(item, category, url or None, comment or None, contact or None).checked()
