@@ -8,7 +8,6 @@ or through the recorder thread (queries, batches).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -121,7 +120,7 @@ def record_durable(s: Session, screenings: Sequence[Screening], deny: DatabaseDe
         if sc.decision.action == "block" and sc.item.identities:
             pending += _deny(s, sc, decision_id, deny)
         if sc.item.case_meta is not None:
-            s.add(RecordQueueEntry(payload=dataclasses.asdict(_signal(sc, decision_id))))
+            s.add(RecordQueueEntry(payload=_signal(sc, decision_id).to_json()))
     return pending
 
 
@@ -133,7 +132,7 @@ def drain_queue(factory: sessionmaker[Session], limit: int = 500, notify: cases.
     with factory() as s, s.begin():
         claimed = _claim(s, limit)
         for payload in claimed:
-            fx.add(cases.open_or_join(s, cases.Signal(**payload))[1])
+            fx.add(cases.open_or_join(s, cases.Signal.from_json(payload))[1])
     if claimed:
         cases.emit(factory, fx, notify)
     return len(claimed)

@@ -60,6 +60,9 @@ class ListingWriter:
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._stop = threading.Event()
         self._queued = threading.Event()  # something was committed to the queue: drain soon
+        # Held while a batch is worked off, so `drain` also waits for rows the drainer thread has
+        # claimed (on PostgreSQL they are skipped as locked, not seen as pending).
+        self._draining = threading.Lock()
         self._threads: list[threading.Thread] = []
 
     async def write(self, screenings: list[Screening]) -> None:
@@ -122,7 +125,8 @@ class ListingWriter:
         delay = 0.1
         while not self._stop.is_set():
             try:
-                n = recording.drain_queue(self._factory, self._drain_batch, self._notify)
+                with self._draining:
+                    n = recording.drain_queue(self._factory, self._drain_batch, self._notify)
                 delay = 0.1
             except Exception:  # stays queued; tried again after a pause
                 log.exception("working off the listing queue failed; retrying")
@@ -137,8 +141,9 @@ class ListingWriter:
         """Work the queue off now (tests, shutdown); True when it is empty."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if recording.drain_queue(self._factory, self._drain_batch, self._notify) == 0:
-                return True
+            with self._draining:
+                if recording.drain_queue(self._factory, self._drain_batch, self._notify) == 0:
+                    return True
         return False
 
     def start(self) -> None:
