@@ -169,7 +169,10 @@ class VerifyResult:
     anchored: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "checked": self.checked, "broken_seq": self.broken_seq, "reason": self.reason}
+        return {
+            "ok": self.ok, "checked": self.checked, "broken_seq": self.broken_seq, "reason": self.reason,
+            "anchored": self.anchored, "checkable": self.checkable,
+        }  # fmt: skip
 
 
 def canonical(seq: int, at: str, actor: str, action: str, target: str, detail: Any, prev_hash: str) -> bytes:

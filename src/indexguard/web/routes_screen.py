@@ -92,7 +92,10 @@ async def _finish(
 async def _single(request: Request, item: Item, endpoint: str, track: bool) -> JSONResponse:
     started = time.perf_counter()
     state = live_state(request)
-    result = await services(request).pool.run(_screen_checked, state, item, services(request).settings)
+    if item.kind == "query":  # at most max_query_chars after NFKC: cheaper inline than a thread hop
+        result = screening.screen_one(state, item)
+    else:
+        result = await services(request).pool.run(_screen_checked, state, item, services(request).settings)
     await _finish(request, state, [result], endpoint, started, track)
     return JSONResponse(screening.decision_json(result, state.versions))
 
