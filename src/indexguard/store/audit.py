@@ -45,6 +45,7 @@ INFO_KEY = "indexguard.audit.chain"
 _PENDING = "indexguard.audit.pending"
 _PG_LOCK = 0x16A0D17  # pg_advisory_xact_lock key that serialises appends
 KEYED_ACTION = "audit.keyed"
+SYSLOG_ADDRESS = "/dev/log"  # the local syslog socket
 _log = logging.getLogger("indexguard.audit")
 
 
@@ -106,7 +107,7 @@ def _head_mac(key: bytes, head: Head) -> str:
 
 def _to_syslog(head: Head) -> None:
     try:
-        handler = logging.handlers.SysLogHandler(address="/dev/log")
+        handler = logging.handlers.SysLogHandler(address=SYSLOG_ADDRESS)
     except OSError:
         return  # no local syslog: the file anchor still stands
     try:
