@@ -160,6 +160,6 @@ def test_banned_uploader_new_listings_are_refused(cenv_sqlite: Env) -> None:
             break
         time.sleep(0.1)
     assert again["action"] == "block"
-    assert [x["entry"] for x in again["reasons"]] == ["deny:uploader"]
+    assert [(x["list"], x["view"]) for x in again["reasons"]] == [("deny-set", "identity:uploader")]
     other = {"id": "up-4", "title": "holiday photos", "uploader_id": "acct-78"}
     assert e.client.post("/v1/listings", json=other, headers=e.auth("screen")).json()["action"] == "allow"

@@ -23,7 +23,8 @@ from typer.testing import CliRunner
 
 from indexguard.crypto import Cipher
 from indexguard.hotline import charts
-from indexguard.hotline.transparency import Month, TransparencyError, compute, render, to_csv, to_html
+from indexguard.hotline.transparency import Month, TransparencyError, compute
+from indexguard.hotline.transparency_render import render, to_csv, to_html
 from indexguard.store import accounts, db, migrate, records
 from indexguard.store.models import AbuseReport, Case, CaseSignal, DecisionRecord, HotlineReport
 
@@ -142,6 +143,8 @@ EXPECTED: dict[str, Any] = {
     "time_to_remove_seconds": {"n": 3, "median": 1200.0, "p90": 172800.0},
     "hotline_reports": {"filed": 2, "by_hotline": {"ncmec": 2}, "cases_reported": 1},
     "reuploads_caught": 1,
+    "deterrence": {"warnings_shown": 0, "sessions_warned": 0, "help_click_rate": None, "repeat_block_rate": None,
+                   "variants": [], "epsilon_per_count": None},  # counted in tests/service/test_service_deterrence.py
 }  # fmt: skip
 
 
@@ -187,7 +190,7 @@ def test_csv_and_html_carry_the_same_figures(tmp_path: Path) -> None:
     assert rows[("daily_searches_blocked", "2025-03-05")] == "2"
     html = to_html(r)
     assert "<script" not in html.lower() and "<svg" in html and "http" not in html.split("<body>")[1]
-    assert html.count('role="img"') == 10
+    assert html.count('role="img"') == 11
     assert "Searches blocked by category: advert: 1; csam: 2; grooming_other: 1" in html
     assert "20m" in html and "48.0h" in html  # median and p90 time to remove, human-readable
     assert json.loads(render(r, "json"))["reuploads_caught"] == 1

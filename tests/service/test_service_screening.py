@@ -50,13 +50,7 @@ def test_listing_state_and_deny_set(env: Env) -> None:
     assert r.json()["action"] == "block"
     st = env.client.get("/v1/items/L1", headers=env.auth("screen")).json()
     assert st["state"] == "removed" and st["decision"]["action"] == "block"
-    # the same torrent under an innocent title is refused by identity, once the deny set reloads
-    deadline = 50
-    while deadline and not env.svc.live.state.deny:  # type: ignore[union-attr]
-        import time
-
-        time.sleep(0.1)
-        deadline -= 1
+    # the same torrent under an innocent title is refused by identity at once
     r = env.client.post(
         "/v1/listings", json={"id": "L2", "title": "garden tools", "infohash": ih.upper()}, headers=env.auth("screen")
     )
@@ -101,4 +95,4 @@ def test_uploads_fail_closed(env: Env) -> None:
 def test_blocked_page_echoes_nothing(env: Env) -> None:
     r = env.client.get("/blocked", params={"q": "zorblat-echo-check"})
     assert r.status_code == 200 and "text/html" in r.headers["content-type"]
-    assert "zorblat-echo-check" not in r.text and "http" in r.text
+    assert "zorblat-echo-check" not in r.text and "/go/help?t=" in r.text  # help links, through the counter

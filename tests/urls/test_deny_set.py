@@ -198,3 +198,21 @@ def test_deny_set_serves_as_the_screeners_identity_matcher() -> None:
     deny.add({"infohash_v1": [V1]}, _rec("d-20"))
     (hit,) = deny.match_identities({"infohash_v1": [V1], "infohash_v2": []})
     assert (hit.list, hit.entry, hit.view) == (DENY_LIST, "d-20", "identity:infohash_v1")
+
+
+def test_a_banned_uploader_is_refused_but_a_block_never_bans_one(deny: DenySet) -> None:
+    from indexguard.lists.terms import parse_term_list
+    from indexguard.screen.screener import Screener
+
+    screener = Screener.build([parse_term_list("bizu\n", "t", "txt")], identity_matchers=[deny])
+    blocked = screener.screen(Item.from_json({"id": "a", "title": "bizu", "uploader_id": "acct-1", "infohash": V1}))
+    assert blocked.action == "block" and "uploader" not in blocked.extra["identities"]
+    deny.add(blocked.extra["identities"], record_for(blocked, "a"))
+    assert screener.screen(Item.from_json({"id": "b", "title": "garden", "uploader_id": "acct-1"})).action == "allow"
+    deny.add({"uploader": [" acct-1 "]}, _rec("ban"))
+    for item in ({"id": "c", "title": "garden", "uploader": {"id": "acct-1"}}, {"id": "d", "uploader_id": "acct-1"}):
+        d = screener.screen(Item.from_json(item))
+        assert d.action == "block" and [r.view for r in d.reasons] == ["identity:uploader"]
+        assert screener.screen_many([Item.from_json(item)])[0].action == "block"  # not skipped as text-only
+    with pytest.raises(DenySetError, match="uploader"):
+        deny.add({"uploader": ["x" * 201]}, _rec("long"))

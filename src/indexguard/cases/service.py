@@ -20,10 +20,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from indexguard.cases import priority
 from indexguard.cases.clocks import aware
+from indexguard.cases.meta import CaseMeta
 from indexguard.crypto import Cipher
 from indexguard.errors import IndexguardError
-from indexguard.store import audit
-from indexguard.store.lists_repo import DENY_COUNTER, bump
+from indexguard.screen.deny_set import DENY_LIST
+from indexguard.store import audit, deny_repo
 from indexguard.store.models import (
     AllowProposal,
     Case,
@@ -31,7 +32,6 @@ from indexguard.store.models import (
     CaseMedia,
     CaseSignal,
     DecisionRecord,
-    DenyEntry,
     ItemState,
     RevealRecord,
     utcnow,
@@ -44,6 +44,10 @@ ACTIONS: tuple[str, ...] = ("remove", "dismiss", "ban_identities", "ban_uploader
 
 class CaseError(IndexguardError):
     """A case action that cannot be done (unknown case, wrong state, bad input)."""
+
+
+class CaseNotFound(CaseError):
+    """No such case, or no such image on it."""
 
 
 class RevealRefused(CaseError):
@@ -65,7 +69,7 @@ class Signal:
     decision_id: int | None = None
     report_id: int | None = None
     reasons: list[dict[str, Any]] = field(default_factory=list)
-    meta: dict[str, Any] | None = None
+    meta: CaseMeta | None = None
 
 
 @dataclass
@@ -78,7 +82,7 @@ class Effects:
         self.events += other.events
 
 
-Notify = Callable[[list[tuple[str, dict[str, Any]]]], None]  # (event type, data) pairs
+Notify = Callable[[list[tuple[str, dict[str, Any]]]], None]  # (event type, data) pairs; cases.webhooks sends them
 
 
 def emit(factory: sessionmaker[Session], fx: Effects, notify: Notify | None = None) -> None:
@@ -131,7 +135,8 @@ def open_or_join(s: Session, sig: Signal) -> tuple[Case, Effects]:
 def _new_case(s: Session, sig: Signal) -> Case | None:
     c = Case(
         item_id=sig.item_id, kind=sig.kind, status="open", severity=sig.severity, category=sig.category,
-        source=sig.source, trusted=sig.trusted, signal_count=0, meta=sig.meta or {}, priority=0.0,
+        source=sig.source, trusted=sig.trusted, signal_count=0, priority=0.0,
+        meta=sig.meta.to_json() if sig.meta else {},
         opened_at=utcnow(), last_signal_at=utcnow(), updated_at=utcnow(),
     )  # fmt: skip
     try:
@@ -155,8 +160,8 @@ def _join(s: Session, c: Case, sig: Signal, fx: Effects) -> None:
     c.last_signal_at = utcnow()
     if priority.stronger(sig.severity, c.severity) == sig.severity and sig.severity != c.severity:
         c.severity, c.category = sig.severity, sig.category
-    if sig.meta and not c.meta.get("fields"):
-        c.meta = sig.meta
+    if sig.meta is not None and not CaseMeta.from_json(c.meta).fields:
+        c.meta = sig.meta.to_json()
     c.trusted = c.trusted or sig.trusted
     if c.status == "dismissed" and sig.source in ("report", "trusted", "hotline"):
         c.status, c.resolution = "open", None  # a fresh report reopens a dismissed case
@@ -183,7 +188,7 @@ def _hide(s: Session, c: Case, actor: str, why: str, fx: Effects) -> None:
 def get(s: Session, case_id: int) -> Case:
     c = s.get(Case, case_id)
     if c is None:
-        raise CaseError(f"no case {case_id}")
+        raise CaseNotFound(f"no case {case_id}")
     return c
 
 
@@ -245,42 +250,35 @@ def _fired_entries(s: Session, c: Case) -> list[dict[str, Any]]:
     for sig in s.scalars(select(CaseSignal).where(CaseSignal.case_id == c.id)):
         for r in sig.reasons:
             key = (str(r.get("list", "")), str(r.get("entry", "")))
-            if key[0] and key[0] != "deny-set":
+            if key[0] and key[0] != DENY_LIST:
                 seen[key] = {"list": key[0], "entry": key[1], "category": r.get("category", ""),
                              "field": r.get("field", "")}  # fmt: skip
     return list(seen.values())
 
 
-def _identities(s: Session, c: Case) -> list[tuple[str, str, int]]:
+def _identities(s: Session, c: Case) -> list[tuple[int, dict[str, list[str]]]]:
+    """(decision id, identities) of each decision that joined the case."""
     ids = [x for x in s.scalars(select(CaseSignal.decision_id).where(CaseSignal.case_id == c.id)) if x is not None]
-    out: list[tuple[str, str, int]] = []
+    out: list[tuple[int, dict[str, list[str]]]] = []
     for d in s.scalars(select(DecisionRecord).where(DecisionRecord.id.in_(ids))) if ids else []:
-        out += [(str(k), str(v), d.id) for k, v in d.identities]
+        by_kind: dict[str, list[str]] = {}
+        for k, v in d.identities:
+            by_kind.setdefault(str(k), []).append(str(v))
+        out.append((d.id, by_kind))
     return out
 
 
-def _deny(s: Session, c: Case, kind: str, value: str, decision_id: int | None) -> bool:
-    if s.scalar(select(DenyEntry.id).where(DenyEntry.kind == kind, DenyEntry.value == value[:512])) is not None:
-        return False
-    s.add(DenyEntry(kind=kind, value=value[:512], item_id=c.item_id, decision_id=decision_id))
-    return True
-
-
 def _ban_identities(s: Session, c: Case, actor: str, fx: Effects) -> None:
-    added = sum(_deny(s, c, k, v, d) for k, v, d in dict.fromkeys(_identities(s, c)))
-    if added:
-        bump(s, DENY_COUNTER)
+    added = sum(deny_repo.store(s, ids, c.item_id, d) for d, ids in _identities(s, c))
     # Values stay out of the log: a banned hash may be a list entry.
     _event(s, c, actor, "ban_identities", {"added": added}, fx)
 
 
 def _ban_uploader(s: Session, c: Case, actor: str, fx: Effects) -> None:
-    uploader = c.meta.get("uploader_id")
+    uploader = CaseMeta.from_json(c.meta).uploader_id
     if not uploader:
         raise CaseError("the site supplied no uploader id for this item")
-    added = _deny(s, c, "uploader", str(uploader), None)
-    if added:
-        bump(s, DENY_COUNTER)
+    deny_repo.store(s, {"uploader": [str(uploader)]}, c.item_id, None)
     _event(s, c, actor, "ban_uploader", {"uploader": str(uploader)[:200]}, fx)
     fx.events.append(("uploader.banned", {"case": c.id, "item": c.item_id, "uploader": str(uploader)[:200]}))
 
@@ -340,7 +338,7 @@ def reveal(
     c = get(s, case_id)
     m = s.get(CaseMedia, media_id)
     if m is None or m.case_id != c.id:
-        raise CaseError(f"no image {media_id} on case {case_id}")
+        raise CaseNotFound(f"no image {media_id} on case {case_id}")
     reason = reason.strip()[:512]
     granted = role == REVEAL_ROLE and bool(reason)
     s.add(RevealRecord(case_id=c.id, media_id=m.id, actor=actor, role=role, reason=reason, granted=granted))

@@ -14,10 +14,9 @@ from indexguard.errors import ListFormatError
 from indexguard.lists.hash_list import HASH_TYPES, BankKind, HashBank, load_hash_list
 from indexguard.lists.terms import TermList, load_term_list
 from indexguard.lists.url_list import load_url_list
-from indexguard.match.url_match import UrlMatcher
+from indexguard.screen.assemble import assemble
 from indexguard.screen.deny_set import JsonlDenySet
-from indexguard.screen.hash_matchers import hash_matchers
-from indexguard.screen.screener import IdentityMatcher, Screener
+from indexguard.screen.screener import Screener
 from indexguard.text.canonicalize import Canonicalizer
 
 TermsOpt = Annotated[list[Path] | None, typer.Option("--terms", help="term list (.txt or .csv); repeatable")]
@@ -71,7 +70,6 @@ def load_screener(args: ListArgs, *, quiet: bool = False) -> tuple[Screener, Jso
         term_lists = [demo_term_list()]
     allow_lists = [load_term_list(p, allowlist=True, canon=canon) for p in args.allow or []]
     banks = [_hash_bank(s, False) for s in args.hashes or []] + [_hash_bank(s, True) for s in args.allow_hashes or []]
-    identity, images = hash_matchers(banks)
     url_lists = [load_url_list(p) for p in args.urls or []] + [
         load_url_list(p, allowlist=True) for p in args.allow_urls or []
     ]
@@ -83,14 +81,5 @@ def load_screener(args: ListArgs, *, quiet: bool = False) -> tuple[Screener, Jso
             raise ListFormatError(str(args.deny), None, f"cannot open deny set: {e.strerror or e}") from None
         for w in deny.warnings:
             print(f"indexguard: {w}", file=sys.stderr)
-    identity_matchers: list[IdentityMatcher] = [*identity, *([deny] if deny is not None else [])]
-    screener = Screener.build(
-        term_lists,
-        allow_lists,
-        backend=args.backend,
-        identity_matchers=identity_matchers,
-        url_matchers=[UrlMatcher(url_lists)] if url_lists else [],
-        image_matchers=images,
-        extra_versions={**{b.name: b.version for b in banks}, **{u.name: u.version for u in url_lists}},
-    )
+    screener = assemble(term_lists, allow_lists, banks=banks, urls=url_lists, deny=deny, backend=args.backend)
     return screener, deny

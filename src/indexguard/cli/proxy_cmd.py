@@ -11,13 +11,11 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from indexguard.demo.terms import demo_term_list
+from indexguard.cli.lists_opts import ListArgs, UrlsOpt, load_screener
 from indexguard.errors import IndexguardError
-from indexguard.integrations.identity import build_screener, load_banks
 from indexguard.integrations.proxy_indexers import Indexer, load_indexers, single_indexer
 from indexguard.integrations.torznab_proxy import ProxyConfig, make_proxy_app
-from indexguard.lists.terms import load_term_list
-from indexguard.screen.deny_set import JsonlDenySet
+from indexguard.settings import Settings, load
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 # Loggers that would write request URLs: httpx logs every upstream URL (with its key and the search
@@ -40,6 +38,7 @@ def proxy(
     allow: Annotated[list[Path] | None, typer.Option("--allow", help="allowlist; repeatable")] = None,
     deny: Annotated[Path | None, typer.Option("--deny", help="deny set (JSONL) checked by infohash")] = None,
     hashes: Annotated[list[Path] | None, typer.Option("--hashes", help="hash list (infohashes); repeatable")] = None,
+    urls: UrlsOpt = None,
     listen: Annotated[str, typer.Option(metavar="HOST:PORT", help="host:port to listen on")] = "127.0.0.1:9117",
     upstream_apikey_env: Annotated[str, typer.Option(
         metavar="VAR", help="environment variable holding --upstream's API key")] = "INDEXGUARD_UPSTREAM_APIKEY",
@@ -65,9 +64,8 @@ def proxy(
         _fail(f"--log-level must be one of {', '.join(LOG_LEVELS)}")
     try:
         upstreams = _upstreams(upstream, indexers, upstream_apikey_env, download_host or [])
-        term_lists = [load_term_list(p) for p in terms] if terms else [demo_term_list()]
-        screener = build_screener(term_lists, [load_term_list(p, allowlist=True) for p in allow or []],
-                                  deny=JsonlDenySet(deny) if deny else None, banks=load_banks(hashes))
+        lists = ListArgs(terms, allow, [str(h) for h in hashes or []], urls=urls, deny=deny)
+        screener, _ = load_screener(lists, quiet=True)
     except IndexguardError as e:
         _fail(str(e))
     keys = _client_keys(apikey, open_access)
@@ -94,8 +92,15 @@ def _upstreams(upstream: str | None, path: Path | None, key_env: str, hosts: lis
         _fail("give exactly one of --upstream URL and --indexers FILE")
     if path is not None:
         return load_indexers(path)
-    ix = single_indexer(str(upstream), os.environ.get(key_env))
+    ix = single_indexer(str(upstream), os.environ.get(key_env) or _settings().upstream_apikey)
     return (Indexer(ix.id, ix.url, ix.apikey, download_hosts=frozenset(h.strip().lower() for h in hosts)),)
+
+
+def _settings() -> Settings:
+    try:
+        return load()
+    except IndexguardError as e:
+        _fail(str(e))
 
 
 def _fail(message: str) -> NoReturn:
@@ -107,8 +112,8 @@ def _client_keys(given: list[str] | None, open_access: bool) -> list[str]:
     if open_access:
         return []
     keys = list(given or [])
-    if not keys and os.environ.get("INDEXGUARD_PROXY_APIKEY"):
-        keys = [os.environ["INDEXGUARD_PROXY_APIKEY"]]
+    if not keys and (configured := _settings().proxy_apikey):
+        keys = [configured]
     if not keys:
         keys = [secrets.token_hex(16)]
         print(f"indexguard: proxy API key for clients: {keys[0]}", file=sys.stderr)

@@ -20,11 +20,12 @@ class QueryGuardMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers") or []}
         blocked = self.guard.check(
             scope.get("path", ""),
             scope.get("query_string", b"").decode("latin-1"),
-            headers.get(b"accept-language", b"").decode("latin-1"),
+            headers.get("accept-language", ""),
+            self.guard.session_of(headers),
         )
         if blocked is None:
             await self.app(scope, receive, send)

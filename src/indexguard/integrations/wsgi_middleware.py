@@ -23,10 +23,12 @@ class WsgiQueryGuard:
         self.guard = QueryGuard(screener, config)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        headers = {k[5:].replace("_", "-").lower(): str(v) for k, v in environ.items() if k.startswith("HTTP_")}
         blocked = self.guard.check(
             environ.get("PATH_INFO", ""),
             environ.get("QUERY_STRING", ""),
             environ.get("HTTP_ACCEPT_LANGUAGE", ""),
+            self.guard.session_of(headers),
         )
         if blocked is None:
             return self.app(environ, start_response)

@@ -184,7 +184,8 @@ def _parse_plain(lines: Iterator[tuple[int, str]], name: str, src: str) -> Itera
         if not raw:
             continue
         try:
-            yield make_entry(raw, infer_match(raw), id=f"{name}:{n}", line=n, source=src)
+            # The list's name, not the file's path: the version must not depend on where the file lies.
+            yield make_entry(raw, infer_match(raw), id=f"{name}:{n}", line=n, source=name)
         except ValueError as e:
             raise ListFormatError(src, n, str(e)) from None
 
@@ -243,7 +244,7 @@ def _csv_entry(rec: dict[str, str], name: str, src: str, n: int) -> UrlEntry:
         line=n,
         category=rec.get("category", "") or DEFAULT_CATEGORY,
         severity=severity,
-        source=rec.get("source", "") or src,
+        source=rec.get("source", "") or name,
         note=rec.get("note", ""),
     )
 

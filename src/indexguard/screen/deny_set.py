@@ -11,7 +11,10 @@ Types and their normal form (lowercase hex unless said otherwise):
   adding infohash_v2 also remembers its truncation. `infohash`/`btih`/`btmh` are accepted too:
   40 hex or 32 base32 is a btih, 64 hex or a `1220` multihash a v2 hash.
 - nzb_id (64); url (the Safe Browsing canonical key: host/path?query, scheme and port left out);
-- md5 (32), sha1 and bep47_sha1 (40, compared with each other), sha256 and pieces_root (64).
+- md5 (32), sha1 and bep47_sha1 (40, compared with each other), sha256 and pieces_root (64);
+- uploader: the site's account id, as given (trimmed, at most 200 characters). Only a moderator's
+  "ban uploader" adds one; screening looks an item's uploader up, but a blocked item never
+  remembers its uploader, so blocking one listing never bans the account.
 All-zero values and the hashes of empty content are never remembered: they would match every
 item that has an empty file.
 """
@@ -55,6 +58,7 @@ NAMESPACE: dict[str, str] = {
     "sha1": "sha1",
     "bep47_sha1": "sha1",
     "md5": "md5",
+    "uploader": "uploader",
 }
 IDENTITY_TYPES: tuple[str, ...] = tuple(NAMESPACE)
 _HEX_LENGTH = {
@@ -62,6 +66,7 @@ _HEX_LENGTH = {
     "pieces_root": 64, "sha1": 40, "bep47_sha1": 40, "md5": 32,
 }
 _ALIASES = {"btih": "infohash", "btmh": "infohash", "nzb": "nzb_id", "urls": "url"}
+MAX_UPLOADER = 200
 _EMPTY_CONTENT = frozenset({
     "d41d8cd98f00b204e9800998ecf8427e",  # md5("")
     "da39a3ee5e6b4b0d3255bfef95601890afd80709",  # sha1("")
@@ -127,7 +132,9 @@ class DenyRecord:
 
 
 class DenySet(Protocol):
-    """What screening needs from a deny set; the service persists it in its database."""
+    """What screening needs from a deny set. Implementations: MemoryDenySet, JsonlDenySet (the
+    CLI's file) and the service's database one (indexguard.store.deny_repo); each is also the
+    Screener's IdentityMatcher."""
 
     def add(self, identities: Mapping[str, Iterable[str]], reason: DenyRecord) -> DenyRecord | None:
         """Remember the identities; None when none is usable (nothing was stored)."""
@@ -137,6 +144,9 @@ class DenySet(Protocol):
 
     def remove(self, decision_id: str) -> bool:
         """Forget a decision (e.g. overturned on appeal); False when it was not there."""
+
+    def match_identities(self, identities: dict[str, list[str]]) -> list[Hit]:
+        """The Screener's IdentityMatcher interface: deny_hits(lookup(identities))."""
 
     def __len__(self) -> int: ...
 
@@ -166,7 +176,7 @@ def normalize_identities(
                 errors.append(str(e))
                 continue
             for t, v in pairs:
-                if not _trivial(v):
+                if t == "uploader" or not _trivial(v):
                     bucket = out.setdefault(t, [])
                     if v not in bucket:
                         bucket.append(v)
@@ -178,6 +188,10 @@ def _normalize_one(kind: str, value: object) -> list[tuple[str, str]]:
         raise DenySetError(f"a {kind} identity must be a string")
     kind = _ALIASES.get(kind, kind)
     v = value.strip()
+    if kind == "uploader":
+        if not v or len(v) > MAX_UPLOADER or not v.isprintable():
+            raise DenySetError(f"an uploader identity must be 1 to {MAX_UPLOADER} printable characters")
+        return [("uploader", v)]
     if kind == "url":
         try:
             return [("url", canonicalize(v).key)]

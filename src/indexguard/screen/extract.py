@@ -31,6 +31,14 @@ class Extracted:
     disagreements: list[Reason] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
+    uploader: str | None = None
+
+    def lookup_identities(self) -> dict[str, list[str]]:
+        """What identity matchers look up: the item's identities and its uploader (a banned account's
+        items are refused; the uploader is never remembered as an identity of a blocked item)."""
+        if self.uploader is None:
+            return self.identities
+        return {**self.identities, "uploader": [self.uploader]}
 
     def add_identities(self, ids: dict[str, list[str]]) -> None:
         for k, values in ids.items():
@@ -50,7 +58,7 @@ class Extracted:
 
 
 def extract(item: Item) -> Extracted:
-    ex = Extracted(text_fields=item.text_fields())
+    ex = Extracted(text_fields=item.text_fields(), uploader=item.uploader)
     ex.urls = [(f"urls[{i}]", u) for i, u in enumerate(item.urls)]
     # The deny set remembers a blocked listing's URLs too (it canonicalizes them itself).
     ex.identities["url"] = list(dict.fromkeys(item.urls))

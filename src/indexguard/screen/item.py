@@ -62,6 +62,17 @@ class Item:
             extra={k: v for k, v in obj.items() if k not in _KNOWN or (k == "kind" and v not in KINDS)},
         )
 
+    @property
+    def uploader(self) -> str | None:
+        """The site's account id of whoever uploaded it (`uploader_id`, `uploader` or `uploader.id`),
+        looked up in the deny set when a moderator has banned it."""
+        v = self.extra.get("uploader_id", self.extra.get("uploader"))
+        if isinstance(v, dict):
+            v = v.get("id")
+        if v is None:
+            return None
+        return str(v).strip()[:200] or None
+
     def text_fields(self) -> list[tuple[str, str]]:
         """(field name, text) for every free-text field, files included."""
         out = [(n, v) for n in TEXT_FIELDS if (v := getattr(self, n))]

@@ -37,6 +37,16 @@ class ImageMatcher(Protocol):
 
 
 @dataclass(frozen=True)
+class Examined:
+    """A Decision with what the Screener extracted to make it (parsed once: a caller that needs the
+    fields, identities or names, e.g. for a case, reads them here instead of parsing again). None for
+    a query, an item that could not be read, or one the bulk prefilter cleared."""
+
+    decision: Decision
+    extracted: Extracted | None = None
+
+
+@dataclass(frozen=True)
 class Screener:
     terms: TermMatcher
     policy: Policy = field(default_factory=Policy)
@@ -84,12 +94,16 @@ class Screener:
         return decision
 
     def screen(self, item: Item, *, reveal: bool = False) -> Decision:
+        return self.examine(item, reveal=reveal).decision
+
+    def examine(self, item: Item, *, reveal: bool = False) -> Examined:
+        """`screen`, handing on what was extracted."""
         if item.kind == "query":
-            return self.query(item.text or item.title or "", item.id, reveal=reveal)
+            return Examined(self.query(item.text or item.title or "", item.id, reveal=reveal))
         try:
             ex = extract(item)
         except IndexguardError as e:
-            return self._error(item.id, str(e))
+            return Examined(self._error(item.id, str(e)))
         reasons = self._reasons(ex, reveal=reveal)
         decision = self._finish(item.id, reasons)
         identities = {k: v for k, v in ex.identities.items() if v}
@@ -99,10 +113,14 @@ class Screener:
             decision.extra["errors"] = ex.errors
             if decision.action in ("allow", "warn"):
                 decision.action = self.policy.error_action
-        return decision
+        return Examined(decision, ex)
 
     def screen_many(self, items: Sequence[Item], *, reveal: bool = False) -> list[Decision]:
         """Screen many items; plain-text items that certainly match nothing skip the per-item path."""
+        return [e.decision for e in self.examine_many(items, reveal=reveal)]
+
+    def examine_many(self, items: Sequence[Item], *, reveal: bool = False) -> list[Examined]:
+        """`screen_many`, handing on what was extracted (None for items the prefilter cleared)."""
         # With URL lists, free text can hold a listed link, so every item takes the full path.
         simple = [] if self.url_matchers else [i for i, it in enumerate(items) if _text_only(it)]
         texts: list[str] = []
@@ -113,12 +131,12 @@ class Screener:
                 owner.append(i)
         flagged = {owner[j] for j in self.terms.needs_full_path(texts)}
         clean = set(simple) - flagged
-        out: list[Decision] = []
+        out: list[Examined] = []
         for i, it in enumerate(items):
             if i in clean:
-                out.append(Decision(it.id, "allow", [], self.canonicalizer))
+                out.append(Examined(Decision(it.id, "allow", [], self.canonicalizer)))
             else:
-                out.append(self.screen(it, reveal=reveal))
+                out.append(self.examine(it, reveal=reveal))
         return out
 
     def flag_lines(self, buf: bytes) -> list[int] | None:
@@ -155,8 +173,9 @@ class Screener:
 
     def _reasons(self, ex: Extracted, *, reveal: bool) -> list[Reason]:
         reasons = self._term_reasons(ex.text_fields, reveal=reveal)
+        lookup = ex.lookup_identities()
         for m in self.identity_matchers:
-            reasons += _hit_reasons(m.match_identities(ex.identities), "identities")
+            reasons += _hit_reasons(m.match_identities(lookup), "identities")
         for um in self.url_matchers:
             for fname, url in ex.urls:
                 reasons += _hit_reasons(um.match_url(url), fname)
@@ -180,7 +199,9 @@ class Screener:
 
 
 def _text_only(item: Item) -> bool:
-    return item.kind in ("listing", "url") and not (item.raw or item.magnet or item.urls or item.hashes)
+    return item.kind in ("listing", "url") and not (
+        item.raw or item.magnet or item.urls or item.hashes or item.uploader
+    )
 
 
 def _hit_reasons(hits: list[Hit], field_name: str) -> list[Reason]:

@@ -124,6 +124,16 @@ class ShadowStat(Base):
     samples: Mapped[list[str]] = mapped_column(JSON, default=list)  # decision ids that would change
 
 
+class RecordQueueEntry(Base):
+    """Work a listing's answer does not wait for (its case, the case's audit rows and webhooks),
+    committed with the item's state and taken off by the workers' drainers (issue 15)."""
+
+    __tablename__ = "record_queue"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class DecisionRecord(Base):
     """A non-allow Decision. Queries keep no text: only entry ids with counts."""
 

@@ -1,4 +1,4 @@
-"""Decision records, item states and the persistent deny set.
+"""Decision records and item states (the deny set is indexguard.store.deny_repo).
 
 A query is recorded only as the list entries it hit, with counts: never its text. The caller is
 recorded only as a keyed hash computed by the caller of this module.
@@ -11,11 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from indexguard.store.lists_repo import DENY_COUNTER, bump
-from indexguard.store.models import DecisionRecord, DenyEntry, ItemState, iso, utcnow
+from indexguard.store.models import DecisionRecord, ItemState, iso, utcnow
 
 STATE_OF_ACTION: dict[str, str] = {
     "allow": "allowed",
@@ -52,7 +50,7 @@ def query_reasons(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def save(s: Session, rec: Record, track_item: bool) -> int | None:
-    """Store a non-allow Decision (and the item's state when `track_item`); block feeds the deny set."""
+    """Store a non-allow Decision (and the item's state when `track_item`); its id, None for allow."""
     decision_id = None
     if rec.action != "allow":
         row = DecisionRecord(
@@ -69,8 +67,6 @@ def save(s: Session, rec: Record, track_item: bool) -> int | None:
         decision_id = row.id
     if track_item and rec.item_id:
         _set_state(s, rec, decision_id)
-    if rec.action == "block" and rec.identities:
-        _deny(s, rec, decision_id)
     return decision_id
 
 
@@ -88,23 +84,6 @@ def _set_state(s: Session, rec: Record, decision_id: int | None) -> None:
         decision_id,
         utcnow(),
     )
-
-
-def _deny(s: Session, rec: Record, decision_id: int | None) -> None:
-    added = False
-    for kind, value in dict.fromkeys(rec.identities):
-        value = value[:MAX_VALUE]
-        exists = s.scalar(select(DenyEntry.id).where(DenyEntry.kind == kind, DenyEntry.value == value))
-        if exists is not None:
-            continue
-        try:
-            with s.begin_nested():
-                s.add(DenyEntry(kind=kind, value=value, item_id=rec.item_id[:MAX_ID], decision_id=decision_id))
-            added = True
-        except IntegrityError:
-            continue  # another worker denied the same identity a moment ago
-    if added:
-        bump(s, DENY_COUNTER)
 
 
 def item_state(s: Session, item_id: str) -> dict[str, Any] | None:
@@ -137,10 +116,6 @@ def set_item_state(s: Session, item_id: str, state: str) -> bool:
         return False
     cur.state, cur.updated_at = state, utcnow()
     return True
-
-
-def deny_set(s: Session) -> frozenset[tuple[str, str]]:
-    return frozenset((k, v) for k, v in s.execute(select(DenyEntry.kind, DenyEntry.value)))
 
 
 def decisions_for(s: Session, item_id: str, limit: int = 100) -> list[DecisionRecord]:

@@ -9,9 +9,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from indexguard.crypto import Cipher
+from indexguard.deterrence.counter import DeterrenceCounter, counter_for
 from indexguard.hotline.directory import DEFAULT_DIRECTORY, HotlineDirectory
 from indexguard.settings import Settings
 from indexguard.web.auth import KeyCache
+from indexguard.web.listing_writer import ListingWriter
 from indexguard.web.live import LiveLists, LiveState
 from indexguard.web.metrics import Metrics
 from indexguard.web.pool import ScreenPool
@@ -30,6 +32,11 @@ class Services:
     recorder: Recorder
     hotlines: HotlineDirectory = field(default=DEFAULT_DIRECTORY)  # from settings.hotlines_file
     pool: ScreenPool = field(default_factory=lambda: ScreenPool(4, 64))  # CPU-heavy work, off the loop
+    listings: ListingWriter | None = None  # group commit + durable queue for tracked items (issue 15)
+    deterrence: DeterrenceCounter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.deterrence = counter_for(self.settings, self.sessions, self.cipher)
 
 
 def services(request: Request) -> Services:

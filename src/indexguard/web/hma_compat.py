@@ -24,9 +24,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from indexguard.errors import IndexguardError, ParseError
 from indexguard.formats.image import hash_image
+from indexguard.screen.deny_set import DENY_LIST
 from indexguard.store import audit, lists_repo
 from indexguard.store.accounts import Principal
-from indexguard.web import hma_banks, lookup, screening
+from indexguard.web import hma_banks, lookup
 from indexguard.web.auth import require
 from indexguard.web.deps import Services, services
 from indexguard.web.hma_banks import HMA_TO_HASH_TYPE, BankError, content_id
@@ -71,7 +72,7 @@ def matches(state: LiveState, signal_type: str, signal: str, banks: set[str] | N
     found = lookup.lookup_hash(state, HMA_TO_HASH_TYPE[signal_type], value)
     out = []
     for m in found.matches:
-        if m.list == screening.DENY_LIST or (banks is not None and m.list not in banks):
+        if m.list == DENY_LIST or (banks is not None and m.list not in banks):
             continue
         out.append((m.list, content_id(m.list, m.entry), str(m.distance) if m.distance is not None else "-"))
     return out

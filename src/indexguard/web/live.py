@@ -16,14 +16,16 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from indexguard.crypto import Cipher
-from indexguard.match.url_match import UrlMatcher
-from indexguard.screen.hash_matchers import hash_matchers
+from indexguard.logs import get as get_logger
+from indexguard.screen.assemble import assemble
+from indexguard.screen.deny_set import DenySet
 from indexguard.screen.policy import Policy
 from indexguard.screen.screener import Screener
-from indexguard.store import lists_repo, records
-from indexguard.store.list_kinds import KINDS
+from indexguard.store import lists_repo
+from indexguard.store.deny_repo import DatabaseDenySet
+from indexguard.store.list_kinds import KINDS, PackedMeta, ParsedList
+from indexguard.store.list_snapshots import Snapshots
 from indexguard.store.lists_repo import LoadedList
-from indexguard.web.logging import get as get_logger
 from indexguard.web.metrics import Metrics
 
 log = get_logger("live")
@@ -44,23 +46,13 @@ class LiveState:
     screener: Screener
     versions: dict[str, str]
     shadows: tuple[Shadow, ...]
-    deny_generation: int
-    deny: frozenset[tuple[str, str]]
 
 
-def build_screener(loaded: list[LoadedList], policy: Policy) -> Screener:
-    """Term lists and allowlists to the term matcher, hash banks and URL lists to their matchers."""
+def build_screener(loaded: list[LoadedList], policy: Policy, deny: DenySet | None = None) -> Screener:
+    """The core's Screener assembly over the loaded lists, with the deny set."""
     by_kind: dict[str, list[Any]] = {k: [x.parsed.obj for x in loaded if x.kind == k] for k in KINDS}
-    identity, images = hash_matchers(by_kind["hash"])
-    return Screener.build(
-        term_lists=by_kind["term"],
-        allow_lists=by_kind["allow"],
-        policy=policy,
-        identity_matchers=identity,
-        image_matchers=images,
-        url_matchers=[UrlMatcher(by_kind["url"])] if by_kind["url"] else [],
-        extra_versions={x.name: x.version for x in loaded if x.kind in ("hash", "url")},
-    )
+    return assemble(by_kind["term"], by_kind["allow"], banks=by_kind["hash"], urls=by_kind["url"], policy=policy,
+                    deny=deny)  # fmt: skip
 
 
 @dataclass
@@ -78,12 +70,15 @@ class LiveLists:
         metrics: Metrics,
         policy: Policy,
         poll_seconds: float = 1.0,
+        snapshots: Snapshots | None = None,
     ) -> None:
         self._factory = factory
+        self.snapshots = snapshots
         self._cipher = cipher
         self._metrics = metrics
         self._poll = poll_seconds
         self.policy = policy
+        self.deny = DatabaseDenySet(factory)  # shared by every Screener this worker builds
         self._parsed: dict[int, LoadedList] = {}  # by list_versions.id: versions never change
         self._state: LiveState | None = None
         self._stop = threading.Event()
@@ -102,25 +97,22 @@ class LiveLists:
         return {name: "k:" + self._cipher.keyed_hash("list-version", v)[:16] for name, v in versions.items()}
 
     def refresh(self) -> bool:
-        """Rebuild if either generation moved; True when a new state was swapped in."""
+        """Read new deny-set rows; rebuild the Screener if the lists moved (True then)."""
+        self.deny.refresh()
         with self._factory() as s:
             gen = lists_repo.generation(s, lists_repo.LISTS_COUNTER)
-            deny_gen = lists_repo.generation(s, lists_repo.DENY_COUNTER)
             cur = self._state
-            if cur is not None and cur.generation == gen and cur.deny_generation == deny_gen:
-                return False
             if cur is not None and cur.generation == gen:
-                self._state = LiveState(gen, cur.screener, cur.versions, cur.shadows, deny_gen, records.deny_set(s))
-                return True
+                return False
             live = lists_repo.live_set(s)
-            deny = records.deny_set(s)
             loaded = [self._load(v) for v in live.live]
             shadows = tuple(self._shadow(loaded, name, v) for name, v in live.shadows.items())
             keep = {v.id for v in live.live} | {v.id for v in live.shadows.values()}
             self._parsed = {k: v for k, v in self._parsed.items() if k in keep}
-        screener = build_screener(loaded, self.policy)
+        self._prune_snapshots(live)
+        screener = build_screener(loaded, self.policy, self.deny)
         versions = {x.name: x.version for x in loaded}
-        self._state = LiveState(live.generation, screener, versions, shadows, deny_gen, deny)
+        self._state = LiveState(live.generation, screener, versions, shadows)
         self._metrics.set_live(self.published(versions), live.generation)
         # A compiled list set is hundreds of thousands of long-lived objects; left in the collector's
         # oldest generation, every full collection walks them all and stalls requests for tens of
@@ -133,13 +125,35 @@ class LiveLists:
     def _load(self, row: Any) -> LoadedList:
         hit = self._parsed.get(row.id)
         if hit is None:
-            hit = self._parsed[row.id] = lists_repo.load(self._cipher, row)
+            hit = self._parsed[row.id] = self._load_new(row)
         return hit
+
+    def _load_new(self, row: Any) -> LoadedList:
+        if row.kind != "hash" or self.snapshots is None:
+            return lists_repo.load(self._cipher, row)
+        try:
+            bank = self.snapshots.get_or_build(
+                row.list_name, row.version, lambda: lists_repo.load(self._cipher, row).parsed.obj
+            )
+        except OSError:  # no usable snapshot directory: this worker keeps its own copy
+            log.exception("hash list snapshot unavailable; loading %s in this worker alone", row.list_name)
+            return lists_repo.load(self._cipher, row)
+        parsed = ParsedList(row.list_name, row.kind, row.fmt, row.version, PackedMeta(bank), bank)
+        return LoadedList(row.list_name, row.kind, row.version, parsed)
+
+    def _prune_snapshots(self, live: lists_repo.LiveSet) -> None:
+        if self.snapshots is None:
+            return
+        keep = [(v.list_name, v.version) for v in [*live.live, *live.shadows.values()]]
+        try:
+            self.snapshots.prune(keep)
+        except OSError:
+            log.exception("could not prune hash list snapshots")
 
     def _shadow(self, live: list[LoadedList], name: str, row: Any) -> Shadow:
         candidate = self._load(row)
         lists = [x for x in live if x.name != name] + [candidate]
-        return Shadow(name, row.id, row.version, build_screener(lists, self.policy))
+        return Shadow(name, row.id, row.version, build_screener(lists, self.policy, self.deny))
 
     def note_shadow(self, shadow: Shadow, live_action: str, shadow_action: str, decision_id: str) -> None:
         with self._lock:

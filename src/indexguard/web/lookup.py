@@ -85,11 +85,7 @@ def lookup_hash(state: LiveState, hash_type: str, value: str) -> HashLookup:
     else:
         for m in state.screener.identity_matchers:
             hits += m.match_identities({kind: [text]})
-    matches = [_match(h) for h in hits]
-    if _denied(state, kind, text):
-        matches.append(
-            HashMatch(screening.DENY_LIST, str(state.deny_generation), f"deny:{kind}", "deny-set", "block", None)
-        )
+    matches = [_match(h) for h in hits]  # deny-set hits come through the identity matchers
     policy = state.screener.policy
     action = strongest([policy.action_for(m.severity, m.category) for m in matches])
     return HashLookup(kind, action, tuple(matches))
@@ -98,10 +94,6 @@ def lookup_hash(state: LiveState, hash_type: str, value: str) -> HashLookup:
 def _match(h: Hit) -> HashMatch:
     dist = h.extra.get("distance")
     return HashMatch(h.list, h.list_version, h.entry, h.category, h.severity, int(dist) if dist is not None else None)
-
-
-def _denied(state: LiveState, kind: str, value: str) -> bool:
-    return bool(state.deny) and (kind, value) in state.deny
 
 
 def lookup_item(state: LiveState, item: Item) -> Decision:

@@ -15,10 +15,12 @@ import time
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from indexguard.cases import recording
+from indexguard.cases.recording import Screening
+from indexguard.cases.webhooks import notifier
+from indexguard.logs import get as get_logger
 from indexguard.settings import Settings
-from indexguard.store.records import Record
-from indexguard.web.logging import get as get_logger
-from indexguard.web.screening import persist
+from indexguard.store.deny_repo import DatabaseDenySet
 
 log = get_logger("recorder")
 _BATCH = 1000
@@ -26,28 +28,36 @@ _BATCH = 1000
 
 class Recorder:
     def __init__(
-        self, factory: sessionmaker[Session], capacity: int = 100_000, settings: Settings | None = None
+        self,
+        factory: sessionmaker[Session],
+        capacity: int = 100_000,
+        settings: Settings | None = None,
+        deny: DatabaseDenySet | None = None,
     ) -> None:
         self._factory = factory
         self._settings = settings
-        self._q: queue.Queue[Record] = queue.Queue(capacity)
+        self._deny = deny
+        self._q: queue.Queue[Screening] = queue.Queue(capacity)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._idle = threading.Condition()
         self._pending = 0
 
-    def submit(self, recs: list[Record]) -> None:
+    def _persist(self, recs: list[Screening]) -> None:
+        recording.record(self._factory, recs, track_items=False, deny=self._deny, notify=notifier(self._settings))
+
+    def submit(self, recs: list[Screening]) -> None:
         for i, rec in enumerate(recs):
             try:
                 self._q.put_nowait(rec)
                 with self._idle:
                     self._pending += 1
             except queue.Full:
-                persist(self._factory, recs[i:], False, self._settings)  # back-pressure: never drop a record
+                self._persist(recs[i:])  # back-pressure: never drop a record
                 return
 
-    def _drain(self) -> list[Record]:
-        out: list[Record] = []
+    def _drain(self) -> list[Screening]:
+        out: list[Screening] = []
         try:
             out.append(self._q.get(timeout=0.2))
             while len(out) < _BATCH:
@@ -56,11 +66,11 @@ class Recorder:
             pass
         return out
 
-    def _write(self, recs: list[Record]) -> None:
+    def _write(self, recs: list[Screening]) -> None:
         delay = 0.1
         while True:
             try:
-                persist(self._factory, recs, False, self._settings)
+                self._persist(recs)
                 break
             except Exception:
                 log.exception("writing %d decision records failed; retrying", len(recs))

@@ -23,12 +23,13 @@ from indexguard.web.ratelimit import LoginLimiter
 router = APIRouter(tags=["auth"])
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 Admin = Annotated[Principal, Depends(require("admin"))]
+HOME = "/console"  # where signing in lands unless the form names a same-site `next`
 
 
 def _safe_next(target: str) -> str:
     # Only same-site paths: an open redirect after sign-in would be a phishing aid.
     ok = target.startswith("/") and not target.startswith("//") and "\\" not in target
-    return target if ok else "/v1/session"
+    return target if ok else HOME
 
 
 def _login_page(request: Request, error: str | None, next_: str, status: int = 200) -> HTMLResponse:
@@ -45,7 +46,7 @@ def _secure(request: Request) -> bool:
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
-def login_form(request: Request, next: str = "/v1/session") -> HTMLResponse:
+def login_form(request: Request, next: str = HOME) -> HTMLResponse:
     return _login_page(request, None, next)
 
 
@@ -55,7 +56,7 @@ async def login(
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=1024)],
     csrf_token: Annotated[str, Form(max_length=128)] = "",
-    next: Annotated[str, Form(max_length=512)] = "/v1/session",
+    next: Annotated[str, Form(max_length=512)] = HOME,
 ) -> Response:
     csrf.check_double_submit(request, csrf_token)
     svc = services(request)
@@ -114,7 +115,7 @@ def _signed_in(request: Request) -> Principal:
 
 
 @router.get("/password", response_class=HTMLResponse, include_in_schema=False)
-def password_form(request: Request, next: str = "/v1/session") -> HTMLResponse:
+def password_form(request: Request, next: str = HOME) -> HTMLResponse:
     return _password_page(request, _signed_in(request), None, next)
 
 
@@ -124,7 +125,7 @@ def change_password(
     current: Annotated[str, Form(max_length=1024)],
     new: Annotated[str, Form(max_length=1024)],
     csrf_token: Annotated[str | None, Form(max_length=128)] = None,
-    next: Annotated[str, Form(max_length=512)] = "/v1/session",
+    next: Annotated[str, Form(max_length=512)] = HOME,
 ) -> Response:
     """Change the signed-in user's password (the session's CSRF token in the form or X-CSRF-Token)."""
     p = _signed_in(request)

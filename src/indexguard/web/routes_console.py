@@ -30,7 +30,7 @@ from indexguard.store.models import iso, utcnow
 from indexguard.web import csrf
 from indexguard.web.auth import principal_async
 from indexguard.web.deps import services
-from indexguard.web.routes_cases import do_reveal, live_screen, run_actions
+from indexguard.web.routes_cases import do_reveal, live_screen, run_actions, status_of
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 CaseId = Annotated[int, Path(ge=1, le=2_147_483_647)]
@@ -130,7 +130,8 @@ async def case_page(request: Request, case_id: CaseId, done: str = "") -> HTMLRe
         for r in d.reports
     ]  # fmt: skip
     ctx = {
-        "d": d, "c": c, "meta": case_meta.remask(c.meta, ts), "reports": reports, "clocks": times,
+        "d": d, "c": c, "meta": case_meta.remask(case_meta.CaseMeta.from_json(c.meta), ts), "reports": reports,
+        "clocks": times,
         "next_id": nxt, "done": done[:64], "may_reveal": may_reveal,
     }  # fmt: skip
     return _render(request, "case.html", p, ctx)
@@ -147,9 +148,9 @@ async def case_action(
 ) -> Response:
     p = await _user(request)
     csrf.check_session_csrf(request, p, csrf_token)
-    res = await run_in_threadpool(run_actions, services(request), [case_id], action, p.name, note)
-    if not res[0]["ok"]:
-        raise HTTPException(422, res[0]["error"])
+    (res,) = await run_in_threadpool(run_actions, services(request), [case_id], action, p.name, note)
+    if res.error is not None:
+        raise HTTPException(status_of(res.error), str(res.error))
     target = "/console" if then == "queue" else f"/console/cases/{case_id}?done={quote(action)}"
     return RedirectResponse(target, status_code=303)
 
@@ -180,7 +181,7 @@ async def reveal(
     try:
         png = await run_in_threadpool(do_reveal, services(request), case_id, media_id, p, reason)
     except cases.CaseError as e:
-        raise HTTPException(404, str(e)) from None
+        raise HTTPException(status_of(e), str(e)) from None
     if png is None:
         msg = "Only the child-safety lead may reveal images, with a reason. This request was logged."
         return _render(request, "reveal.html", p, {"case_id": case_id, "error": msg, "data": None}, 403)

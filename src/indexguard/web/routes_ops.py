@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
+from indexguard.web import deterrence_view
 from indexguard.web.deps import services
 
 router = APIRouter(tags=["operations"])
@@ -51,8 +52,15 @@ def metrics(request: Request) -> Response:
 
 
 @router.get("/blocked", response_class=HTMLResponse, summary="The deterrence page; echoes nothing of the query")
-def blocked(request: Request) -> HTMLResponse:
-    payload = services(request).live.policy.deterrence.payload()
+def blocked(
+    request: Request,
+    lang: Annotated[str | None, Query(max_length=35)] = None,
+    country: Annotated[str | None, Query(pattern="^[A-Za-z]{2}$")] = None,
+) -> HTMLResponse:
+    """In the visitor's language (Accept-Language or `lang`), help links for `country` first. No session
+    is known here, so clicks are counted but not sessions."""
+    shown = deterrence_view.shown_for(request, None, lang, country)
+    payload = deterrence_view.payload(request, shown, None)
     resp = templates.TemplateResponse(request, "blocked.html", payload)
     resp.headers["Cache-Control"] = "no-store"
     resp.headers["Referrer-Policy"] = "no-referrer"

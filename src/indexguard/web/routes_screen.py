@@ -11,11 +11,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from indexguard.cases import recording
+from indexguard.cases.webhooks import notifier
 from indexguard.screen.item import Item, ItemError
 from indexguard.settings import Settings
 from indexguard.store import records
 from indexguard.store.accounts import Principal
-from indexguard.web import screening
+from indexguard.web import deterrence_view, screening
 from indexguard.web.auth import require
 from indexguard.web.deps import Services, client_address, live_state, services
 from indexguard.web.inputs import CheckedModel, InputProblem, TooLarge, check_item, check_text, refuse, walk
@@ -31,6 +33,12 @@ class QueryIn(CheckedModel):
     model_config = ConfigDict(extra="forbid")
     q: str = Field(max_length=8_192, description="The search query. Never stored, never logged.")
     id: str = ItemId
+    session: str | None = Field(
+        default=None, max_length=512,
+        description="The site's opaque session reference, for counting outcomes; only a daily keyed hash is kept.",
+    )
+    lang: str | None = Field(default=None, max_length=35, description="Language of the warning; else Accept-Language")
+    country: str | None = Field(default=None, pattern="^[A-Za-z]{2}$", description="Visitor's country, for help links")
 
 
 class ListingIn(CheckedModel):
@@ -82,14 +90,21 @@ async def _finish(
     keep = [r for r in results if r.decision.action != "allow" or track]
     if keep:
         ch = _client_hash(svc, request, request.state.principal)
-        recs = [screening.to_record(r, state.versions, ch) for r in keep]
-        if track:  # the item's state must be readable as soon as the caller has the answer
-            await run_in_threadpool(screening.persist, svc.sessions, recs, track)
+        recs = [screening.to_screening(r, state.versions, ch) for r in keep]
+        if track and svc.listings is not None:  # durable before the answer, group-committed
+            await svc.listings.write(recs)
+        elif track:  # the item's state (and the deny set) must be current as soon as the caller has the answer
+            await run_in_threadpool(
+                recording.record, svc.sessions, recs, track_items=True, deny=svc.live.deny,
+                notify=notifier(svc.settings),
+            )  # fmt: skip
         else:
             svc.recorder.submit(recs)
 
 
-async def _single(request: Request, item: Item, endpoint: str, track: bool) -> JSONResponse:
+async def _single(
+    request: Request, item: Item, endpoint: str, track: bool, present: deterrence_view.Present | None = None
+) -> JSONResponse:
     started = time.perf_counter()
     state = live_state(request)
     if item.kind == "query":  # at most max_query_chars after NFKC: cheaper inline than a thread hop
@@ -97,7 +112,10 @@ async def _single(request: Request, item: Item, endpoint: str, track: bool) -> J
     else:
         result = await services(request).pool.run(_screen_checked, state, item, services(request).settings)
     await _finish(request, state, [result], endpoint, started, track)
-    return JSONResponse(screening.decision_json(result, state.versions))
+    out = screening.decision_json(result, state.versions)
+    if present is not None:
+        present(out)
+    return JSONResponse(out)
 
 
 def _screen_checked(state: LiveState, item: Item, settings: Settings) -> screening.Screened:
@@ -131,7 +149,8 @@ async def query(body: QueryIn, request: Request, _p: Screen) -> JSONResponse:
         check_text("q", body.q, limit)
     except InputProblem as e:
         raise refuse(e) from None
-    return await _single(request, Item(id=body.id, kind="query", text=body.q), "query", track=False)
+    present = deterrence_view.presenter(request, body.session, body.lang, body.country)
+    return await _single(request, Item(id=body.id, kind="query", text=body.q), "query", False, present)
 
 
 @router.post("/listings", responses=_DECISION, summary="Screen a listing given as JSON")

@@ -1,7 +1,7 @@
 """Accounts (issue 14): a password that must be changed at the next sign-in (one-time passwords).
 
-Revision ID: 0005_password_change
-Revises: 0004_exchanges
+Revision ID: 0006_password_change
+Revises: 0005_deterrence
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_password_change"
-down_revision: str | None = "0004_exchanges"
+revision = "0006_password_change"
+down_revision: str | None = "0005_deterrence"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,32 @@
+"""`indexguard proxy` builds its Screener with the CLI's list options (the core's one assembly)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from indexguard.cli import proxy_cmd
+from indexguard.cli.main import build_app
+from indexguard.screen.item import Item
+
+
+def test_proxy_takes_url_lists_like_screen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    built: dict[str, Any] = {}
+    monkeypatch.setattr(proxy_cmd, "make_proxy_app", lambda cfg, screener: built.setdefault("screener", screener))
+    monkeypatch.setattr("uvicorn.run", lambda *a, **k: None)
+    (tmp_path / "terms.txt").write_text("bizu\n")
+    (tmp_path / "urls.txt").write_text("http://listed.example.test/bad/*\n")
+    args = ["proxy", "--upstream", "http://127.0.0.1:1/api", "--no-apikey", "--terms", str(tmp_path / "terms.txt"),
+            "--urls", str(tmp_path / "urls.txt")]  # fmt: skip
+    r = CliRunner().invoke(build_app(), args)
+    assert r.exit_code == 0, r.output
+    screener = built["screener"]
+    listed = Item.from_json({"id": "1", "title": "garden", "url": "HTTP://Listed.Example.test:80/bad/x"})
+    assert screener.screen(listed).action == "block"
+    assert screener.screen(Item.from_json({"id": "2", "title": "bizu"})).action == "block"
+    assert screener.screen(Item.from_json({"id": "3", "title": "garden"})).action == "allow"
+    bad = CliRunner().invoke(build_app(), [*args[:5], "--urls", str(tmp_path / "missing.txt")])
+    assert bad.exit_code == 2 and "missing.txt" in bad.output
