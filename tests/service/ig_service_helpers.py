@@ -45,8 +45,8 @@ class Env:
         page = c.get("/login")
         token = page.cookies.get("ig_login_csrf") or c.cookies.get("ig_login_csrf")
         r = c.post("/login", data={"username": name, "password": PASSWORD, "csrf_token": token})
-        assert r.status_code == 200, r.text  # followed the redirect to /v1/session
-        c.headers["X-CSRF-Token"] = r.json()["csrf_token"]
+        assert r.status_code == 200, r.text  # followed the redirect to the console
+        c.headers["X-CSRF-Token"] = c.get("/v1/session").json()["csrf_token"]
         return c
 
     def import_list(self, name: str, text: str, kind: str = "term", activate: bool = True) -> dict[str, object]:

@@ -18,6 +18,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from indexguard.cases import service as cases
+from indexguard.cases.meta import CaseMeta
 from indexguard.screen.decision import Decision
 from indexguard.screen.deny_set import DENY_LIST, record_for
 from indexguard.store import audit, deny_repo, records
@@ -35,7 +36,7 @@ class ItemFacts:
     client_hash: str
     list_versions: dict[str, str] = field(default_factory=dict)
     identities: dict[str, list[str]] = field(default_factory=dict)
-    case_meta: dict[str, Any] | None = None
+    case_meta: CaseMeta | None = None
 
 
 @dataclass(frozen=True)

@@ -20,13 +20,14 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLTimeoutError
 
+from indexguard import logs as jlog
+from indexguard.cases.webhooks import notifier
 from indexguard.crypto import Cipher, KeyUnavailable, resolve_key
-from indexguard.demo.seed import seed_demo_cases
+from indexguard.demo.first_start import start_service
 from indexguard.errors import IndexguardError, ListFormatError
 from indexguard.hotline.directory import load_directory
-from indexguard.settings import Settings, load, policy, retention
+from indexguard.settings import Settings, SettingsError, load, policy
 from indexguard.store import accounts, audit, db, lists_repo, migrate
-from indexguard.store.bootstrap import first_start
 from indexguard.store.list_kinds import ListKindUnavailable
 from indexguard.store.list_snapshots import Snapshots, default_dir
 from indexguard.web import (
@@ -45,7 +46,6 @@ from indexguard.web import (
     routes_screen,
     routes_transparency,
 )
-from indexguard.web import logging as jlog
 from indexguard.web.auth import KeyCache
 from indexguard.web.deps import Services
 from indexguard.web.hardening import (
@@ -61,7 +61,6 @@ from indexguard.web.live import LiveLists
 from indexguard.web.metrics import Metrics
 from indexguard.web.pool import ScreenPool
 from indexguard.web.recorder import Recorder
-from indexguard.web.screening import notifier
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -73,12 +72,13 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (accounts.AccountError, 422),
     (ListKindUnavailable, 501),
     (KeyUnavailable, 500),
+    (SettingsError, 409),  # the service is not configured for what was asked (e.g. no NCMEC reporter identity)
     (WriteFailed, 503),
 ]
 
 
 def build_services(settings: Settings) -> Services:
-    engine = db.make_engine(settings.database_url)
+    engine = db.open_engine(settings.database_url, create=True)  # unreachable: one line naming the URL
     if settings.auto_migrate:
         migrate.upgrade(engine)
     key = resolve_key(settings.key_file, db.sqlite_path(settings.database_url), create=settings.bootstrap)
@@ -108,9 +108,7 @@ def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.bootstrap:
-            boot = first_start(svc.sessions, svc.cipher)
-            if boot.demo_version is not None:  # first start: placeholder demo cases with evidence
-                seed_demo_cases(svc.sessions, svc.cipher, retention(settings), settings.preserve_images)
+            boot = start_service(svc.sessions, svc.cipher, settings)
             if boot.admin_password:
                 print(
                     f"indexguard: created user 'admin' with one-time password: {boot.admin_password}", file=sys.stderr

@@ -51,5 +51,12 @@ def live_state(request: Request) -> LiveState:
     return state
 
 
+def secure_request(request: Request) -> bool:
+    """Whether cookies must be Secure: the setting says so, or the request came over HTTPS - directly
+    or through a trusted proxy (uvicorn rewrites the scheme from X-Forwarded-Proto only for the
+    addresses in `trusted_proxies`)."""
+    return services(request).settings.secure_cookies or request.url.scheme == "https"
+
+
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from indexguard.crypto import Cipher
+from indexguard.logs import get as get_logger
 from indexguard.screen.assemble import assemble
 from indexguard.screen.deny_set import DenySet
 from indexguard.screen.policy import Policy
@@ -25,7 +26,6 @@ from indexguard.store.deny_repo import DatabaseDenySet
 from indexguard.store.list_kinds import KINDS, PackedMeta, ParsedList
 from indexguard.store.list_snapshots import Snapshots
 from indexguard.store.lists_repo import LoadedList
-from indexguard.web.logging import get as get_logger
 from indexguard.web.metrics import Metrics
 
 log = get_logger("live")
@@ -91,6 +91,11 @@ class LiveLists:
     def state(self) -> LiveState | None:
         return self._state
 
+    def published(self, versions: dict[str, str]) -> dict[str, str]:
+        """List versions as shown without credentials (/readyz, /metrics): a keyed digest, since a
+        plain SHA-256 of a short list can be recovered by trying candidate lists."""
+        return {name: "k:" + self._cipher.keyed_hash("list-version", v)[:16] for name, v in versions.items()}
+
     def refresh(self) -> bool:
         """Read new deny-set rows; rebuild the Screener if the lists moved (True then)."""
         self.deny.refresh()
@@ -108,7 +113,7 @@ class LiveLists:
         screener = build_screener(loaded, self.policy, self.deny)
         versions = {x.name: x.version for x in loaded}
         self._state = LiveState(live.generation, screener, versions, shadows)
-        self._metrics.set_live(versions, live.generation)
+        self._metrics.set_live(self.published(versions), live.generation)
         # A compiled list set is hundreds of thousands of long-lived objects; left in the collector's
         # oldest generation, every full collection walks them all and stalls requests for tens of
         # milliseconds. Freezing moves them out of its sight (refcounting still frees them on swap).

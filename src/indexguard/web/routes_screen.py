@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from indexguard.cases import recording
+from indexguard.cases.webhooks import notifier
 from indexguard.screen.item import Item, ItemError
 from indexguard.settings import Settings
 from indexguard.store import records
@@ -95,7 +96,7 @@ async def _finish(
         elif track:  # the item's state (and the deny set) must be current as soon as the caller has the answer
             await run_in_threadpool(
                 recording.record, svc.sessions, recs, track_items=True, deny=svc.live.deny,
-                notify=screening.notifier(svc.settings),
+                notify=notifier(svc.settings),
             )  # fmt: skip
         else:
             svc.recorder.submit(recs)

@@ -1,7 +1,7 @@
 """The durable queue of listing work done behind the answer (cases, their audit rows, webhooks).
 
-Revision ID: 0006_record_queue
-Revises: 0005_deterrence
+Revision ID: 0007_record_queue
+Revises: 0006_password_change
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_record_queue"
-down_revision: str | None = "0005_deterrence"
+revision = "0007_record_queue"
+down_revision: str | None = "0006_password_change"
 branch_labels = None
 depends_on = None
 
