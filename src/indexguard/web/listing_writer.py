@@ -122,9 +122,11 @@ class ListingWriter:
     def _run_drainer(self) -> None:
         delay = 0.1
         while not self._stop.is_set():
-            if not self._jobs.empty():  # listings waiting to be answered go first (SQLite has one writer)
+            # Listings waiting for their answer go first (SQLite has one writer), but only for a
+            # moment: under a steady stream the queue must still be worked off.
+            yielded = time.monotonic() + 0.05
+            while not self._jobs.empty() and time.monotonic() < yielded:
                 self._stop.wait(0.005)
-                continue
             try:
                 n = recording.drain_queue(self._factory, self._drain_batch, self._notify())
                 delay = 0.1
