@@ -104,6 +104,7 @@ def test_cli_banks_fetch_for_cron(ncmec: tuple[NcmecState, str], tmp_path: Path)
     st = runner.invoke(build_app(), ["banks", "status", "--database", db, "--config", str(cfg)], env=env)
     assert json.loads(st.stdout.strip().splitlines()[-1])["records"] == 5
     env_bad = {**env, "INDEXGUARD_NCMEC_HASH_PASSWORD": "nope-wrong"}
+    time.sleep(1.1)  # a new second to ask NCMEC about (it is never asked about a range twice)
     bad = runner.invoke(build_app(), ["banks", "fetch", "--database", db, "--config", str(cfg)], env=env_bad)
     assert bad.exit_code == 1 and "authentication failed" in bad.stdout and "nope-wrong" not in bad.output
     unknown = runner.invoke(build_app(), ["banks", "fetch", "--source", "x", "--database", db, "--config", str(cfg)])

@@ -44,6 +44,11 @@ def test_file_source_is_a_snapshot_hashes_removed_from_it_leave_the_bank(factory
     f.write_text(f"pdq {PDQ[1]}\n")
     again = fetch_source(factory, Cipher(b"k" * 32), cfg, Credentials(), owner="t")  # type: ignore[arg-type]
     assert again.ok and again.created and again.entries == 1 and _live_count(factory, "OWN") == 1
+    f.write_text("# nothing listed any more\n")
+    empty = fetch_source(factory, Cipher(b"k" * 32), cfg, Credentials(), owner="t")  # type: ignore[arg-type]
+    assert empty.ok and empty.entries == 0 and empty.list_number is None
+    with factory() as s:  # type: ignore[operator]
+        assert all(v.list_name != "OWN" for v in lists_repo.live_set(s).live)  # out of matching
 
 
 def test_url_source_downloads_the_list_and_refuses_errors(factory: object, tmp_path: Path) -> None:
@@ -96,3 +101,17 @@ def test_credentials_are_scrubbed_and_hidden_from_repr() -> None:
         c.scrub("GET https://x/?access_token=tok%7C3 as u-1 with p/w 2")
         == "GET https://x/?access_token=*** as *** with ***"
     )
+
+
+def test_a_shadow_source_runs_new_versions_in_shadow(factory: object, tmp_path: Path) -> None:
+    f = tmp_path / "list.txt"
+    f.write_text(f"pdq {PDQ[0]}\n")
+    live = SourceConfig(name="own-file", api="file", bank="OWN", category="csam", path=str(f))
+    assert fetch_source(factory, Cipher(b"k" * 32), live, Credentials(), owner="t").ok  # type: ignore[arg-type]
+    f.write_text(f"pdq {PDQ[0]}\npdq {PDQ[1]}\n")
+    shadow = SourceConfig(name="own-file", api="file", bank="OWN", category="csam", path=str(f), activate="shadow")
+    out = fetch_source(factory, Cipher(b"k" * 32), shadow, Credentials(), owner="t")  # type: ignore[arg-type]
+    assert out.ok and out.created and out.activated == "shadow" and out.list_number == 2
+    with factory() as s:  # type: ignore[operator]
+        assert lists_repo.shadow_report(s, "OWN")["candidate"]["number"] == 2
+        assert [v.number for v in lists_repo.versions(s, "OWN") if v.live] == [1]

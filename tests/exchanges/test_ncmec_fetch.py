@@ -6,7 +6,6 @@ import logging
 import random
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -28,10 +27,10 @@ MD5 = ["0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"]
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> Iterator[tuple[NcmecState, str, object, Cipher]]:
+def env(db_url: str) -> Iterator[tuple[NcmecState, str, object, Cipher]]:
     state = NcmecState(USER, PASSWORD, page_size=2)
     server, url = serve(state)
-    engine = db.make_engine(f"sqlite:///{tmp_path / 'ig.db'}")
+    engine = db.make_engine(db_url)
     migrate.upgrade(engine)
     factory = db.session_factory(engine)
     try:
@@ -102,8 +101,13 @@ def test_incremental_fetch_applies_additions_updates_and_deletions(env: tuple) -
         diff = lists_repo.diff(lists_repo.resolve(s, "NCMEC_TEST", "1"), lists_repo.resolve(s, "NCMEC_TEST", "2"))
     assert [v.number for v in versions] == [1, 2] and versions[1].live
     assert diff["removed"] == ["ncmec-test:42-img0:pdq"] and diff["added"] == ["ncmec-test:44-img9:pdq"]
+    with factory() as s, s.begin():
+        lists_repo.rollback(s, "NCMEC_TEST")  # the operator prefers version 1 for now
+    time.sleep(1.1)
     third = fetch_source(factory, cipher, _cfg(url), CREDS, owner="t")
     assert third.ok and not third.created  # nothing new: no new version
+    with factory() as s:
+        assert [v.number for v in lists_repo.versions(s, "NCMEC_TEST") if v.live] == [1]  # rollback kept
 
 
 def test_crash_mid_fetch_resumes_without_duplicates(env: tuple) -> None:

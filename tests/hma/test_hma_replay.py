@@ -9,7 +9,6 @@ import json
 import secrets
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,10 +21,10 @@ from indexguard.web.app import build_services, create_app
 
 
 @pytest.fixture
-def ig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient, dict[str, str], Any]]:
+def ig(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient, dict[str, str], Any]]:
     monkeypatch.setenv("INDEXGUARD_KEY", base64.b64encode(secrets.token_bytes(32)).decode())
     monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'ig.db'}", poll_seconds=0.05, access_log=False)
+    settings = Settings(database_url=db_url, poll_seconds=0.05, access_log=False)
     svc = build_services(settings)
     app = create_app(settings, svc)
     with TestClient(app) as client:

@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "probe_cmd",
     "hotline_cmd",
     "banks_cmd",
+    "vpdq_cmd",
 )
 
 

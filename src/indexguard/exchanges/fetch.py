@@ -15,12 +15,14 @@ import dataclasses
 import io
 import json
 import logging
+import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,6 +33,7 @@ from indexguard.exchanges.sources import Credentials, ExchangeError, SourceConfi
 from indexguard.lists.hash_list import HashType, default_severity, normalise_hash
 from indexguard.store import lists_repo
 from indexguard.store.exchange_models import ExchangeRecord, ExchangeState
+from indexguard.store.models import LiveList
 
 LEASE_SECONDS = 900
 _BATCH_KEYS = 500
@@ -64,16 +67,20 @@ def utc(t: datetime | None) -> datetime | None:
 
 
 def plain_json(obj: Any) -> Any:
-    """A library dataclass as JSON-safe data (enums by value, sets as sorted lists)."""
+    """A library dataclass as JSON-safe data (enums by value, sets as sorted lists, tuples as lists)."""
+    return _plain(dataclasses.asdict(obj))
 
-    def cast(o: Any) -> Any:
-        if isinstance(o, Enum):
-            return o.value
-        if isinstance(o, set | frozenset):
-            return sorted(o, key=str)
-        raise TypeError(type(o).__name__)
 
-    return json.loads(json.dumps(dataclasses.asdict(obj), default=cast))
+def _plain(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k.value if isinstance(k, Enum) else k): _plain(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_plain(x) for x in v]
+    if isinstance(v, set | frozenset):
+        return sorted((_plain(x) for x in v), key=str)
+    if isinstance(v, Enum):
+        return v.value
+    return v
 
 
 def _load(data: Any, cls: type) -> Any:
@@ -98,16 +105,31 @@ def _record_cls(cfg: SourceConfig, api: Any) -> type:
 
 class _QuietLibrary(logging.Filter):
     # The library logs whole responses at DEBUG and invalid fingerprints at WARNING, hash values
-    # included; lists are confidential, so nothing the library logs during a fetch leaves the process.
+    # included, and urllib3 logs every URL (ThreatExchange puts its token in the URL): while a fetch
+    # runs nothing they log leaves the process, and no record carrying a credential does either.
+    _NOISY = ("threatexchange", "urllib3", f"{os.sep}requests{os.sep}")
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self._secrets = [s for s in secrets if s]
+        self._quoted = [quote(s, safe="") for s in self._secrets]
+
     def filter(self, record: logging.LogRecord) -> bool:
-        return "threatexchange" not in record.pathname
+        if any(n in record.pathname for n in self._NOISY):
+            return False
+        try:
+            text = record.getMessage()
+        except Exception:
+            return False
+        return not any(s in text for s in (*self._secrets, *self._quoted))
 
 
 @contextlib.contextmanager
-def quiet_library() -> Iterator[None]:
-    f = _QuietLibrary()
-    targets = [logging.getLogger(), logging.getLogger("threatexchange"), logging.getLogger("urllib3")]
-    handlers = [h for lg in targets for h in lg.handlers]
+def quiet_library(secrets: list[str]) -> Iterator[None]:
+    f = _QuietLibrary(secrets)
+    names = ("", "threatexchange", "urllib3", "urllib3.connectionpool", "requests")
+    targets = [logging.getLogger(n) for n in names]
+    handlers = {id(h): h for lg in targets for h in lg.handlers}.values()
     for t in targets:
         t.addFilter(f)
     for h in handlers:
@@ -162,7 +184,7 @@ def fetch_source(
             return FetchOutcome(cfg.name, ok=False, busy=True, error="another fetch holds this source")
         checkpoint_json = st.checkpoint
     try:
-        with quiet_library():
+        with quiet_library(creds.secrets()):
             return _fetch(factory, cipher, cfg, creds, owner, checkpoint_json, lease_seconds, now, after_batch)
     except sources.ExtraMissing:
         raise
@@ -239,31 +261,46 @@ def _fetch(
         if restart:  # a snapshot source that yielded nothing: it is empty now
             s.execute(delete(ExchangeRecord).where(ExchangeRecord.source == cfg.name))
         text, entries, skipped = bank_csv(s, cipher, cfg, api, rec_cls)
-        info, created = lists_repo.import_version(s, cipher, cfg.bank, "hash", "csv", text, f"exchange:{cfg.name}")
-        activated = _activate(s, cfg, info, created)
+        info, created, activated = _publish(s, cipher, cfg, text, entries)
         st = s.get(ExchangeState, cfg.name, with_for_update=True)
         assert st is not None
         if st.checkpoint is not None:
             st.checkpoint = {**st.checkpoint, "complete": True}
         records = int(s.scalar(select(func.count()).where(ExchangeRecord.source == cfg.name)) or 0)
-        st.records, st.list_number, st.list_version = records, info.number, info.version
+        st.records = records
+        st.list_number, st.list_version = (info.number, info.version) if info else (None, None)
         st.last_success, st.last_error, st.failures = now(), None, 0
         st.lease_owner, st.lease_until = None, None
         st.updated_at = now()
     return FetchOutcome(
         cfg.name, True, False, resumed, batches, updated, deleted, records, entries, skipped,
-        info.number, info.version, created, activated,
+        info.number if info else None, info.version if info else None, created, activated,
     )  # fmt: skip
 
 
-def _activate(s: Session, cfg: SourceConfig, info: lists_repo.VersionInfo, created: bool) -> str:
-    if cfg.activate == "live" and not info.live:
-        lists_repo.activate(s, cfg.bank, str(info.number))
-        return "live"
+def _publish(
+    s: Session, cipher: Cipher, cfg: SourceConfig, text: str, entries: int
+) -> tuple[lists_repo.VersionInfo | None, bool, str]:
+    """Store the bank as a list version when it changed, and put it live or in shadow as configured.
+
+    indexguard refuses empty lists, so an upstream that holds nothing (yet, or any more) stores no
+    version and takes a live bank out of matching: an empty bank matches nothing either way.
+    """
+    live = s.get(LiveList, cfg.bank)
+    if entries == 0:
+        if live is not None and live.version_id is not None:
+            lists_repo.deactivate(s, cfg.bank)
+        return None, False, "none"
+    info, created = lists_repo.import_version(s, cipher, cfg.bank, "hash", "csv", text, f"exchange:{cfg.name}")
+    # A new version goes live; so does the first one. An unchanged one is left as the operator set it
+    # (a rollback or a deactivation stays until upstream changes).
+    first = live is None or (live.version_id is None and live.previous_version_id is None)
+    if cfg.activate == "live" and not info.live and (created or first):
+        return lists_repo.activate(s, cfg.bank, str(info.number)), created, "live"
     if cfg.activate == "shadow" and created and not info.live:
         lists_repo.set_shadow(s, cfg.bank, str(info.number))
-        return "shadow"
-    return "live" if info.live else "none"
+        return info, created, "shadow"
+    return info, created, "live" if info.live else "none"
 
 
 def _apply(s: Session, source: str, api: Any, rec_cls: type, updates: dict[Any, Any]) -> tuple[int, int]:
@@ -306,11 +343,11 @@ _CSV_HEADER = ("hash", "type", "id", "category", "source", "severity")
 
 def bank_csv(s: Session, cipher: Cipher, cfg: SourceConfig, api: Any, rec_cls: type) -> tuple[str, int, dict[str, int]]:
     """The bank's CSV (hash,type,id,category,source,severity) built from every record the source holds."""
-    records = {
-        _key_obj(r.key): _load(r.value, rec_cls)
-        for r in s.scalars(select(ExchangeRecord).where(ExchangeRecord.source == cfg.name))
-    }
-    rows = _ncmec_rows(cfg, records) if cfg.api == "ncmec" else _generic_rows(cipher, cfg, api, records)
+    stored = s.execute(select(ExchangeRecord.key, ExchangeRecord.value).where(ExchangeRecord.source == cfg.name))
+    if cfg.api == "ncmec":  # the stored JSON has all it needs: skip rebuilding a dataclass per record
+        rows = _ncmec_rows(cfg, {_key_obj(k): v for k, v in stored})
+    else:
+        rows = _generic_rows(cipher, cfg, api, {_key_obj(k): _load(v, rec_cls) for k, v in stored})
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     w.writerow(_CSV_HEADER)
@@ -348,17 +385,20 @@ _NCMEC_FINGERPRINTS = {
 }
 
 
-def _ncmec_rows(cfg: SourceConfig, records: dict[Any, Any]) -> Iterator[tuple[str, str, str, str, str]]:
+def _ncmec_rows(cfg: SourceConfig, records: dict[Any, dict[str, Any]]) -> Iterator[tuple[str, str, str, str, str]]:
+    """Bank rows from stored NCMECEntryUpdate JSON (id, member_id, entry_type, deleted, classification,
+    fingerprints, feedback)."""
     only = set(cfg.only_esp_ids)
     exploitative = cfg.environment in sources.NCMEC_EXPLOITATIVE_ENVIRONMENTS
     for key, entry in sorted(records.items(), key=lambda kv: str(kv[0])):
-        if entry.deleted or (only and entry.member_id not in only):
+        member = entry.get("member_id")
+        if entry.get("deleted") or (only and member not in only):
             continue
-        label = entry.classification or ""
+        label = entry.get("classification") or ""
         category = "exploitative" if exploitative else sources.NCMEC_CATEGORIES.get(label, cfg.category)
-        provenance = f"{cfg.name} esp={entry.member_id}" + (f" class={label}" if label else "")
-        for fp_type, value in sorted(entry.fingerprints.items()):
-            kind = entry.entry_type.value if isinstance(entry.entry_type, Enum) else str(entry.entry_type)
+        provenance = f"{cfg.name} esp={member}" + (f" class={label}" if label else "")
+        kind = str(entry.get("entry_type", ""))
+        for fp_type, value in sorted((entry.get("fingerprints") or {}).items()):
             raw = _NCMEC_FINGERPRINTS.get((kind, fp_type.lower()), fp_type.lower())
             yield raw, value, f"{cfg.name}:{key}:{fp_type.lower()}", category, provenance
 

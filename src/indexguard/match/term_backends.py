@@ -20,6 +20,7 @@ import ahocorasick_rs
 from indexguard.text.canonicalize import Folded
 from indexguard.text.leet import LEET_SYMBOLS, LOWER_COLLAPSE_BYTES, MULTI, SEPARATOR_BYTES
 from indexguard.text.markup import BBCODE_LITERALS, MARKUP_LITERALS
+from indexguard.text.repeats import REPEAT_LITERALS
 from indexguard.text.units import Compact, compact, compact_without_symbols
 
 # Candidate: (pattern index, unit starts, unit ends) in folded-text offsets.
@@ -248,15 +249,17 @@ def _literal_db(hs: Any, literals: list[str]) -> Any:
 
 
 def _raw_db(hs: Any) -> Any:
-    """What the bulk path looks for in the raw buffer: multi-character leet, and markup that a site would
-    render (text/markup.py), so that ASCII lines whose rendered text may differ take the full path."""
+    """What the bulk path looks for in the raw buffer: multi-character leet, markup that a site would
+    render (text/markup.py) and letters held for emphasis (text/repeats.py), so that ASCII lines read
+    differently from how they are stored take the full path."""
     exact = [m.encode("ascii") for m in MULTI] + list(MARKUP_LITERALS)
-    expressions = exact + list(BBCODE_LITERALS)
+    caseless = list(BBCODE_LITERALS) + list(REPEAT_LITERALS)
+    expressions = exact + caseless
     db = hs.Database(mode=hs.HS_MODE_BLOCK)
     db.compile(
         expressions=expressions,
         ids=list(range(len(expressions))),
-        flags=[0] * len(exact) + [hs.HS_FLAG_CASELESS] * len(BBCODE_LITERALS),
+        flags=[0] * len(exact) + [hs.HS_FLAG_CASELESS] * len(caseless),
         literal=True,
     )
     return db

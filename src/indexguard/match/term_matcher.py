@@ -7,6 +7,7 @@ order, transliteration); a view's matches carry spans in the stored text.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -80,10 +81,11 @@ class TermMatcher:
         views = self._views.derived(text)
         if matches and views and views[0].name == "markup":
             matches = _not_glued(text, matches)
+        seen = _Spans(matches)
         for view in views:
             for ref, span, _ in self._match_folded(self.canon.fold(view.rendered.text), errors):
                 span = view.rendered.source_span(*span)
-                if not any(r is ref and s[0] < span[1] and span[0] < s[1] for r, s, _ in matches):
+                if seen.add(ref, span):
                     matches.append((ref, span, view.name))
         return FieldMatches(folded, _cancel_allowed(matches), list(dict.fromkeys(errors)))
 
@@ -145,6 +147,26 @@ class TermMatcher:
         if flagged is None:
             return self.backend.needs_full_path(texts)
         return sorted(set(range(len(texts))) - set(simple) | {simple[j] for j in flagged})
+
+
+class _Spans:
+    """Spans already matched, per entry: a derived view's match of the same entry over the same text is
+    the same finding. Sorted per entry so that a text with thousands of matches stays linear-ish."""
+
+    def __init__(self, matches: list[tuple[EntryRef, tuple[int, int], str]]) -> None:
+        self._by_ref: dict[int, list[tuple[int, int]]] = {}
+        for ref, span, _ in matches:
+            bisect.insort(self._by_ref.setdefault(id(ref), []), span)
+
+    def add(self, ref: EntryRef, span: tuple[int, int]) -> bool:
+        """Record `span`; False when it overlaps one already recorded for `ref`."""
+        spans = self._by_ref.setdefault(id(ref), [])
+        i = bisect.bisect_left(spans, span)
+        for j in (i - 1, i):
+            if 0 <= j < len(spans) and spans[j][0] < span[1] and span[0] < spans[j][1]:
+                return False
+        spans.insert(i, span)
+        return True
 
 
 def _not_glued(

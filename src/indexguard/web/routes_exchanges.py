@@ -12,9 +12,11 @@ from indexguard.exchanges import schedule, sources
 from indexguard.store.accounts import Principal
 from indexguard.web.auth import require
 from indexguard.web.deps import Services, services
+from indexguard.web.logging import get as get_logger
 from indexguard.web.routes_console import _render, _user
 
 router = APIRouter(tags=["exchanges"])
+log = get_logger("exchanges")
 Lists = Annotated[Principal, Depends(require("lists"))]
 SourceName = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 
@@ -24,6 +26,10 @@ def make_scheduler(svc: Services) -> schedule.ExchangeScheduler | None:
     configs = sources.configured(svc.settings)
     if not configs:
         return None
+    try:
+        sources.library()
+    except sources.ExtraMissing as e:  # say it once at start; every scheduled fetch would fail the same way
+        log.warning("exchange sources configured but not fetchable: %s", e)
     return schedule.ExchangeScheduler(
         svc.sessions,
         svc.cipher,
