@@ -123,6 +123,8 @@ def test_crash_mid_fetch_resumes_without_duplicates(env: tuple) -> None:
         fetch_source(factory, cipher, _cfg(url), CREDS, owner="a", after_batch=crash)
     with factory() as s:
         assert s.query(ExchangeRecord).count() == 2 and s.query(ListVersion).count() == 0
+    other = fetch_source(factory, cipher, _cfg(url), CREDS, owner="b")  # the dead fetch's lease still holds
+    assert other.busy and not other.ok
     before = len(state.requests)
     out = fetch_source(factory, cipher, _cfg(url), CREDS, owner="a")
     assert out.ok and out.resumed and out.records == 5 and out.entries == 5
