@@ -95,7 +95,7 @@ def run(quick: bool) -> dict[str, object]:
     many_s = time.perf_counter() - t1
     rate = n_titles / bulk_s
     return {
-        "corpus": {"terms": len(tl), "titles": n_titles, "source": "shared/tools/make_bench_corpus.py seed 7"},
+        "corpus": {"terms": len(tl), "titles": n_titles, "source": "bench/make_bench_corpus.py seed 7"},
         "backend": screener.terms.backend_name,
         "build_seconds": round(build_s, 2),
         "query_latency": latency | {"target_p99_us": 50, "met": latency["p99_us"] <= 50},

@@ -1,5 +1,5 @@
-"""The standard benchmark corpus (../shared/tools/make_bench_corpus.py, seed 7), generated once
-into bench/corpus/ and reused."""
+"""The standard benchmark corpus (bench/make_bench_corpus.py, a verbatim copy of the project's shared generator,
+seed 7), generated once into bench/corpus/ and reused."""
 
 from __future__ import annotations
 
@@ -8,16 +8,14 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SHARED_TOOL = HERE.parent.parent / "shared" / "tools" / "make_bench_corpus.py"
+GENERATOR = HERE / "make_bench_corpus.py"
 
 
 def corpus_dir(titles: int = 1_000_000, terms: int = 10_000) -> Path:
     out = HERE / "corpus" / f"t{titles}-k{terms}"
     if not (out / "titles.txt").exists():
-        if not SHARED_TOOL.exists():
-            raise SystemExit(f"benchmark corpus generator not found at {SHARED_TOOL}")
         subprocess.run(
-            [sys.executable, str(SHARED_TOOL), str(out), "--titles", str(titles), "--terms", str(terms)],
+            [sys.executable, str(GENERATOR), str(out), "--titles", str(titles), "--terms", str(terms)],
             check=True,
         )
     return out

@@ -1,4 +1,5 @@
-"""Shared test fixtures. The read-only fixtures live in ../shared beside the checkout."""
+"""Shared test fixtures. Test data lives in the repository, under tests/fixtures/ (see its README for sources
+and licences): a clone runs the whole suite with nothing beside it."""
 
 from __future__ import annotations
 
@@ -10,15 +11,23 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+FIXTURES = ROOT / "tests" / "fixtures"
 
 
 @pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    """../shared/fixtures and ../shared/schemas; tests that need them skip clearly when absent."""
-    if not (SHARED / "fixtures").is_dir():
-        pytest.skip(f"shared fixtures not found at {SHARED} (expected beside the checkout)")
-    return SHARED
+def fixtures_dir() -> Path:
+    """tests/fixtures: pdq/, nzb/, torrents/, term-suite/ and schemas/ (in the repository, never skipped)."""
+    return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """For tests written against the old shared-directory layout (`shared_dir / "fixtures" / ...`, `... / "schemas"`):
+    the same paths, pointing into tests/fixtures. New tests use `fixtures_dir`."""
+    view = tmp_path_factory.mktemp("shared-layout")
+    (view / "fixtures").symlink_to(FIXTURES, target_is_directory=True)
+    (view / "schemas").symlink_to(FIXTURES / "schemas", target_is_directory=True)
+    return view
 
 
 PG_HOST = os.environ.get("INDEXGUARD_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")

@@ -1,8 +1,9 @@
 """Optional libraries, imported only where a feature uses them. A plain `pip install indexguard` runs every
 command; a feature whose library is missing fails with one line naming the extra that brings it.
 
-The extras (pyproject.toml, docs/service.md "Installing"):
-    dask   dask[distributed]: `indexguard sweep --dask` across machines
+The extras (pyproject.toml, README and docs/service.md "Installing"):
+    dask        dask[distributed]: `indexguard sweep --dask` across machines
+    exchanges   threatexchange: hash-sharing exchanges (indexguard.exchanges imports it itself)
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from indexguard.cases import clocks, priority
-from indexguard.cases.meta import MASK, WITHHELD, again, mask, masked_fields, remask
+from indexguard.cases.meta import MASK, WITHHELD, CaseMeta, again, mask, masked_fields, remask
 from indexguard.cases.reports import ReportError, ReportIn, new_reference
 from indexguard.web.routes_dashboard import svg_chart
 
@@ -68,21 +68,26 @@ def test_masked_fields_never_crash_and_withhold_spanless_hits(
     assert len(out) == len(fields)
     whole = {r["field"] for r in reasons if not isinstance(r["span"], tuple)}
     for (name, _text), row in zip(fields, out, strict=True):
+        assert row.matched == (name in whole or any(r["field"] == name for r in reasons))
         if name in whole:
-            assert row["text"] == WITHHELD
+            assert row.text == WITHHELD
 
 
 def test_remask_applies_live_lists_and_fails_closed() -> None:
-    meta = {"fields": [{"name": "title", "text": "old zork text"}], "urls": [], "identities": {"url": ["a/zork"]},
-            "uploader": {"name": "zork1"}, "errors": []}  # fmt: skip
+    # as stored by an older version: "matched" as a string
+    meta = CaseMeta.from_json({"fields": [{"name": "title", "text": "old zork text", "matched": "True"}], "urls": [],
+                               "identities": {"url": ["a/zork"]}, "uploader": {"name": "zork1"}, "errors": []})
 
     def screen(text: str) -> list[tuple[int, int]] | None:
         i = text.find("zork")
         return [] if i < 0 else [(i, i + 4)]
 
     out = remask(meta, screen)
-    assert out["fields"][0]["text"] == "old ████ text" and out["identities"]["url"] == ["a/████"]
-    assert out["uploader"]["name"] == "████1"
+    assert out.fields[0].text == "old ████ text" and out.fields[0].matched is True
+    assert out.identities["url"] == ("a/████",) and out.uploader["name"] == "████1"
+    assert out.to_json()["fields"][0]["matched"] is True  # stored as a JSON boolean from now on
+    assert CaseMeta.from_json(out.to_json()) == out
+    assert CaseMeta.from_json("garbage") == CaseMeta() and CaseMeta.from_json({"fields": [1, None]}).fields == ()
     assert again("anything", lambda _t: None) == WITHHELD  # no screener: withheld, never shown
 
 

@@ -249,6 +249,39 @@ def _mixed_leet(rng: random.Random, w: str) -> str:
     return upper if rng.random() < 0.3 and not any(c.islower() for c in upper) else word
 
 
+def _stretched(rng: random.Random, w: str) -> str:
+    """One or two letters held for emphasis: typed three to six times."""
+    out = list(w)
+    for i in rng.sample(range(len(w)), min(len(w), rng.randrange(1, 3))):
+        out[i] = w[i] * rng.randrange(3, 7)
+    word = "".join(out)
+    return word.upper() if rng.random() < 0.3 else word
+
+
+DECORATIONS = ["★", "☆", "♥", "❤\ufe0f", "✨", "🔥", "😀", "👍🏽", "✿", "♛", "☠", "⚡"]
+
+
+def _symbol_infix(rng: random.Random, w: str) -> str:
+    """A pictograph or symbol typed inside the word, once or twice."""
+    out = list(w)
+    for i in sorted(rng.sample(range(1, len(w)), min(len(w) - 1, rng.randrange(1, 3))), reverse=True):
+        out.insert(i, rng.choice(DECORATIONS))
+    return "".join(out)
+
+
+def _cyrillic_mixed(rng: random.Random, w: str) -> str:
+    """Some letters spelled in Cyrillic by sound, the rest left Latin."""
+    return "".join(CYRILLIC[c] if rng.random() < 0.5 else c for c in w)
+
+
+UPSIDE_DOWN = dict(zip("abcdefghijklmnopqrstuvwxyz", "ɐqɔpǝɟƃɥᴉɾʞlɯuodbɹsʇnʌʍxʎz", strict=True))
+
+
+def _upside_down(rng: random.Random, w: str) -> str:
+    """Turned through 180 degrees, as upside-down text generators write it."""
+    return "".join(UPSIDE_DOWN.get(c, c) for c in reversed(w))
+
+
 def _mixed_scripts(rng: random.Random, w: str) -> str:
     """Several families at once: confusables, overlays and invisible characters in one word."""
     return _invisible(rng, _overlay(rng, _confusables(rng, w)) if rng.random() < 0.5 else _confusables(rng, w))
@@ -270,10 +303,22 @@ FAMILIES: dict[str, Callable[[random.Random, str], str]] = {
     "unicode_spacing": _unicode_spacing,
     "mixed_leet": _mixed_leet,
     "mixed_scripts": _mixed_scripts,
+    "repeated_letters": _stretched,
+    "symbol_infix": _symbol_infix,
+    "cyrillic_mixed": _cyrillic_mixed,
+    "upside_down": _upside_down,
 }
 
 
 LEET_FAMILIES = frozenset({"mixed_leet"})
+# Families whose inserted characters may also read as a word break: a near miss `re` + `lubu` with a star
+# between reads `re★lubu` both as one word and as `re lubu`. Such negatives are ambiguous, not negatives.
+SEPARATING_FAMILIES = frozenset({"symbol_infix"})
+
+
+def _reads_as_term(text: str, terms: set[str]) -> bool:
+    spaced = "".join(c if c.isascii() else " " for c in text)
+    return any(w in terms for w in spaced.lower().split())
 
 
 def _context(rng: random.Random, core: str, benign: list[str]) -> str:
@@ -281,6 +326,18 @@ def _context(rng: random.Random, core: str, benign: list[str]) -> str:
     right = " ".join(rng.sample(benign, rng.randrange(0, 3)))
     year = f" ({rng.randrange(1970, 2026)})" if rng.random() < 0.3 else ""
     return " ".join(x for x in (left, core, right) if x) + year
+
+
+# Families that a generator applies to the whole title, not to one word.
+WHOLE_TITLE_FAMILIES = frozenset({"upside_down"})
+
+
+def _place(
+    rng: random.Random, family: str, fn: Callable[[random.Random, str], str], word: str, benign: list[str]
+) -> str:
+    if family in WHOLE_TITLE_FAMILIES:
+        return fn(rng, _context(rng, word, benign))
+    return _context(rng, fn(rng, word), benign)
 
 
 def _near_misses(rng: random.Random, term: str, terms: set[str], *, substitute_only: bool = False) -> list[str]:
@@ -318,19 +375,20 @@ def generate(seed: int = 17, per_family: int = 120) -> tuple[list[str], list[Cas
     for family, fn in FAMILIES.items():
         for k in range(per_family):
             term = terms[k % len(terms)]
-            positives.append(Case(f"{family}-p{k}", _context(rng, fn(rng, term), benign), family, "block"))
+            positives.append(Case(f"{family}-p{k}", _place(rng, family, fn, term, benign), family, "block"))
             # decorated ordinary words: the same transform on a word that is no term
             plain = rng.choice(benign)
             negatives.append(
-                Case(f"{family}-d{k}", _context(rng, fn(rng, plain), benign), family, "allow", "decorated")
+                Case(f"{family}-d{k}", _place(rng, family, fn, plain, benign), family, "allow", "decorated")
             )
             # Leet turns an added letter into a digit, and a number beside a word is a word boundary
             # (`zorblat2019`): in leet families a near miss changes a letter instead.
             leet = family in LEET_FAMILIES
             for j, miss in enumerate(_near_misses(rng, term, term_set, substitute_only=leet)):
-                negatives.append(
-                    Case(f"{family}-n{k}-{j}", _context(rng, fn(rng, miss), benign), family, "allow", "near_miss")
-                )
+                text = _place(rng, family, fn, miss, benign)
+                if family in SEPARATING_FAMILIES and _reads_as_term(text, term_set):
+                    continue
+                negatives.append(Case(f"{family}-n{k}-{j}", text, family, "allow", "near_miss"))
             cut = rng.randrange(1, len(term))
             left, right = rng.choice(benign) + term[:cut], term[cut:] + rng.choice(benign)
             joined = f"{fn(rng, left)} {fn(rng, right)}"

@@ -16,8 +16,8 @@ def _summary(m: TermMatcher, text: str) -> list[tuple[str, tuple[int, int], str]
     return [(ref.entry.id, span, view) for ref, span, view in m.match(text).matches]
 
 
-def test_identical_on_whole_term_suite(shared_dir: Path) -> None:
-    suite = shared_dir / "fixtures" / "term-suite"
+def test_identical_on_whole_term_suite(fixtures_dir: Path) -> None:
+    suite = fixtures_dir / "term-suite"
     tl = load_term_list(suite / "terms.txt")
     hs, ac = TermMatcher([tl], backend="hyperscan"), TermMatcher([tl], backend="ahocorasick")
     assert (hs.backend_name, ac.backend_name) == ("hyperscan", "ahocorasick")

@@ -1,4 +1,4 @@
-"""The dev term suite in ../shared/fixtures/term-suite, through the `indexguard screen` command."""
+"""The dev term suite in tests/fixtures/term-suite, through the `indexguard screen` command."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ def _screen(tmp_path: Path, terms: Path, inputs: Path, *extra: str) -> list[dict
 
 
 @pytest.fixture(scope="module")
-def suite(shared_dir: Path) -> Path:
-    return shared_dir / "fixtures" / "term-suite"
+def suite(fixtures_dir: Path) -> Path:
+    return fixtures_dir / "term-suite"
 
 
 @pytest.mark.parametrize("backend", ["hyperscan", "ahocorasick"])

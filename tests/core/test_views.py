@@ -101,6 +101,46 @@ def test_transliterated_view_adds_no_false_positive(text: str) -> None:
     assert S.query(text).action == "allow", text
 
 
+@pytest.mark.parametrize(
+    ("text", "action"),
+    [
+        ("biiiizuuu", "block"), ("BIIIZU 2019", "block"), ("husinjopuuuk", "block"),
+        ("bizzu", "allow"), ("biiizul", "allow"), ("xbiiizu", "allow"), ("bizu" * 2, "allow"), ("bbb izu", "allow"),
+    ],
+)  # fmt: skip
+def test_repeated_letters_read_once(text: str, action: str) -> None:
+    assert S.query(text).action == action, text
+    if action == "block":
+        assert S.needs_full_path([text]) == [0]
+
+
+@pytest.mark.parametrize(
+    ("text", "action"),
+    [
+        ("bi😀zu", "block"), ("bi★zu 2019", "block"), ("bi👍🏽zu", "block"), ("★bizu★", "block"),
+        ("bi ★ zu", "allow"), ("bi★zul", "allow"), ("xbi★zu", "allow"), ("bi*zu", "allow"),
+    ],
+)  # fmt: skip
+def test_symbols_inside_a_word_read_through(text: str, action: str) -> None:
+    assert S.query(text).action == action, text
+
+
+@pytest.mark.parametrize("text", ["ביזו", "بيزو", "בִּיזוּ סרט", "биzу"])
+def test_other_scripts_read_in_their_own_order(text: str) -> None:
+    assert S.query(text).action == "block", text
+
+
+@pytest.mark.parametrize(
+    ("text", "action"),
+    [
+        ("nzᴉq", "block"), ("ʞɔɐd ʞndoɾuᴉsnɥ ǝɥʇ", "block"), ("9102 nsnɾᴉƃ uᴉsǝʌɹɐu", "block"),
+        ("nzᴉqɐ", "allow"), ("ʞɔɐd lnzᴉq", "allow"), ("oulɐluol soʇɹnd", "allow"), ("Kadın bizu", "block"),
+    ],
+)  # fmt: skip
+def test_upside_down_text_read_the_right_way_up(text: str, action: str) -> None:
+    assert S.query(text).action == action, text
+
+
 MIXED = st.text(
     alphabet=st.sampled_from(
         [*"bizu husinjopk&#;[]/<>=x01", RLO, LRO, RLE, PDF, RLI, LRI, FSI, PDI, "б", "и", "\u05d0"]

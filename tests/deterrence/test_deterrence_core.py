@@ -209,3 +209,18 @@ def test_geometric_noise_is_centred_with_the_right_spread() -> None:
     assert all(noisy(0, eps, rng) >= 0 for _ in range(1_000))
     with pytest.raises(ValueError):
         geometric_noise(0)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "says"),
+    [
+        ({"deterrence_epsilon": -1}, "epsilon"),
+        ({"deterrence_keep_hours": 0}, "positive"),
+        ({"deterrence_window_minutes": 120, "deterrence_keep_hours": 1}, "cover"),
+    ],
+)
+def test_deterrence_settings_are_validated(overrides: dict[str, object], says: str) -> None:
+    from indexguard.settings import SettingsError, load
+
+    with pytest.raises(SettingsError, match=says):
+        load(None, overrides)

@@ -18,24 +18,24 @@ def _run(path: Path, *args: str) -> tuple[int, str, str]:
     return r.exit_code, r.stdout, r.stderr
 
 
-def test_torrent(shared_dir: Path) -> None:
-    code, out, _ = _run(shared_dir / "fixtures/torrents/libtorrent/v2_hybrid.torrent")
+def test_torrent(fixtures_dir: Path) -> None:
+    code, out, _ = _run(fixtures_dir / "torrents/libtorrent/v2_hybrid.torrent")
     assert code == 0
     obj = json.loads(out)
     assert obj["kind"] == "torrent" and obj["infohash_v1"] and obj["infohash_v2"]
     assert obj["files"] and obj["v2_tree"] and obj["names"][0]["field"] == "name"
 
 
-def test_invalid_torrent_exit_1_lenient_and_2_strict(shared_dir: Path) -> None:
-    path = shared_dir / "fixtures/torrents/libtorrent/zero.torrent"
+def test_invalid_torrent_exit_1_lenient_and_2_strict(fixtures_dir: Path) -> None:
+    path = fixtures_dir / "torrents/libtorrent/zero.torrent"
     code, out, _ = _run(path)
     assert code == 1 and json.loads(out)["errors"][0]["code"] == "invalid_length"
     code, out, err = _run(path, "--strict")
     assert code == 2 and out == "" and "invalid_length" in err and err.count("\n") == 1
 
 
-def test_unparseable_exit_2_with_one_line(tmp_path: Path, shared_dir: Path) -> None:
-    code, _, err = _run(shared_dir / "fixtures/torrents/libtorrent/string.torrent")
+def test_unparseable_exit_2_with_one_line(tmp_path: Path, fixtures_dir: Path) -> None:
+    code, _, err = _run(fixtures_dir / "torrents/libtorrent/string.torrent")
     assert code == 2 and "not_a_dict" in err
     junk = tmp_path / "junk.bin"
     junk.write_bytes(b"\x00\x01 nothing")
@@ -45,8 +45,8 @@ def test_unparseable_exit_2_with_one_line(tmp_path: Path, shared_dir: Path) -> N
     assert code == 2 and "cannot read" in err
 
 
-def test_nzb_gz_detected_by_content(tmp_path: Path, shared_dir: Path) -> None:
-    data = (shared_dir / "fixtures/nzb/spec_example.nzb").read_bytes()
+def test_nzb_gz_detected_by_content(tmp_path: Path, fixtures_dir: Path) -> None:
+    data = (fixtures_dir / "nzb/spec_example.nzb").read_bytes()
     p = tmp_path / "upload.bin"
     p.write_bytes(gzip.compress(data))
     code, out, _ = _run(p)

@@ -41,10 +41,9 @@ EXPECTED: dict[str, object] = {
 
 
 @pytest.fixture(scope="module")
-def nzb_dir(shared_dir: Path) -> Path:
-    d = shared_dir / "fixtures" / "nzb"
-    if not d.is_dir():
-        pytest.skip(f"{d} not found")
+def nzb_dir(fixtures_dir: Path) -> Path:
+    d = fixtures_dir / "nzb"
+    assert d.is_dir(), f"{d} missing from the repository"
     return d
 
 

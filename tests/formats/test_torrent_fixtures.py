@@ -84,10 +84,9 @@ UNREADABLE = {"string", "invalid_info", "v2_deep_recursion"}
 
 
 @pytest.fixture(scope="module")
-def torrent_dir(shared_dir: Path) -> Path:
-    d = shared_dir / "fixtures" / "torrents" / "libtorrent"
-    if not d.is_dir():
-        pytest.skip(f"{d} not found")
+def torrent_dir(fixtures_dir: Path) -> Path:
+    d = fixtures_dir / "torrents" / "libtorrent"
+    assert d.is_dir(), f"{d} missing from the repository"
     return d
 
 

@@ -17,5 +17,5 @@ def fresh_store(tmp: Path) -> tuple[sessionmaker[Session], Cipher]:
     return db.session_factory(engine), Cipher(secrets.token_bytes(32))
 
 
-def schema_path(shared_dir: Path) -> Path:
-    return shared_dir / "schemas" / "ncmec" / "cyber_tipline.xsd"
+def schema_path(fixtures_dir: Path) -> Path:
+    return fixtures_dir / "schemas" / "ncmec" / "cyber_tipline.xsd"

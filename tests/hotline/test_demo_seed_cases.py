@@ -14,11 +14,11 @@ from indexguard.hotline.ncmec_xml import ReporterInfo, build_report
 from indexguard.store import hotline_repo
 
 
-def test_seed_then_report_from_the_case_tables(tmp_path: Path, shared_dir: Path) -> None:
+def test_seed_then_report_from_the_case_tables(tmp_path: Path, fixtures_dir: Path) -> None:
     factory, cipher = fresh_store(tmp_path)
     ids = seed_demo_cases(factory, cipher)
     assert len(ids) == 8 and seed_demo_cases(factory, cipher) == []  # only into an empty table
-    schema = xmlschema.XMLSchema(str(schema_path(shared_dir)))
+    schema = xmlschema.XMLSchema(str(schema_path(fixtures_dir)))
     kinds = set()
     with factory() as s:
         for cid in ids:

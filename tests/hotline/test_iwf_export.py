@@ -17,6 +17,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from indexguard.cases import service
+from indexguard.cases.meta import CaseMeta
 from indexguard.demo.hotline_data import demo_snapshots
 from indexguard.demo.seed import seed_demo_cases
 from indexguard.errors import IndexguardError
@@ -117,13 +118,13 @@ def test_open_and_dismissed_cases_stay_out(tmp_path: Path) -> None:
 def test_identities_come_from_decision_records_when_the_case_view_withheld_them(tmp_path: Path) -> None:
     factory, _ = fresh_store(tmp_path)
     v1, v2 = "ab" * 20, "cd" * 32
-    meta = {
+    meta = CaseMeta.from_json({
         "kind": "torrent",
         "fields": [{"name": "title", "text": "█████ bizu", "matched": "True"},
                    {"name": "magnet", "text": f"magnet:?xt=urn:btih:{v1}&dn=█████", "matched": "True"}],
         "urls": [{"name": "urls[0]", "text": "[withheld: matched a list]", "matched": "True"}],
         "identities": {"infohash_v1": ["[withheld: matched a hash list]"]},
-    }  # fmt: skip
+    })  # fmt: skip
     with factory() as s, s.begin():
         rec = records.Record("item-9", "torrent", "block", [], {}, [("infohash_v1", v1), ("infohash_v2", v2),
                              ("url", "https://cdn.example.net/x/9")], "h")  # fmt: skip

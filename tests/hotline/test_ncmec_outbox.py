@@ -75,9 +75,9 @@ class Env:
 
 
 @pytest.fixture
-def env(tmp_path: Path, shared_dir: Path) -> Iterator[Env]:
+def env(tmp_path: Path, fixtures_dir: Path) -> Iterator[Env]:
     clock = Clock()
-    fake = FakeNcmec(schema_path(shared_dir), clock).start()
+    fake = FakeNcmec(schema_path(fixtures_dir), clock).start()
     factory, cipher = fresh_store(tmp_path)
     client = NcmecClient("esp", "secret", base_url=fake.url, timeout=5)
     yield Env(fake, factory, cipher, clock, client)

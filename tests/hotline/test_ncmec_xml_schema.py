@@ -19,8 +19,8 @@ from indexguard.hotline.snapshot import CaseSnapshot, EvidenceFile, IpEvent, Rev
 
 
 @pytest.fixture(scope="module")
-def schema(shared_dir: Path) -> xmlschema.XMLSchema:
-    return xmlschema.XMLSchema(str(schema_path(shared_dir)))
+def schema(fixtures_dir: Path) -> xmlschema.XMLSchema:
+    return xmlschema.XMLSchema(str(schema_path(fixtures_dir)))
 
 
 INCIDENT = {

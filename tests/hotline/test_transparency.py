@@ -23,7 +23,8 @@ from typer.testing import CliRunner
 
 from indexguard.crypto import Cipher
 from indexguard.hotline import charts
-from indexguard.hotline.transparency import Month, TransparencyError, compute, render, to_csv, to_html
+from indexguard.hotline.transparency import Month, TransparencyError, compute
+from indexguard.hotline.transparency_render import render, to_csv, to_html
 from indexguard.store import accounts, db, migrate, records
 from indexguard.store.models import AbuseReport, Case, CaseSignal, DecisionRecord, HotlineReport
 

@@ -20,8 +20,8 @@ from indexguard.formats.image import DIHEDRAL_NAMES, ImageLimits, hash_image
 from indexguard.match.hash_set import pdq_distance
 
 
-def _pdq_dir(shared_dir: Path) -> Path:
-    return shared_dir / "fixtures" / "pdq"
+def _pdq_dir(fixtures_dir: Path) -> Path:
+    return fixtures_dir / "pdq"
 
 
 def _png(image: Image.Image) -> bytes:
@@ -45,8 +45,8 @@ def _photo_like(seed: int = 3, size: tuple[int, int] = (320, 240)) -> Image.Imag
     return Image.fromarray(np.clip(img, 0, 255).astype(np.uint8), "RGB")
 
 
-def test_reference_hashes_within_ten_bits(shared_dir: Path) -> None:
-    root = _pdq_dir(shared_dir)
+def test_reference_hashes_within_ten_bits(fixtures_dir: Path) -> None:
+    root = _pdq_dir(fixtures_dir)
     checked = 0
     with (root / "expected-hashes.csv").open() as f:
         for row in csv.DictReader(f):
@@ -57,8 +57,8 @@ def test_reference_hashes_within_ten_bits(shared_dir: Path) -> None:
     assert checked >= 14
 
 
-def test_shrunk_pdq_stays_close_to_reference(shared_dir: Path) -> None:
-    root = _pdq_dir(shared_dir)
+def test_shrunk_pdq_stays_close_to_reference(fixtures_dir: Path) -> None:
+    root = _pdq_dir(fixtures_dir)
     with (root / "expected-hashes.csv").open() as f:
         for row in csv.DictReader(f):
             got = hash_image((root / row["path"]).read_bytes(), pdq_max_side=512)
@@ -66,8 +66,8 @@ def test_shrunk_pdq_stays_close_to_reference(shared_dir: Path) -> None:
                 assert pdq_distance(got.pdq, row["pdq_hex"]) <= 10, row["path"]
 
 
-def test_bridge_mods_match_the_original(shared_dir: Path) -> None:
-    mods = _pdq_dir(shared_dir) / "bridge-mods"
+def test_bridge_mods_match_the_original(fixtures_dir: Path) -> None:
+    mods = _pdq_dir(fixtures_dir) / "bridge-mods"
     orig = hash_image((mods / "aaa-orig.jpg").read_bytes()).pdq
     files = sorted(mods.glob("*.jpg"))
     assert len(files) == 12
@@ -75,8 +75,8 @@ def test_bridge_mods_match_the_original(shared_dir: Path) -> None:
         assert pdq_distance(hash_image(path.read_bytes()).pdq, orig) <= 31, path.name
 
 
-def test_every_mode_fixture_decodes_and_matches_the_original(shared_dir: Path) -> None:
-    modes = _pdq_dir(shared_dir) / "misc-images" / "modes"
+def test_every_mode_fixture_decodes_and_matches_the_original(fixtures_dir: Path) -> None:
+    modes = _pdq_dir(fixtures_dir) / "misc-images" / "modes"
     orig = hash_image((modes / "original.jpg").read_bytes()).pdq
     files = [p for p in sorted(modes.iterdir()) if p.suffix != ".md"]
     assert len(files) >= 14

@@ -48,8 +48,8 @@ def _bank(seed: int, n: int, planted: int, max_flip: int) -> tuple[np.ndarray, n
     return bank, queries
 
 
-def test_haystack_needles_match_brute_force(shared_dir: Path) -> None:
-    root = shared_dir / "fixtures" / "pdq"
+def test_haystack_needles_match_brute_force(fixtures_dir: Path) -> None:
+    root = fixtures_dir / "pdq"
     hay = root.joinpath("haystack.txt").read_text().split()
     needles = root.joinpath("needles.txt").read_text().split()
     for mih_min in (1, 10_000):  # indexed segment and brute-force-only segment

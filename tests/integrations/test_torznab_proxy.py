@@ -240,3 +240,31 @@ def test_an_item_repeated_upstream_is_served_each_time(serve: Callable[[Any], Se
     for q in ("first", "second"):  # the second search meets items the proxy has already made
         body = httpx.get(proxy.url + "/api", params={"t": "search", "q": q}, timeout=10).content
         assert _page(body)[0] == ["Public.Domain.Show.S02E01"] * 3
+
+
+def test_router_mounted_under_a_prefix_links_to_its_own_downloads(serve: Callable[[Any], ServerThread]) -> None:
+    from fastapi import FastAPI
+
+    from indexguard.integrations.torznab_proxy import make_proxy_router
+
+    indexer = FakeIndexer()
+    indexer.base = serve(indexer.app()).url
+    app = FastAPI()
+    cfg = ProxyConfig(upstream=indexer.base + "/api", upstream_apikey=UPSTREAM_KEY)
+    app.include_router(make_proxy_router(cfg, build_screener([term_list()])), prefix="/torznab")
+    service = serve(app)
+    for path in ("/torznab/api", "/torznab/api/v2.0/indexers/indexguard/results/torznab/api"):
+        feed = ET.fromstring(httpx.get(service.url + path, params={"q": "show"}, timeout=10).content)
+        link = feed.findtext("channel/item/link") or ""
+        assert link.startswith(service.url + "/torznab/dl/"), link
+        r = httpx.get(link, timeout=10)
+        assert r.status_code == 200 and r.content == indexer.torrent(0)
+
+
+@pytest.mark.parametrize("path", ["/api/", "/api/v2.0/indexers/indexguard/results/torznab/",
+                                  "/api/v2.0/indexers/all/results/torznab/api/"])
+def test_trailing_slashes_are_served_and_unknown_paths_get_xml(rig: Rig, path: str) -> None:
+    r = httpx.get(rig.proxy.url + path, params={"t": "caps", "apikey": CLIENT_KEY}, timeout=10)
+    assert r.status_code == 200 and ET.fromstring(r.content).tag == "caps"
+    missing = httpx.get(rig.proxy.url + "/api/v2.0/other", timeout=10)
+    assert missing.status_code == 404 and ET.fromstring(missing.content).get("code") == "202"

@@ -3,6 +3,7 @@ sys.path, and the name is unique across the test tree)."""
 
 from __future__ import annotations
 
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ TERMS = "bizu\nhusinjopuk\nwexal tromp\n"  # placeholder pseudo-words only
 
 def settings_for(url: str, **kw: object) -> Settings:
     base: dict[str, object] = {"database_url": url, "poll_seconds": 0.1, "access_log": False, "key_cache_seconds": 0.5}
+    base["snapshot_dir"] = tempfile.mkdtemp(prefix="ig-test-snapshots-")  # not the machine's /dev/shm
     base.update(kw)
     return Settings(**base)  # type: ignore[arg-type]
 
@@ -43,8 +45,8 @@ class Env:
         page = c.get("/login")
         token = page.cookies.get("ig_login_csrf") or c.cookies.get("ig_login_csrf")
         r = c.post("/login", data={"username": name, "password": PASSWORD, "csrf_token": token})
-        assert r.status_code == 200, r.text  # followed the redirect to /v1/session
-        c.headers["X-CSRF-Token"] = r.json()["csrf_token"]
+        assert r.status_code == 200, r.text  # followed the redirect to the console
+        c.headers["X-CSRF-Token"] = c.get("/v1/session").json()["csrf_token"]
         return c
 
     def import_list(self, name: str, text: str, kind: str = "term", activate: bool = True) -> dict[str, object]:

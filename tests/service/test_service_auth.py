@@ -104,7 +104,7 @@ def test_session_cookie_flags_and_logout(env: Env) -> None:
         data={"username": "mod2", "password": PASSWORD, "csrf_token": c.cookies.get("ig_login_csrf")},
         follow_redirects=False,
     )
-    assert r.status_code == 303 and r.headers["location"] == "/v1/session"
+    assert r.status_code == 303 and r.headers["location"] == "/console"
     cookie = r.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie
     info = c.get("/v1/session").json()

@@ -52,18 +52,36 @@ def test_first_start_then_sign_in_and_stop(tmp_path: Path) -> None:
         key = tmp_path / "indexguard.db.key"
         assert stat.S_IMODE(key.stat().st_mode) == 0o600
         with httpx.Client(base_url=base, follow_redirects=True) as c:
+            public = c.get("/")  # what the site is, and the report form
+            assert public.status_code == 200 and public.headers["content-type"].startswith("text/html")
+            assert "protected by indexguard" in public.text and 'action="/report"' in public.text
             c.get("/login")
             tok = c.cookies["ig_login_csrf"]
             out = _read_until(proc, "one-time password")
             password = re.search(r"one-time password: (\S+)", out).group(1)  # type: ignore[union-attr]
             r = c.post("/login", data={"username": "admin", "password": password, "csrf_token": tok})
-            assert r.status_code == 200 and r.json()["role"] == "admin"
+            assert r.status_code == 200 and r.url.path == "/password"  # a one-time password is changed first
+            assert r.headers["content-type"].startswith("text/html") and "<html" in r.text
+            csrf = c.get("/v1/session").json()["csrf_token"]
+            new = {"current": password, "new": "a passphrase of my own", "csrf_token": csrf}
+            r = c.post("/password", data=new)
+            assert r.status_code == 200
+            home = c.get("/")  # signed in: the console
+            assert home.url.path == "/console" and home.headers["content-type"].startswith("text/html")
+            assert c.get("/v1/session").json()["role"] == "admin"
     finally:
         proc.send_signal(signal.SIGTERM)
         _, rest = proc.communicate(timeout=30)
     # uvicorn re-raises SIGTERM after its graceful shutdown; the lifespan's "stopped" line proves it ran
     assert proc.returncode in (0, -signal.SIGTERM)
     assert '"msg": "stopped"' in rest
+    # The first start seeded the demo cases docs/hotline.md promises: a report prints at once.
+    xml = subprocess.run(
+        [sys.executable, "-c", "from indexguard.cli.main import main; main()", "hotline", "ncmec-xml", "--case", "1"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert xml.returncode == 0, xml.stderr
+    assert "<report" in xml.stdout
 
 
 def _read_until(proc: subprocess.Popen[str], needle: str) -> str:

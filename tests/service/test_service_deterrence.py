@@ -294,3 +294,13 @@ def test_transparency_report_has_the_deterrence_section(denv: Env) -> None:
     assert sum(v["sessions"] for v in det["variants"]) == 3
     page = denv.login("admin").get("/transparency").text
     assert "Deterrence" in page and "Sessions warned" in page and "site-session" not in page
+
+
+def test_console_dashboard_has_the_deterrence_card(denv: Env) -> None:
+    for i in range(2):
+        _query(denv, "zorblat", f"site-session-dash-{i}", "en")
+    assert denv.svc.deterrence.flush()
+    page = denv.login("admin").get("/console/dashboard")
+    assert page.status_code == 200
+    assert "Deterrence" in page.text and "<strong>2</strong> warnings shown" in page.text
+    assert 'href="/deterrence"' in page.text and "site-session" not in page.text

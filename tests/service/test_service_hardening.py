@@ -112,6 +112,10 @@ def test_errors_never_echo_the_input(env: Env, raw: TestClient) -> None:
     for path, body in probes:
         r = raw.post(path, json=body, headers=env.auth("screen"))
         assert 400 <= r.status_code < 500 and MARK not in r.text, (path, r.status_code, r.text[:200])
+    raw.get("/report")
+    form = {"item": MARK, "url": f"https://{MARK}.example/", "category": "nonsense", "comment": MARK}
+    r = raw.post("/report", data={**form, "csrf_token": raw.cookies.get("ig_report_csrf") or ""})
+    assert r.status_code == 422 and MARK not in r.text
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

@@ -38,8 +38,8 @@ def test_batch_body_is_items_or_a_clear_http_error(body: bytes) -> None:
 def test_access_log_omits_query_strings(db_url: str) -> None:
     from fastapi.testclient import TestClient
 
+    from indexguard.logs import JsonFormatter
     from indexguard.web.app import create_app
-    from indexguard.web.logging import JsonFormatter
 
     records: list[logging.LogRecord] = []
 

@@ -31,7 +31,7 @@ def test_metrics_count_decisions_and_show_live_versions(env: Env) -> None:
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_logs_hold_no_term_text_and_no_query(env: Env, caplog: pytest.LogCaptureFixture) -> None:
-    from indexguard.web.logging import JsonFormatter
+    from indexguard.logs import JsonFormatter
 
     caplog.set_level(logging.DEBUG)
     env.import_list("site", TERMS)

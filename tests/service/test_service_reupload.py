@@ -4,7 +4,6 @@ the worker that blocked the item and within one poll interval in the others."""
 from __future__ import annotations
 
 import base64
-import dataclasses
 import hashlib
 import time
 from collections.abc import Iterator
@@ -64,7 +63,7 @@ def test_a_blocked_listing_does_not_ban_its_uploader(env: Env) -> None:
 @pytest.fixture
 def second_worker(env: Env) -> Iterator[tuple[Services, TestClient]]:
     """Another worker of the same service: its own process state, the same database."""
-    svc = build_services(dataclasses.replace(env.svc.settings, bootstrap=False))
+    svc = build_services(env.svc.settings.model_copy(update={"bootstrap": False}))
     with TestClient(create_app(svc.settings, svc)) as client:
         yield svc, client
 
@@ -106,3 +105,24 @@ def test_export_writes_the_services_deny_set_for_trackers(env: Env, db_url: str)
     assert ih in lines and clean_ih not in lines
     bad = CliRunner().invoke(build_app(), ["export", "--format", "v1", "--database", "nosuch://x"])
     assert bad.exit_code == 2 and "unsupported database URL" in bad.output
+
+
+def test_a_flagged_torrent_is_parsed_once(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    from indexguard.formats import torrent
+
+    env.wait_live("site", env.import_list("site", TERMS)["version"])
+    calls: list[int] = []
+    real = torrent.parse_torrent
+
+    def counting(*a: object, **k: object) -> torrent.Torrent:
+        calls.append(1)
+        return real(*a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(torrent, "parse_torrent", counting)
+    data, _ih = _torrent("husinjopuk set")
+    r = env.client.post("/v1/torrents", files={"file": ("t.torrent", data)}, data={"id": "P1"},
+                        headers=env.auth("screen"))  # fmt: skip
+    assert r.json()["action"] == "block" and len(calls) == 1
+    case = env.client.get("/v1/cases", params={"status": "open"}, headers=env.auth("cases")).json()["cases"]
+    meta = next(c["meta"] for c in case if c["item"] == "P1")
+    assert any(f["name"] == "name" and f["matched"] is True for f in meta["fields"])  # the case has the parsed fields

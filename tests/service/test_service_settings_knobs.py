@@ -24,6 +24,7 @@ from ig_service_helpers import Env, settings_for
 from PIL import Image
 from typer.testing import CliRunner
 
+from indexguard.cases.webhooks import notifier
 from indexguard.cli.main import build_app
 from indexguard.crypto import Cipher
 from indexguard.demo.hotline_data import demo_snapshots
@@ -32,7 +33,6 @@ from indexguard.settings import Settings, SettingsError, load, retention, sla_ta
 from indexguard.store import accounts, db, migrate
 from indexguard.store.models import AbuseReport, EvidencePackage
 from indexguard.web.app import build_services, create_app
-from indexguard.web.screening import notifier
 
 KNOB_ENV = (
     "INDEXGUARD_RETENTION_DAYS", "INDEXGUARD_RETENTION_JURISDICTIONS", "INDEXGUARD_PRESERVE_IMAGES",
@@ -62,6 +62,10 @@ webhook_outbox = "/var/lib/indexguard/webhooks.db"
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in KNOB_ENV:
         monkeypatch.delenv(name, raising=False)
+
+
+REPORTER = ('reporter_first_name = "Placeholder"\nreporter_last_name = "Person"\n'
+            'reporter_email = "abuse@example.org"\nreporter_platform = "example site"\n')
 
 
 def _config(tmp_path: Path, text: str) -> Path:
@@ -200,10 +204,17 @@ def test_report_page_uses_the_hotline_directory_and_the_env_override(
     with TestClient(create_app(svc.settings, svc)) as client:
         page = client.get("/report")
         assert "https://nl.example.org/report" in page.text and "Example hotline NL" in page.text
-        links = [{"name": "Override hotline", "url": "https://override.example.org/"}]
-        monkeypatch.setenv("INDEXGUARD_HOTLINE_LINKS", json.dumps(links))
+    # The override is a setting (hotline_links), read from INDEXGUARD_HOTLINE_LINKS at start.
+    links = [{"name": "Override hotline", "url": "https://override.example.org/"}]
+    monkeypatch.setenv("INDEXGUARD_HOTLINE_LINKS", json.dumps(links))
+    assert load().hotline_links == tuple(links)
+    svc = build_services(settings_for(f"sqlite:///{tmp_path / 'h.db'}", bootstrap=False))
+    with TestClient(create_app(svc.settings, svc)) as client:
         r = client.post("/v1/reports", json={"item": "H1", "category": "csam"})
         assert r.json()["hotlines"] == links
+    monkeypatch.setenv("INDEXGUARD_HOTLINE_LINKS", '[{"name": "x", "url": "http://plain.example/"}]')
+    with pytest.raises(SettingsError, match="INDEXGUARD_HOTLINE_LINKS: hotline_links must be"):
+        load()
 
 
 def test_a_broken_hotline_directory_stops_start_up(tmp_path: Path) -> None:
@@ -239,7 +250,7 @@ def _store(url: str) -> tuple[object, Cipher]:
 def _purge(config: Path, url: str) -> dict[str, list[int]]:
     r = CliRunner().invoke(build_app(), ["evidence", "purge", "--config", str(config), "--database", url])
     assert r.exit_code == 0, r.output
-    return json.loads(r.output.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return json.loads(r.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
 def test_retention_of_30_days_purges_31_day_old_evidence(tmp_path: Path) -> None:
@@ -319,7 +330,7 @@ def test_outbox_sends_to_the_configured_ncmec_url_with_configured_credentials(tm
         cfg = _config(
             tmp_path,
             f'ncmec_url = "http://127.0.0.1:{srv.server_address[1]}/ispws"\n'
-            'ncmec_username = "esp-knob"\nncmec_password = "pw-knob"\n',
+            'ncmec_username = "esp-knob"\nncmec_password = "pw-knob"\n' + REPORTER,
         )
         CliRunner().invoke(build_app(), ["hotline", "outbox", "--run", "--config", str(cfg), "--database", url])
     finally:
@@ -355,7 +366,7 @@ def test_preserve_images_seals_thumbnail_bytes_only_when_on(tmp_path: Path) -> N
             cfg = _config(
                 tmp_path,
                 f'preserve_images = {str(preserve).lower()}\nncmec_url = "http://127.0.0.1:9/ispws"\n'
-                'ncmec_username = "u"\nncmec_password = "p"\n',
+                'ncmec_username = "u"\nncmec_password = "p"\n' + REPORTER,
             )
             CliRunner().invoke(build_app(), ["hotline", "outbox", "--run", "--config", str(cfg), "--database", url])
 

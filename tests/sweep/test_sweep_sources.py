@@ -89,14 +89,14 @@ def _torrent(name: str) -> bytes:
             + b"12:piece lengthi16384e6:pieces20:" + b"\x01" * 20 + b"ee")
 
 
-def test_directory_tree_of_files(corpus: Any, tmp_path: Path, shared_dir: Path) -> None:
+def test_directory_tree_of_files(corpus: Any, tmp_path: Path, fixtures_dir: Path) -> None:
     tree = tmp_path / "tree"
     (tree / "a" / "b").mkdir(parents=True)
     term = corpus.terms.read_text().splitlines()[1]
     (tree / "a" / "clean.torrent").write_bytes(_torrent("Some.Album.2001.FLAC"))
     (tree / "a" / "b" / "hit.torrent").write_bytes(_torrent(f"Some.{term.replace(' ', '.')}.2001"))
     (tree / "a" / "broken.torrent").write_bytes(b"d4:infod4:name")
-    shutil.copy(shared_dir / "fixtures" / "nzb" / "big_buck_bunny.nzb", tree / "b.nzb")
+    shutil.copy(fixtures_dir / "nzb" / "big_buck_bunny.nzb", tree / "b.nzb")
     (tree / "notes.md").write_text("not an index file")
     flagged, summary = _sweep(corpus, [str(tree)], tmp_path / "o.jsonl")
     assert summary["items"] == 4

@@ -19,6 +19,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from indexguard.cases import service as cases
+from indexguard.cases.meta import CaseMeta, MetaField
 from indexguard.cases.reports import MAX_ITEM, ReportIn, new_reference
 from indexguard.crypto import Cipher
 from indexguard.store import audit
@@ -146,11 +147,11 @@ def file_report(
         )  # fmt: skip
         s.add(row)
         s.flush()
-        fields = [{"name": "reported url", "text": masked_url or "", "matched": "False"}] if masked_url else []
+        fields = (MetaField("reported url", masked_url),) if masked_url else ()
         sig = cases.Signal(
             item_id, "listing", "trusted" if who.trusted else "report", "report", r.category,
             0.9 if who.trusted else 0.5, who.name, trusted=who.trusted, report_id=row.id,
-            meta={"kind": "listing", "fields": fields, "urls": [], "identities": {}, "uploader": {}, "errors": []},
+            meta=CaseMeta(kind="listing", fields=fields),
         )  # fmt: skip
         c, fx = cases.open_or_join(s, sig)
         row.case_id = c.id

@@ -8,11 +8,12 @@ stored case row ever carries list text.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from indexguard.errors import IndexguardError
-from indexguard.screen.extract import extract
+from indexguard.screen.extract import Extracted, extract
 from indexguard.screen.item import Item
 
 MASK = "█"
@@ -23,6 +24,85 @@ _UPLOADER_KEYS = ("uploader", "uploader_id", "uploader_name", "uploader_facts", 
 _IDENTITY_FIELDS = ("identities", "pdq", "md5", "sha1", "sha256", "infohash")
 # Screens a free-text value the core does not (uploader facts): the spans to mask, or None to withhold.
 TextScreen = Callable[[str], list[tuple[int, int]] | None]
+
+
+_INFOHASH_KINDS = ("infohash_v1", "infohash_v2", "infohash_v2_trunc", "infohash", "btih")
+
+
+@dataclass(frozen=True, slots=True)
+class MetaField:
+    """One shown field: its name, its text (masked where a list matched), and whether a list matched."""
+
+    name: str
+    text: str
+    matched: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "text": self.text, "matched": self.matched}
+
+    @classmethod
+    def from_json(cls, obj: Any) -> MetaField | None:
+        if not isinstance(obj, dict):
+            return None
+        # Rows stored before this type wrote the flag as the string "True"/"False".
+        return cls(str(obj.get("name", "")), str(obj.get("text", "")), obj.get("matched") in (True, "True", "true"))
+
+
+@dataclass(frozen=True)
+class CaseMeta:
+    """What a case may show of its item, every list match masked; shared by screening, reports,
+    cases and hotline reports, stored as `to_json()` in the case row."""
+
+    kind: str = "listing"
+    fields: tuple[MetaField, ...] = ()
+    urls: tuple[MetaField, ...] = ()
+    identities: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    uploader: Mapping[str, str] = field(default_factory=dict)  # facts as the site sent them, masked
+    uploader_id: str | None = None
+    errors: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "fields": [f.to_json() for f in self.fields],
+            "urls": [u.to_json() for u in self.urls],
+            "identities": {k: list(v) for k, v in self.identities.items()},
+            "uploader": dict(self.uploader),
+            "uploader_id": self.uploader_id,
+            "errors": list(self.errors),
+        }
+
+    @classmethod
+    def from_json(cls, obj: Any) -> CaseMeta:
+        """Tolerant of rows written by older versions and of anything malformed (dropped)."""
+        if not isinstance(obj, dict):
+            return cls()
+        ids = obj.get("identities")
+        up = obj.get("uploader")
+        uid = obj.get("uploader_id")
+        return cls(
+            kind=str(obj.get("kind") or "listing"),
+            fields=_fields(obj.get("fields")),
+            urls=_fields(obj.get("urls")),
+            identities={str(k): tuple(str(x) for x in v) for k, v in ids.items() if isinstance(v, list)}
+            if isinstance(ids, dict) else {},
+            uploader={str(k): str(v) for k, v in up.items()} if isinstance(up, dict) else {},
+            uploader_id=str(uid) if uid not in (None, "") else None,
+            errors=tuple(str(x) for x in obj.get("errors") or [] if isinstance(obj.get("errors"), list)),
+        )  # fmt: skip
+
+    def by_name(self) -> dict[str, str]:
+        return {f.name: f.text for f in self.fields}
+
+    def infohashes(self) -> tuple[str, ...]:
+        """Every infohash the case holds, whatever the identity type was called."""
+        return tuple(dict.fromkeys(v for k in _INFOHASH_KINDS for v in self.identities.get(k, ())))
+
+
+def _fields(rows: Any) -> tuple[MetaField, ...]:
+    if not isinstance(rows, list):
+        return ()
+    return tuple(f for f in (MetaField.from_json(r) for r in rows) if f is not None)
 
 
 def _spans(reasons: list[dict[str, Any]]) -> tuple[dict[str, list[tuple[int, int]]], set[str]]:
@@ -46,33 +126,41 @@ def mask(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(chars)
 
 
-def masked_fields(fields: list[tuple[str, str]], reasons: list[dict[str, Any]]) -> list[dict[str, str]]:
+def masked_fields(fields: list[tuple[str, str]], reasons: list[dict[str, Any]]) -> list[MetaField]:
     spans, whole = _spans(reasons)
     out = []
     for name, text in fields[:MAX_FIELDS]:
         shown = WITHHELD if name in whole else mask(text, spans.get(name, []))
-        out.append({"name": name, "text": shown[:MAX_FIELD], "matched": str(name in whole or name in spans)})
+        out.append(MetaField(name, shown[:MAX_FIELD], name in whole or name in spans))
     return out
 
 
-def item_meta(item: Item, reasons: list[dict[str, Any]], screen_text: TextScreen | None = None) -> dict[str, Any]:
-    """The case's view of an item: masked text fields (file tree included), identities, uploader facts."""
+def item_meta(
+    item: Item,
+    reasons: list[dict[str, Any]],
+    screen_text: TextScreen | None = None,
+    extracted: Extracted | None = None,
+) -> CaseMeta:
+    """The case's view of an item: masked text fields (file tree included), identities, uploader facts.
+    `extracted` is what the Screener already extracted (Screener.examine); without it the item is
+    parsed here."""
     try:
-        ex = extract(item)
+        ex = extracted if extracted is not None else extract(item)
         fields, identities, errors = ex.text_fields, ex.identities, list(ex.errors)
     except IndexguardError as e:
         fields, identities, errors = item.text_fields(), {}, [str(e)[:300]]
     hash_hit = any(str(r.get("field", "")) in _IDENTITY_FIELDS for r in reasons)
-    ids = {k: (["[withheld: matched a hash list]"] if hash_hit else v[:50]) for k, v in identities.items() if v}
-    ids.pop("url", None)  # URLs are in the fields, masked there when they matched
-    return {
-        "kind": item.kind,
-        "fields": masked_fields(fields, reasons),
-        "urls": masked_fields([(f"urls[{i}]", u) for i, u in enumerate(item.urls)], reasons),
-        "identities": ids,
-        "uploader": _uploader(item.extra, screen_text),
-        "errors": errors[:20],
-    }
+    ids = {k: (("[withheld: matched a hash list]",) if hash_hit else tuple(v[:50]))
+           for k, v in identities.items() if v and k != "url"}  # URLs are in the fields, masked there  # fmt: skip
+    return CaseMeta(
+        kind=item.kind,
+        fields=tuple(masked_fields(fields, reasons)),
+        urls=tuple(masked_fields([(f"urls[{i}]", u) for i, u in enumerate(item.urls)], reasons)),
+        identities=ids,
+        uploader=_uploader(item.extra, screen_text),
+        uploader_id=item.uploader,
+        errors=tuple(errors[:20]),
+    )
 
 
 def _uploader(extra: dict[str, Any], screen_text: TextScreen | None) -> dict[str, str]:
@@ -91,13 +179,6 @@ def _uploader(extra: dict[str, Any], screen_text: TextScreen | None) -> dict[str
     return shown
 
 
-def uploader_id(extra: dict[str, Any]) -> str | None:
-    v = extra.get("uploader_id", extra.get("uploader"))
-    if isinstance(v, dict):
-        v = v.get("id")
-    return str(v)[:200] if v not in (None, "") else None
-
-
 def again(text: str, screen_text: TextScreen) -> str:
     """Mask a stored text once more against the lists live now (withheld if it cannot be screened)."""
     if not text or text == WITHHELD:
@@ -106,19 +187,15 @@ def again(text: str, screen_text: TextScreen) -> str:
     return WITHHELD if spans is None else mask(text, spans)
 
 
-def remask(meta: dict[str, Any], screen_text: TextScreen) -> dict[str, Any]:
+def remask(meta: CaseMeta, screen_text: TextScreen) -> CaseMeta:
     """Stored metadata as it may be shown now: masked when stored, masked again on every read, so a
     list loaded later, or a case written by another module, still never shows list text."""
-    out = dict(meta)
-    for key in ("fields", "urls"):
-        rows = [f for f in meta.get(key) or [] if isinstance(f, dict)]
-        out[key] = [{**f, "text": again(str(f.get("text", "")), screen_text)} for f in rows]
-    ids = meta.get("identities") or {}
-    out["identities"] = {
-        str(k): [again(str(v), screen_text) for v in vals] for k, vals in ids.items() if isinstance(vals, list)
-    }
-    out["uploader"] = {str(k): again(str(v), screen_text) for k, v in (meta.get("uploader") or {}).items()}
-    if out.get("uploader_id"):
-        out["uploader_id"] = again(str(out["uploader_id"]), screen_text)
-    out["errors"] = [again(str(x), screen_text) for x in meta.get("errors") or []]
-    return out
+    return replace(
+        meta,
+        fields=tuple(replace(f, text=again(f.text, screen_text)) for f in meta.fields),
+        urls=tuple(replace(u, text=again(u.text, screen_text)) for u in meta.urls),
+        identities={k: tuple(again(v, screen_text) for v in vals) for k, vals in meta.identities.items()},
+        uploader={k: again(v, screen_text) for k, v in meta.uploader.items()},
+        uploader_id=again(meta.uploader_id, screen_text) if meta.uploader_id else meta.uploader_id,
+        errors=tuple(again(x, screen_text) for x in meta.errors),
+    )

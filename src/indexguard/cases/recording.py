@@ -8,17 +8,22 @@ or through the recorder thread (queries, batches).
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from indexguard.cases import service as cases
+from indexguard.cases.meta import CaseMeta
 from indexguard.screen.decision import Decision
 from indexguard.screen.deny_set import DENY_LIST, record_for
 from indexguard.store import deny_repo, records
 from indexguard.store.deny_repo import DatabaseDenySet, Pending
+from indexguard.store.models import RecordQueueEntry
 
 
 @dataclass(frozen=True)
@@ -31,7 +36,7 @@ class ItemFacts:
     client_hash: str
     list_versions: dict[str, str] = field(default_factory=dict)
     identities: dict[str, list[str]] = field(default_factory=dict)
-    case_meta: dict[str, Any] | None = None
+    case_meta: CaseMeta | None = None
 
 
 @dataclass(frozen=True)
@@ -103,3 +108,48 @@ def _signal(sc: Screening, decision_id: int | None) -> cases.Signal:
         sc.item.item_id[: records.MAX_ID], sc.item.kind, source, action, category, 0.9 if action == "block" else 0.6,
         "screening", decision_id=decision_id, reasons=slim, meta=sc.item.case_meta,
     )  # fmt: skip
+
+
+# Listings at volume (issue 15): what the answer waits for, and what a queue carries behind it. -----
+def record_durable(s: Session, screenings: Sequence[Screening], deny: DatabaseDenySet | None) -> list[Pending]:
+    """In the caller's transaction: each item's decision record and state, a block's deny-set
+    entries, and for review/block items a queue row for the case. The caller commits many of these
+    together (group commit), then hands the result to `deny.remember`; `drain_queue` does the rest."""
+    pending: list[Pending] = []
+    for sc in screenings:
+        decision_id = records.save(s, _row(sc), True)
+        if sc.decision.action == "block" and sc.item.identities:
+            pending += _deny(s, sc, decision_id, deny)
+        if sc.item.case_meta is not None:
+            s.add(RecordQueueEntry(payload=dataclasses.asdict(_signal(sc, decision_id))))
+    return pending
+
+
+def drain_queue(factory: sessionmaker[Session], limit: int = 500, notify: cases.Notify | None = None) -> int:
+    """Open or join the cases of up to `limit` queued items in one transaction that also removes
+    their rows (claimed with DELETE ... RETURNING, so two drainers never take the same row; on an
+    error everything rolls back and stays queued). Returns how many were done."""
+    fx = cases.Effects()
+    with factory() as s, s.begin():
+        claimed = _claim(s, limit)
+        for payload in claimed:
+            fx.add(cases.open_or_join(s, cases.Signal(**payload))[1])
+    if claimed:
+        cases.emit(factory, fx, notify)
+    return len(claimed)
+
+
+def _claim(s: Session, limit: int) -> list[dict[str, Any]]:
+    lock = " FOR UPDATE SKIP LOCKED" if s.get_bind().dialect.name == "postgresql" else ""
+    rows = s.execute(
+        text(
+            "DELETE FROM record_queue WHERE id IN "
+            f"(SELECT id FROM record_queue ORDER BY id LIMIT :n{lock}) RETURNING payload"
+        ),
+        {"n": limit},
+    ).all()
+    return [json.loads(p) if isinstance(p, str) else dict(p) for (p,) in rows]
+
+
+def queued(s: Session) -> int:
+    return int(s.scalar(select(func.count()).select_from(RecordQueueEntry)) or 0)

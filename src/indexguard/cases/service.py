@@ -20,8 +20,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from indexguard.cases import priority
 from indexguard.cases.clocks import aware
+from indexguard.cases.meta import CaseMeta
 from indexguard.crypto import Cipher
 from indexguard.errors import IndexguardError
+from indexguard.screen.deny_set import DENY_LIST
 from indexguard.store import audit, deny_repo
 from indexguard.store.models import (
     AllowProposal,
@@ -67,7 +69,7 @@ class Signal:
     decision_id: int | None = None
     report_id: int | None = None
     reasons: list[dict[str, Any]] = field(default_factory=list)
-    meta: dict[str, Any] | None = None
+    meta: CaseMeta | None = None
 
 
 @dataclass
@@ -80,7 +82,7 @@ class Effects:
         self.events += other.events
 
 
-Notify = Callable[[list[tuple[str, dict[str, Any]]]], None]  # (event type, data) pairs
+Notify = Callable[[list[tuple[str, dict[str, Any]]]], None]  # (event type, data) pairs; cases.webhooks sends them
 
 
 def emit(factory: sessionmaker[Session], fx: Effects, notify: Notify | None = None) -> None:
@@ -133,7 +135,8 @@ def open_or_join(s: Session, sig: Signal) -> tuple[Case, Effects]:
 def _new_case(s: Session, sig: Signal) -> Case | None:
     c = Case(
         item_id=sig.item_id, kind=sig.kind, status="open", severity=sig.severity, category=sig.category,
-        source=sig.source, trusted=sig.trusted, signal_count=0, meta=sig.meta or {}, priority=0.0,
+        source=sig.source, trusted=sig.trusted, signal_count=0, priority=0.0,
+        meta=sig.meta.to_json() if sig.meta else {},
         opened_at=utcnow(), last_signal_at=utcnow(), updated_at=utcnow(),
     )  # fmt: skip
     try:
@@ -157,8 +160,8 @@ def _join(s: Session, c: Case, sig: Signal, fx: Effects) -> None:
     c.last_signal_at = utcnow()
     if priority.stronger(sig.severity, c.severity) == sig.severity and sig.severity != c.severity:
         c.severity, c.category = sig.severity, sig.category
-    if sig.meta and not c.meta.get("fields"):
-        c.meta = sig.meta
+    if sig.meta is not None and not CaseMeta.from_json(c.meta).fields:
+        c.meta = sig.meta.to_json()
     c.trusted = c.trusted or sig.trusted
     if c.status == "dismissed" and sig.source in ("report", "trusted", "hotline"):
         c.status, c.resolution = "open", None  # a fresh report reopens a dismissed case
@@ -247,7 +250,7 @@ def _fired_entries(s: Session, c: Case) -> list[dict[str, Any]]:
     for sig in s.scalars(select(CaseSignal).where(CaseSignal.case_id == c.id)):
         for r in sig.reasons:
             key = (str(r.get("list", "")), str(r.get("entry", "")))
-            if key[0] and key[0] != "deny-set":
+            if key[0] and key[0] != DENY_LIST:
                 seen[key] = {"list": key[0], "entry": key[1], "category": r.get("category", ""),
                              "field": r.get("field", "")}  # fmt: skip
     return list(seen.values())
@@ -272,7 +275,7 @@ def _ban_identities(s: Session, c: Case, actor: str, fx: Effects) -> None:
 
 
 def _ban_uploader(s: Session, c: Case, actor: str, fx: Effects) -> None:
-    uploader = c.meta.get("uploader_id")
+    uploader = CaseMeta.from_json(c.meta).uploader_id
     if not uploader:
         raise CaseError("the site supplied no uploader id for this item")
     deny_repo.store(s, {"uploader": [str(uploader)]}, c.item_id, None)

@@ -23,7 +23,7 @@ def export_command(
     format: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help=f"one of: {', '.join(FORMATS)}")],
     deny: Annotated[Path | None, typer.Option("--deny", help="deny set (JSONL file)")] = None,
     database: Annotated[
-        str | None, typer.Option("--database", help="the service's database URL: export its deny set")
+        str | None, typer.Option("--database", metavar="URL", help="the service's database URL: export its deny set")
     ] = None,
     hashes: Annotated[list[Path] | None, typer.Option("--hashes", help="hash list with infohashes; repeatable")] = None,
     terms: Annotated[list[Path] | None, typer.Option("--terms", help="term list (nntmux format); repeatable")] = None,
@@ -68,7 +68,7 @@ def service_deny_set(database: str) -> list[DenyRecord]:
     from indexguard.store.deny_repo import DatabaseDenySet
 
     try:
-        engine = db.make_engine(database)
+        engine = db.open_engine(database, create=False)
         try:
             migrate.upgrade(engine)
             deny = DatabaseDenySet(db.session_factory(engine))

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-import os
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -13,13 +13,11 @@ import typer
 
 from indexguard.cli.serve_cmd import ConfigOpt, DatabaseOpt, _fail, _prepare
 from indexguard.errors import IndexguardError
-from indexguard.hotline.ncmec_xml import ReporterInfo
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session as _Session
     from sqlalchemy.orm import sessionmaker as _Sessionmaker
 
-    from indexguard.settings import Settings
 
 ACTOR = "cli"
 
@@ -29,14 +27,22 @@ def ncmec_xml(
     database: DatabaseOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Print the NCMEC CyberTipline report XML for a case (from its evidence package, else the case)."""
+    """Print the NCMEC CyberTipline report XML for a case (from its evidence package, else the case).
+    Without the reporter's identity configured it prints a preview with the reporter marked as not
+    configured (filing refuses until it is set)."""
     from indexguard.hotline import evidence
     from indexguard.hotline.from_case import snapshot_from_case
     from indexguard.hotline.ncmec_xml import build_report
+    from indexguard.settings import SettingsError, preview_reporter, reporter
     from indexguard.store import hotline_repo
 
     try:
-        _, factory, cipher = _prepare(database, config, create_key=False)
+        settings, factory, cipher = _prepare(database, config, create_key=False)
+        try:
+            filer = reporter(settings)
+        except SettingsError as e:
+            print(f"indexguard: preview only, not for filing: {e}", file=sys.stderr)
+            filer = preview_reporter()
         with factory() as s:
             pkg = hotline_repo.latest_package(s, case)
             pkg_id = None if pkg is None else pkg.id
@@ -48,7 +54,7 @@ def ncmec_xml(
         if snap is None and pkg_id is not None:
             snap = evidence.open_snapshot(factory, cipher, pkg_id, ACTOR, "print NCMEC report XML")
         assert snap is not None
-        typer.echo(build_report(snap, _reporter()).decode("utf-8"))
+        typer.echo(build_report(snap, filer).decode("utf-8"))
     except IndexguardError as e:
         raise _fail(e) from None
 
@@ -59,8 +65,10 @@ def outbox(
     config: ConfigOpt = None,
 ) -> None:
     """Show the hotline report outbox (JSON lines); with --run, send due reports to NCMEC."""
+    from indexguard.hotline.escalation import HotlineSetup, queue_escalated
     from indexguard.hotline.ncmec_client import NcmecClient
     from indexguard.hotline.outbox import Outbox, summary
+    from indexguard.settings import reporter, retention
     from indexguard.store import hotline_repo
 
     try:
@@ -72,9 +80,10 @@ def outbox(
                     "set INDEXGUARD_NCMEC_USERNAME and INDEXGUARD_NCMEC_PASSWORD (or ncmec_username/ncmec_password "
                     "in the settings file) to send reports"
                 )
+            setup = HotlineSetup(reporter(settings), retention(settings), settings.preserve_images)
+            queue_escalated(factory, cipher, setup, ACTOR)
             with NcmecClient(user, password, settings.ncmec_url) as client:
                 box = Outbox(factory, cipher, client)
-                _queue_escalated(factory, cipher, box, settings)
                 for row_id, state in box.run_due().items():
                     typer.echo(f"outbox {row_id}: {state}", err=True)
         with factory() as s:
@@ -82,43 +91,6 @@ def outbox(
                 typer.echo(json.dumps(summary(row)))
     except IndexguardError as e:
         raise _fail(e) from None
-
-
-def _queue_escalated(factory: object, cipher: object, box: object, settings: Settings) -> None:
-    from sqlalchemy.orm import Session, sessionmaker
-
-    from indexguard.crypto import Cipher
-    from indexguard.hotline import evidence
-    from indexguard.hotline.from_case import snapshot_from_case
-    from indexguard.hotline.outbox import Outbox
-    from indexguard.settings import retention
-    from indexguard.store import cases_repo, hotline_repo
-
-    assert isinstance(factory, sessionmaker) and isinstance(cipher, Cipher) and isinstance(box, Outbox)
-    f: sessionmaker[Session] = factory
-    with f() as s:
-        pending = [(c.id, hotline_repo.latest_package(s, str(c.id))) for c in cases_repo.hotline_pending(s)]
-        keep = settings.preserve_images
-        snaps = {cid: snapshot_from_case(s, cid, cipher, keep) for cid, pkg in pending if pkg is None}
-    policy = retention(settings)
-    for cid, pkg in pending:
-        if pkg is not None:
-            pkg_id = pkg.id
-        else:
-            pkg_id = evidence.preserve(
-                f, cipher, snaps[cid], ACTOR, "escalated case", policy=policy, preserve_images=keep
-            )
-        box.enqueue(pkg_id, _reporter(), ACTOR)
-
-
-def _reporter() -> ReporterInfo:
-    env = os.environ.get
-    return ReporterInfo(
-        first_name=env("INDEXGUARD_REPORTER_FIRST_NAME", "Example"),
-        last_name=env("INDEXGUARD_REPORTER_LAST_NAME", "Operator"),
-        email=env("INDEXGUARD_REPORTER_EMAIL", "abuse@example.org"),
-        platform=env("INDEXGUARD_REPORTER_PLATFORM", "indexguard demo site"),
-    )
 
 
 def evidence_purge(database: DatabaseOpt = None, config: ConfigOpt = None) -> None:
@@ -137,13 +109,19 @@ def evidence_purge(database: DatabaseOpt = None, config: ConfigOpt = None) -> No
 
 def _sessions(database: str | None, config: str | None) -> _Sessionmaker[_Session]:
     """The migrated database's session factory; these reports need no key (they read no sealed data)."""
+    from indexguard.crypto import Cipher, KeyUnavailable, resolve_key
     from indexguard.settings import load
-    from indexguard.store import db, migrate
+    from indexguard.store import audit, db, migrate
 
     settings = load(config, {"database_url": database})
-    engine = db.make_engine(settings.database_url)
+    engine = db.open_engine(settings.database_url, create=False)
     migrate.upgrade(engine)
-    return db.session_factory(engine)
+    factory = db.session_factory(engine)
+    try:  # the audit rows these commands write are signed when the key is at hand
+        key = resolve_key(settings.key_file, db.sqlite_path(settings.database_url), create=False)
+    except KeyUnavailable:
+        return factory
+    return audit.bind(factory, audit.chain_for(settings, Cipher(key.key), key.origin))
 
 
 def _since(text: str | None) -> datetime | None:
@@ -185,7 +163,7 @@ def report_transparency(
     config: ConfigOpt = None,
 ) -> None:
     """The monthly transparency report: searches and listings blocked, reports, takedown times, hotline reports."""
-    from indexguard.hotline import transparency
+    from indexguard.hotline import transparency, transparency_render
 
     try:
         m = transparency.Month.parse(month)
@@ -195,7 +173,7 @@ def report_transparency(
 
         eps = load(config, {"database_url": database}).deterrence_epsilon  # published: noise if configured
         with _sessions(database, config)() as s:
-            text = transparency.render(transparency.compute(s, m, deterrence_epsilon=eps), fmt)
+            text = transparency_render.render(transparency.compute(s, m, deterrence_epsilon=eps), fmt)
         if output is None:
             typer.echo(text, nl=False)
         else:

@@ -23,6 +23,11 @@ class Entry:
     id: str = ""
 
 
+def missing_inputs(paths: list[str]) -> list[str]:
+    """Named inputs that are not there at all: a usage error (exit 2), unlike an unreadable item (review)."""
+    return [p for p in paths if p != "-" and not Path(p).exists()]
+
+
 def read_inputs(paths: list[str]) -> Iterator[Entry]:
     for p in paths:
         if p == "-":

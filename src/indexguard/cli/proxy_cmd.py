@@ -15,6 +15,7 @@ from indexguard.cli.lists_opts import ListArgs, UrlsOpt, load_screener
 from indexguard.errors import IndexguardError
 from indexguard.integrations.proxy_indexers import Indexer, load_indexers, single_indexer
 from indexguard.integrations.torznab_proxy import ProxyConfig, make_proxy_app
+from indexguard.settings import Settings, load
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 # Loggers that would write request URLs: httpx logs every upstream URL (with its key and the search
@@ -91,8 +92,15 @@ def _upstreams(upstream: str | None, path: Path | None, key_env: str, hosts: lis
         _fail("give exactly one of --upstream URL and --indexers FILE")
     if path is not None:
         return load_indexers(path)
-    ix = single_indexer(str(upstream), os.environ.get(key_env))
+    ix = single_indexer(str(upstream), os.environ.get(key_env) or _settings().upstream_apikey)
     return (Indexer(ix.id, ix.url, ix.apikey, download_hosts=frozenset(h.strip().lower() for h in hosts)),)
+
+
+def _settings() -> Settings:
+    try:
+        return load()
+    except IndexguardError as e:
+        _fail(str(e))
 
 
 def _fail(message: str) -> NoReturn:
@@ -104,8 +112,8 @@ def _client_keys(given: list[str] | None, open_access: bool) -> list[str]:
     if open_access:
         return []
     keys = list(given or [])
-    if not keys and os.environ.get("INDEXGUARD_PROXY_APIKEY"):
-        keys = [os.environ["INDEXGUARD_PROXY_APIKEY"]]
+    if not keys and (configured := _settings().proxy_apikey):
+        keys = [configured]
     if not keys:
         keys = [secrets.token_hex(16)]
         print(f"indexguard: proxy API key for clients: {keys[0]}", file=sys.stderr)

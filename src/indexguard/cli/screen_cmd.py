@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from indexguard.cli.inputs import Entry, read_inputs
+from indexguard.cli.inputs import Entry, missing_inputs, read_inputs
 from indexguard.cli.lists_opts import (
     AllowHashesOpt,
     AllowOpt,
@@ -63,6 +63,8 @@ def screen(
 ) -> None:
     """Screen items and write one Decision per item as JSONL, in input order."""
     args = ListArgs(terms, allow, hashes, allow_hashes, urls, allow_urls, deny, backend)
+    if missing := missing_inputs(inputs):
+        raise _fail(f"{missing[0]}: no such file")
     try:
         screener, deny_set = load_screener(args)
     except IndexguardError as e:

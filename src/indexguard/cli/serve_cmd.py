@@ -29,15 +29,16 @@ def _fail(e: Exception) -> typer.Exit:
 
 
 def _prepare(
-    database: str | None, config: str | None, create_key: bool
+    database: str | None, config: str | None, create_key: bool, create_db: bool = False
 ) -> tuple[Settings, sessionmaker[Session], Cipher]:
-    """Settings, migrated engine's session factory and cipher (creating the key file if allowed)."""
+    """Settings, migrated engine's session factory and cipher (creating the key file if allowed). Only
+    `serve` creates a missing SQLite database: elsewhere a new one would come with a key the service rejects."""
     from indexguard.crypto import Cipher, resolve_key
     from indexguard.settings import load
     from indexguard.store import audit, db, migrate
 
     settings = load(config, {"database_url": database})
-    engine = db.make_engine(settings.database_url)
+    engine = db.open_engine(settings.database_url, create=create_db)
     migrate.upgrade(engine)
     key = resolve_key(settings.key_file, db.sqlite_path(settings.database_url), create=create_key)
     if key.created:
@@ -60,15 +61,15 @@ def serve(
     """Run the HTTP service: migrate, create the admin and demo list on first start, then serve."""
     import uvicorn
 
+    from indexguard import logs as jlog
+    from indexguard.demo.first_start import start_service
     from indexguard.settings import load
-    from indexguard.store.bootstrap import first_start
-    from indexguard.web import logging as jlog
 
     try:
         settings = load(config, {"database_url": database, "host": host, "port": port, "workers": workers})
         jlog.setup(settings.log_level)
-        _, factory, cipher = _prepare(settings.database_url, config, create_key=True)
-        boot = first_start(factory, cipher)
+        _, factory, cipher = _prepare(settings.database_url, config, create_key=True, create_db=True)
+        boot = start_service(factory, cipher, settings)
     except IndexguardError as e:
         raise _fail(e) from None
     if boot.admin_password:
@@ -78,7 +79,7 @@ def serve(
             err=True,
         )
     if boot.demo_version:
-        typer.echo("indexguard: loaded the placeholder demo list as the live term list", err=True)
+        typer.echo("indexguard: loaded the placeholder demo list and demo cases (hotline ncmec-xml --case 1)", err=True)
     _worker_env(settings, config)
     uvicorn.run(
         "indexguard.web.app:app_from_env",
@@ -89,6 +90,8 @@ def serve(
         access_log=False,
         log_config=None,
         timeout_graceful_shutdown=15,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
     )
 
 
@@ -119,7 +122,7 @@ def db_upgrade(database: DatabaseOpt = None, config: ConfigOpt = None) -> None:
 
     try:
         settings = load(config, {"database_url": database})
-        rev = migrate.upgrade(db.make_engine(settings.database_url))
+        rev = migrate.upgrade(db.open_engine(settings.database_url, create=True))
     except IndexguardError as e:
         raise _fail(e) from None
     typer.echo(f"database at revision {rev}")
@@ -137,7 +140,7 @@ def audit_verify(database: DatabaseOpt = None, config: ConfigOpt = None) -> None
 
     try:
         settings = load(config, {"database_url": database})
-        factory = db.session_factory(db.make_engine(settings.database_url))
+        factory = db.session_factory(db.open_engine(settings.database_url, create=False))
         try:
             key = resolve_key(settings.key_file, db.sqlite_path(settings.database_url), create=False)
             chain: audit.Chain | None = audit.chain_for(settings, Cipher(key.key), key.origin)
@@ -147,8 +150,9 @@ def audit_verify(database: DatabaseOpt = None, config: ConfigOpt = None) -> None
         result = audit.verify(factory, chain=chain)
     except IndexguardError as e:
         raise _fail(e) from None
-    except SQLAlchemyError as e:
-        typer.echo(f"error: cannot read the audit log ({type(e).__name__})", err=True)
+    except SQLAlchemyError as e:  # e.g. a database never migrated: nothing to check
+        reason = (str(getattr(e, "orig", None) or e).splitlines() or [type(e).__name__])[0]
+        typer.echo(f"error: could not check the audit log: {reason}", err=True)
         raise typer.Exit(2) from None
     if result.ok:
         how = "anchored head matches" if result.anchored else "unkeyed rows only, end not anchored"
@@ -209,11 +213,30 @@ def user_create(
     try:
         _, factory, _ = _prepare(database, config, create_key=True)
         with factory() as s, s.begin():
-            accounts.create_user(s, username, password, role)
+            accounts.create_user(s, username, password, role, one_time=True)
         audit.append(factory, "cli", "user.create", username, {"role": role})
     except IndexguardError as e:
         raise _fail(e) from None
     typer.echo(f"created {role} {username!r}; one-time password: {password}")
+
+
+def user_password(
+    username: Annotated[str, typer.Argument(metavar="USERNAME", help="Sign-in name")],
+    database: DatabaseOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Reset a user's password to a new random one-time password, printed once; it must be changed
+    at the next sign-in (the recovery path for a lost admin password)."""
+    from indexguard.store import accounts, audit
+
+    try:
+        _, factory, _ = _prepare(database, config, create_key=False)
+        with factory() as s, s.begin():
+            password = accounts.reset_password(s, username)
+            audit.append_in(s, "cli", "user.password_reset", username, {})
+    except IndexguardError as e:
+        raise _fail(e) from None
+    typer.echo(f"new one-time password for {username!r}: {password} (change it at the first sign-in)")
 
 
 def register(app: typer.Typer) -> None:
@@ -228,4 +251,6 @@ def register(app: typer.Typer) -> None:
         sub.command(command)(fn)
         if name == "audit":
             sub.command("seal")(audit_seal)
+        if name == "user":
+            sub.command("password")(user_password)
         app.add_typer(sub, name=name)

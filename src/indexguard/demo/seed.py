@@ -5,12 +5,12 @@ can export a report at once (`indexguard hotline ncmec-xml --case ID`)."""
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from indexguard.cases import service
+from indexguard.cases.meta import CaseMeta, MetaField
 from indexguard.crypto import Cipher
 from indexguard.demo.hotline_data import demo_snapshots
 from indexguard.hotline import evidence
@@ -20,7 +20,7 @@ from indexguard.store.models import Case
 ACTOR = "demo-seed"
 
 
-def _meta(snap: CaseSnapshot) -> dict[str, Any]:
+def _meta(snap: CaseSnapshot) -> CaseMeta:
     fields = [("title", snap.title), ("listing_url", snap.listing_url or "")]
     if snap.magnet:
         fields.append(("magnet", snap.magnet))
@@ -37,14 +37,13 @@ def _meta(snap: CaseSnapshot) -> dict[str, Any]:
     if snap.uploader is not None:
         uploader["uploader_id"] = snap.uploader.account or ""
         uploader["uploader_facts.ip"] = ",".join(e.ip for e in snap.uploader.ip_events)
-    return {
-        "kind": snap.kind,
-        "fields": [{"name": n, "text": t, "matched": "False"} for n, t in fields if t],
-        "urls": [{"name": f"urls[{i}]", "text": u, "matched": "False"} for i, u in enumerate(snap.urls)],
-        "identities": ids,
-        "uploader": uploader,
-        "errors": [],
-    }
+    return CaseMeta(
+        kind=snap.kind,
+        fields=tuple(MetaField(n, t) for n, t in fields if t),
+        urls=tuple(MetaField(f"urls[{i}]", u) for i, u in enumerate(snap.urls)),
+        identities={k: tuple(v) for k, v in ids.items()},
+        uploader=uploader,
+    )
 
 
 def seed_demo_cases(

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
-import pdqhash
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from indexguard.errors import LimitExceeded, ParseError
@@ -88,6 +87,8 @@ def hash_image(
     """
     if len(data) > limits.max_bytes:
         raise LimitExceeded("image", f"{len(data)} bytes exceeds the limit of {limits.max_bytes}")
+    import pdqhash  # here, not at import: screening text (sweeps) never loads the image hasher
+
     rgb, (width, height) = _decode(data, limits, pdq_max_side)
     if dihedral:
         vectors, quality = pdqhash.compute_dihedral(rgb)

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from indexguard.cases.meta import CaseMeta
 from indexguard.crypto import Cipher
 from indexguard.hotline.snapshot import KINDS, CaseSnapshot, EvidenceFile, IpEvent, RevealRecord, TrailEntry, Uploader
 from indexguard.store.models import Case, CaseEvent, CaseMedia, CaseSignal
@@ -31,10 +32,10 @@ def snapshot_from_case(
         from indexguard.hotline.evidence import EvidenceError
 
         raise EvidenceError(f"no case {case_id}")
-    meta: dict[str, Any] = c.meta or {}
-    fields = {str(f.get("name", "")): str(f.get("text", "")) for f in meta.get("fields", []) if isinstance(f, dict)}
-    urls = tuple(str(u.get("text", "")) for u in meta.get("urls", []) if isinstance(u, dict))
-    ids: dict[str, list[str]] = {str(k): [str(x) for x in v] for k, v in (meta.get("identities") or {}).items()}
+    meta = CaseMeta.from_json(c.meta)
+    fields = meta.by_name()
+    urls = tuple(u.text for u in meta.urls)
+    ids = meta.identities
     kind = _KIND.get(c.kind, "magnet" if fields.get("magnet") else ("url" if urls else "torrent"))
     media = s.scalars(select(CaseMedia).where(CaseMedia.case_id == c.id).order_by(CaseMedia.id)).all()
     reveals = s.scalars(select(CaseReveal).where(CaseReveal.case_id == c.id, CaseReveal.granted.is_(True))).all()
@@ -49,14 +50,14 @@ def snapshot_from_case(
         listing_url=fields.get("listing_url") or fields.get("page_url") or None,
         urls=urls,
         magnet=fields.get("magnet") or None,
-        infohashes=tuple(ids.get("infohash", []) + ids.get("btih", [])),
+        infohashes=meta.infohashes(),
         file_names=tuple(v for k, v in fields.items() if k.startswith(("files", "file", "path")))[:500],
         newsgroups=tuple(v for k, v in fields.items() if k.startswith(("groups", "group")))[:50],
         nzb_id=fields.get("nzb_id") or None,
         poster=fields.get("poster") or None,
         identities=tuple((k, v) for k, vs in ids.items() for v in vs),
         files=tuple(_image(m, cipher, preserve_images) for m in media),
-        uploader=_uploader(meta.get("uploader") or {}, c.opened_at),
+        uploader=_uploader(dict(meta.uploader), c.opened_at),
         listed_at=c.opened_at,
         reported_at=_first_report(s, c.id),
         hidden_at=c.hidden_at,

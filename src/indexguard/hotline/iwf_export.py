@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from indexguard.cases.meta import CaseMeta
 from indexguard.errors import IndexguardError, LimitExceeded, ParseError
 from indexguard.store import audit
 from indexguard.store.models import Case, DecisionRecord, DenyEntry
@@ -178,12 +179,10 @@ def _intact(text: str) -> bool:
 
 
 def _export_case(c: Case, stored: list[tuple[str, str]]) -> ExportCase:
-    meta: dict[str, Any] = c.meta if isinstance(c.meta, dict) else {}
-    fields = {str(f.get("name", "")): str(f.get("text", "")) for f in meta.get("fields", []) if isinstance(f, dict)}
-    pairs: list[tuple[str, str]] = []
-    for k, vs in (meta.get("identities") or {}).items():
-        pairs += [(str(k), str(v)) for v in (vs if isinstance(vs, list) else [vs])]
-    pairs += [("url", str(u.get("text", ""))) for u in meta.get("urls", []) if isinstance(u, dict)]
+    meta = CaseMeta.from_json(c.meta)
+    fields = meta.by_name()
+    pairs = [(k, v) for k, vs in meta.identities.items() for v in vs]
+    pairs += [("url", u.text) for u in meta.urls]
     pairs += stored
     v1, v2, urls, nzb = _Bag(), _Bag(), _Bag(), _Bag()
     for kind, value in pairs:

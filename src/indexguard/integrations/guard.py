@@ -17,14 +17,14 @@ from jinja2 import Environment
 from indexguard.deterrence.counter import DeterrenceCounter, SessionTag
 from indexguard.integrations.report_link import report_link
 from indexguard.screen.decision import Decision
-from indexguard.screen.deterrence import Shown
+from indexguard.screen.deterrence import PAGE_MARKER, Shown
 from indexguard.screen.screener import Screener
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PARAMS = ("q", "query", "search", "s", "keywords", "term")
 MAX_FIELDS = 200
-MARKER = "indexguard-deterrence"
+MARKER = PAGE_MARKER
 
 _PAGE = Environment(autoescape=True).from_string("""<!doctype html>
 <html lang="{{ lang }}"><head><meta charset="utf-8">

@@ -73,7 +73,7 @@ class GuardedFetcher:
                     if resp.status_code != 200:
                         raise DownloadRefused(f"HTTP {resp.status_code}")
                     return Fetched(body=await self._read(resp))
-            except httpx.HTTPError as e:
+            except (httpx.HTTPError, httpx.InvalidURL) as e:
                 raise DownloadRefused(f"transport error ({type(e).__name__})") from None
         raise DownloadRefused("too many redirects")
 

@@ -21,7 +21,7 @@ from indexguard.screen.decision import Decision
 Key = tuple[str, str, bytes]  # (indexer id, download link base, the item's bytes)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs several times more, per item
 class Screened:
     element: Element | None  # the kept item with its links rewritten; None when it was dropped
     pub_date: str

@@ -26,10 +26,12 @@ import hmac
 import json
 import logging
 import time
+import traceback
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
 
@@ -183,6 +185,9 @@ class TorznabProxy:
             raise ProxyError(202)
         except ProxyError as e:
             return self._error(e)
+        except Exception as e:  # never a 500 whose logged message could quote a URL, key or search text
+            _log_internal(e)
+            return self._error(ProxyError(900))
 
     async def download(self, request: Request) -> Response:
         link_id = request.path_params.get("name", "").split(".", 1)[0]
@@ -195,6 +200,9 @@ class TorznabProxy:
             fetched = await self._fetcher.get(link.url, indexer)
         except DownloadRefused as e:
             log.debug("torznab proxy: download from indexer %s refused (%s)", indexer.id, e)
+            return self._refused()
+        except Exception as e:  # e.g. httpx.InvalidURL, whose message holds the URL
+            _log_internal(e)
             return self._refused()
         if fetched.magnet is not None:
             return self._magnet(fetched.magnet)
@@ -479,6 +487,13 @@ class TorznabProxy:
             log.exception("torznab proxy: on_block callback failed")
 
 
+def _log_internal(e: BaseException) -> None:
+    """An unexpected error: where it happened, never its message (which may quote a URL or a query)."""
+    frames = traceback.extract_tb(e.__traceback__)[-4:]
+    where = " <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(frames))
+    log.error("torznab proxy: internal error %s at %s", type(e).__name__, where)
+
+
 def _log_block(event: BlockEvent) -> None:
     entries = ", ".join(f"{r['list']}:{r['entry']}" for r in event.decision.get("reasons", []))
     log.info("torznab proxy: blocked %s (function=%s, decision=%s, entries=%s)", event.kind, event.function,
@@ -566,8 +581,9 @@ def _is_http(url: str) -> bool:
 
 def _routes(proxy: TorznabProxy) -> list[tuple[str, Callable[[Request], Any]]]:
     jackett = JACKETT_PREFIX + "{indexer}/results/torznab"
-    return [("/api", proxy.api), (jackett, proxy.api), (jackett + "/api", proxy.api),
-            ("/dl/{name}", proxy.download)]
+    # Jackett answers with and without a trailing slash; clients' base URLs carry either.
+    apis = [path + end for path in ("/api", jackett, jackett + "/api") for end in ("", "/")]
+    return [*((path, proxy.api) for path in apis), ("/dl/{name}", proxy.download)]
 
 
 def make_proxy_app(config: ProxyConfig, screener: ScreenerSource,
@@ -575,9 +591,15 @@ def make_proxy_app(config: ProxyConfig, screener: ScreenerSource,
     """A standalone ASGI app: `/api` and Jackett's `/api/v2.0/indexers/{id}/results/torznab[/api]`
     (the Torznab/Newznab endpoints) and `/dl/<id>.torrent` (screened downloads)."""
     proxy = TorznabProxy(config, screener, on_block)
-    app = Starlette(routes=[Route(path, endpoint) for path, endpoint in _routes(proxy)])
+    routes = [Route(path, endpoint) for path, endpoint in _routes(proxy)]
+    app = Starlette(routes=[*routes, Route("/{path:path}", _no_such_path)])
     app.state.proxy = proxy
     return app
+
+
+async def _no_such_path(request: Request) -> Response:
+    # Clients parse whatever comes back as XML: an unknown path gets an error document too.
+    return Response(tf.error_document(202, "No such function (unknown path)"), status_code=404, media_type=XML_TYPE)
 
 
 def make_proxy_router(config: ProxyConfig, screener: ScreenerSource,

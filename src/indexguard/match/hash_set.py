@@ -15,9 +15,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from indexguard.errors import ParseError
 from indexguard.formats.image import DIHEDRAL_NAMES, ImageHashes
 from indexguard.lists.hash_list import HASH_TYPES, HEX_LENGTH, HashBank, HashEntry, HashType
+from indexguard.lists.packed_bank import AnyBank, EntryView, PackedBank
 from indexguard.match.hit import Hit, Severity
 from indexguard.match.pdq_index import PdqIndex, hamming_rows, pack_hex
 
@@ -36,7 +39,7 @@ def normalise_query_hash(hash_type: str, value: str) -> bytes:
     return bytes.fromhex(text)
 
 
-def _hit(bank: HashBank, entry: HashEntry, view: str, **extra: Any) -> Hit:
+def _hit(bank: AnyBank, entry: HashEntry, view: str, **extra: Any) -> Hit:
     return Hit(
         list=bank.name,
         list_version=bank.version,
@@ -58,11 +61,16 @@ class ExactLookup:
 class ExactHashSet:
     """Exact hashes of many banks, per type. Allowlist banks cancel hits on the same value."""
 
-    def __init__(self, banks: Iterable[HashBank]) -> None:
+    def __init__(self, banks: Iterable[AnyBank]) -> None:
         self._deny: dict[str, dict[bytes, list[tuple[HashBank, HashEntry]]]] = {}
         self._allow: dict[str, dict[bytes, list[tuple[HashBank, HashEntry]]]] = {}
         self._disabled: set[tuple[str, str]] = set()
+        self._packed: list[PackedBank] = []  # searched in place: no per-entry objects
         for bank in banks:
+            if isinstance(bank, PackedBank):
+                self._packed.append(bank)
+                self._disabled.update((bank.name, bank.ids[int(r)]) for r in np.flatnonzero(~bank.enabled))
+                continue
             target = self._allow if bank.kind == "allowlist" else self._deny
             for entry in bank.entries:
                 if entry.hash_type == "pdq":
@@ -73,7 +81,8 @@ class ExactHashSet:
                 by_value.setdefault(bytes.fromhex(entry.value), []).append((bank, entry))
 
     def __len__(self) -> int:
-        return sum(len(v) for t in (self._deny, self._allow) for v in t.values())
+        packed = sum(g.size for b in self._packed for t, g in b.groups.items() if t != "pdq")
+        return packed + sum(len(v) for t in (self._deny, self._allow) for v in t.values())
 
     def set_enabled(self, bank: str, entry_id: str, enabled: bool) -> None:
         """Switch an entry on or off at run time (lists are read-only; the switch is local)."""
@@ -89,16 +98,13 @@ class ExactHashSet:
     def lookup_detail(self, hash_type: str, value: str) -> ExactLookup:
         raw = normalise_query_hash(hash_type, value)
         view = f"exact:{hash_type}"
-        deny = [
-            _hit(b, e, view)
-            for b, e in self._deny.get(hash_type, {}).get(raw, [])
-            if (b.name, e.id) not in self._disabled
-        ]
-        allow = [
-            _hit(b, e, view, allowlist=True)
-            for b, e in self._allow.get(hash_type, {}).get(raw, [])
-            if (b.name, e.id) not in self._disabled
-        ]
+        found: list[tuple[AnyBank, HashEntry]] = list(self._deny.get(hash_type, {}).get(raw, []))
+        found += self._allow.get(hash_type, {}).get(raw, [])
+        if hash_type != "pdq":
+            found += [(b, b.entry(r, False)) for b in self._packed for r in b.exact_rows(hash_type, raw)]
+        live = [(b, e) for b, e in found if (b.name, e.id) not in self._disabled]
+        deny = [_hit(b, e, view) for b, e in live if b.kind != "allowlist"]
+        allow = [_hit(b, e, view, allowlist=True) for b, e in live if b.kind == "allowlist"]
         if allow:
             return ExactLookup([], deny, allow)
         return ExactLookup(deny, [], [])
@@ -183,7 +189,7 @@ class _FloodTracker:
         self._seen: dict[tuple[str, str], OrderedDict[str, float]] = {}
         self._flagged: dict[tuple[str, str], SuspectEntry] = {}
 
-    def record(self, bank: HashBank, entry_id: str, image_key: str) -> bool:
+    def record(self, bank: AnyBank, entry_id: str, image_key: str) -> bool:
         now = self.clock()
         key = (bank.name, entry_id)
         seen = self._seen.setdefault(key, OrderedDict())
@@ -208,9 +214,9 @@ class _FloodTracker:
 
 @dataclass
 class _PdqBank:
-    bank: HashBank
+    bank: AnyBank
     index: PdqIndex
-    entries: list[HashEntry]
+    entries: Sequence[HashEntry]  # index ids are positions in here
 
 
 class ImageBankSet:
@@ -218,7 +224,7 @@ class ImageBankSet:
 
     def __init__(
         self,
-        banks: Iterable[HashBank],
+        banks: Iterable[AnyBank],
         policy: ImagePolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -233,7 +239,9 @@ class ImageBankSet:
         self._flood = _FloodTracker(self.policy.flood_images, self.policy.flood_window_seconds, clock)
 
     @staticmethod
-    def _build_pdq(bank: HashBank) -> _PdqBank:
+    def _build_pdq(bank: AnyBank) -> _PdqBank:
+        if isinstance(bank, PackedBank):
+            return _packed_pdq(bank)
         entries = bank.of_type("pdq")
         index = PdqIndex()
         live = [i for i, e in enumerate(entries) if e.enabled]
@@ -247,11 +255,11 @@ class ImageBankSet:
         for p in self._pdq:
             if p.bank.name != bank:
                 continue
-            for row, e in enumerate(p.entries):
-                if e.id == entry_id:
-                    p.index.remove([row])
-                    if enabled:
-                        p.index.add([e.value], [row])
+            for row in _rows_with_id(p, entry_id):
+                p.index.remove([row])
+                if enabled:
+                    value = p.bank.entry(row).value if isinstance(p.bank, PackedBank) else p.entries[row].value
+                    p.index.add([value], [row])
         if enabled:
             self._flood.clear(bank, entry_id)
 
@@ -356,6 +364,27 @@ class ImageBankSet:
 
     def _perceptual_severity(self, entry_severity: Severity) -> Severity:
         return self.policy.perceptual_severity if entry_severity == "block" else entry_severity
+
+
+def _packed_pdq(bank: PackedBank) -> _PdqBank:
+    g = bank.groups.get("pdq")
+    if g is None or g.size == 0:
+        return _PdqBank(bank, PdqIndex(), [])
+    live = np.asarray(bank.enabled)[g.rows]
+    codes = g.raw.view(np.uint64).reshape(-1, 4)
+    if live.all():  # the common case: the (memory-mapped) columns and tables are used as they are
+        index = PdqIndex.from_arrays(codes, g.rows, bank.pdq_mih)
+    else:
+        index = PdqIndex.from_arrays(np.ascontiguousarray(codes[live]), np.asarray(g.rows)[live])
+    return _PdqBank(bank, index, EntryView(bank, values=False))
+
+
+def _rows_with_id(p: _PdqBank, entry_id: str) -> list[int]:
+    if isinstance(p.bank, PackedBank):
+        g = p.bank.groups.get("pdq")
+        rows = g.rows.tolist() if g is not None else []
+        return [r for r in rows if p.bank.ids[r] == entry_id]
+    return [row for row, e in enumerate(p.entries) if e.id == entry_id]
 
 
 def _with_severity(hit: Hit, severity: Severity) -> Hit:

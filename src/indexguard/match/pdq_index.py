@@ -157,6 +157,30 @@ class PdqIndex:
     def __len__(self) -> int:
         return sum(s.size - s.dead for s in self._all_segments())
 
+    @classmethod
+    def from_arrays(
+        cls, codes: U64, ids: I64, mih: tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]] | None = None
+    ) -> PdqIndex:
+        """One segment over these rows as they are (memory-mapped arrays stay mapped), with its
+        multi-index tables given (from `mih_tables` of an equal index) or built here."""
+        index = cls()
+        seg = _Segment(codes, ids, np.ones(len(ids), dtype=bool))
+        if seg.size == 0:
+            return index
+        if mih is not None:
+            seg.perm, seg.offsets = mih
+        else:
+            index._index(seg)
+        index._segments.append(seg)
+        return index
+
+    def mih_tables(self) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]] | None:
+        """(perm, offsets) of a one-segment index with tables, to save beside its rows."""
+        if len(self._segments) != 1 or self._tail_codes:
+            return None
+        seg = self._segments[0]
+        return (seg.perm, seg.offsets) if seg.perm is not None and seg.offsets is not None else None
+
     @property
     def segment_sizes(self) -> list[int]:
         return [s.size for s in self._segments]

@@ -20,6 +20,7 @@ import ahocorasick_rs
 from indexguard.text.canonicalize import Folded
 from indexguard.text.leet import LEET_SYMBOLS, LOWER_COLLAPSE_BYTES, MULTI, SEPARATOR_BYTES
 from indexguard.text.markup import BBCODE_LITERALS, MARKUP_LITERALS
+from indexguard.text.repeats import REPEAT_LITERALS
 from indexguard.text.units import Compact, compact, compact_without_symbols
 
 # Candidate: (pattern index, unit starts, unit ends) in folded-text offsets.
@@ -87,6 +88,23 @@ class HyperscanBackend:
         self._db_k: Any = _literal_db(hyperscan, self._literals) if patterns else None
         self._db_multi: Any = _raw_db(hyperscan)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Compiled databases travel serialized: a sweep worker loads them instead of compiling.
+        dump = self._hs.dumpb
+        return {"literals": self._literals, "lengths": self._lengths,
+                "db_k": None if self._db_k is None else dump(self._db_k), "db_multi": dump(self._db_multi)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        import hyperscan
+
+        self._hs = hyperscan
+        self._literals = state["literals"]
+        self._lengths = state["lengths"]
+        self._local = threading.local()
+        load = hyperscan.loadb
+        self._db_k = None if state["db_k"] is None else load(state["db_k"], hyperscan.HS_MODE_BLOCK)
+        self._db_multi = load(state["db_multi"], hyperscan.HS_MODE_BLOCK)
+
     def _scan(self, data: bytes, which: str = "k") -> list[tuple[int, int]]:
         db = self._db_k if which == "k" else self._db_multi
         scratch = getattr(self._local, which, None)
@@ -139,20 +157,80 @@ class HyperscanBackend:
 
     def flag_lines(self, buf: bytes) -> list[int]:
         """0-based line numbers of an ASCII, newline-separated buffer whose lines may hold a term."""
+        found = self.line_candidates(buf)
+        return sorted(found.certain | {h.line for h in found.hits})
+
+    def line_candidates(self, buf: bytes, newlines: Any = None) -> LineCandidates:
+        """Stage one over an ASCII, newline-separated buffer, with every candidate located in its line
+        so stage two can verify it without building the per-text compact view. `newlines` (offsets
+        of b"\\n" in `buf`) may be passed when the caller has them."""
         import numpy as np
 
+        if newlines is None:
+            newlines = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == 10)
+        out = LineCandidates(set(), [], newlines)
         if self._db_k is None:
-            return []
-        lines: set[int] = set()
-        views = [(buf.translate(LOWER_COLLAPSE_BYTES, SEPARATOR_BYTES), "k"), (buf, "multi")]
-        if _has_symbols(buf):
-            views.append((buf.translate(LOWER_COLLAPSE_BYTES, SEPARATOR_AND_SYMBOL_BYTES), "k"))
-        for data, which in views:
-            ends = [end for _, end in self._scan(data, which)]
-            if ends:
-                newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
-                lines.update(int(x) for x in np.searchsorted(newlines, np.asarray(ends) - 1))
-        return sorted(lines)
+            return out
+        multi = [end for _, end in self._scan(buf, "multi")]
+        if multi:
+            # Multi-character leet (`|<`, `()`) makes units wider than a byte: those lines go whole.
+            out.certain.update(np.searchsorted(newlines, np.asarray(multi) - 1).tolist())
+        views = [SEPARATOR_BYTES, SEPARATOR_AND_SYMBOL_BYTES] if _has_symbols(buf) else [SEPARATOR_BYTES]
+        for dropped in views:
+            data = buf.translate(LOWER_COLLAPSE_BYTES, dropped)
+            hits = self._scan(data)
+            if hits:
+                out.hits.extend(self._locate(buf, newlines, data, dropped, hits))
+        return out
+
+    def _locate(self, buf: bytes, newlines: Any, data: bytes, dropped: bytes,
+                hits: list[tuple[int, int]]) -> list[LineHit]:
+        """Each hit (pattern, end in the compact buffer `data`) as a LineHit in `buf`."""
+        import numpy as np
+
+        compact_nl = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+        ends = np.fromiter((e for _, e in hits), dtype=np.int64, count=len(hits))
+        lines = np.searchsorted(compact_nl, ends - 1).tolist()
+        kept = _KEPT[dropped]
+        units_at: dict[int, list[int]] = {}
+        out = []
+        for (pid, end), line in zip(hits, lines, strict=True):
+            cstart = int(compact_nl[line - 1]) + 1 if line else 0
+            start = int(newlines[line - 1]) + 1 if line else 0
+            stop = int(newlines[line]) if line < len(newlines) else len(buf)
+            units = units_at.get(line)
+            if units is None:
+                units = units_at[line] = [i for i, c in enumerate(buf[start:stop]) if kept[c]]
+            length = self._lengths[pid]
+            out.append(LineHit(pid, line, start, stop, units[end - length - cstart : end - cstart]))
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class LineHit:
+    """A stage-one candidate in line `line` (bytes start..end of the buffer); `units` are the offsets,
+    within the line, of its one-byte letter units."""
+
+    pid: int
+    line: int
+    start: int
+    end: int
+    units: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class LineCandidates:
+    certain: set[int]  # lines that take the per-item path whatever stage two says
+    hits: list[LineHit]
+    newlines: Any = None  # offsets of the buffer's newlines (numpy array)
+
+
+def _kept(dropped: bytes) -> tuple[bool, ...]:
+    return tuple(c not in dropped for c in range(256))
+
+
+# For each compact view: which bytes it keeps, indexed by byte value.
+_KEPT = {d: _kept(d) for d in (SEPARATOR_BYTES, SEPARATOR_AND_SYMBOL_BYTES)}
 
 
 def _has_symbols(data: bytes) -> bool:
@@ -171,15 +249,17 @@ def _literal_db(hs: Any, literals: list[str]) -> Any:
 
 
 def _raw_db(hs: Any) -> Any:
-    """What the bulk path looks for in the raw buffer: multi-character leet, and markup that a site would
-    render (text/markup.py), so that ASCII lines whose rendered text may differ take the full path."""
+    """What the bulk path looks for in the raw buffer: multi-character leet, markup that a site would
+    render (text/markup.py) and letters held for emphasis (text/repeats.py), so that ASCII lines read
+    differently from how they are stored take the full path."""
     exact = [m.encode("ascii") for m in MULTI] + list(MARKUP_LITERALS)
-    expressions = exact + list(BBCODE_LITERALS)
+    caseless = list(BBCODE_LITERALS) + list(REPEAT_LITERALS)
+    expressions = exact + caseless
     db = hs.Database(mode=hs.HS_MODE_BLOCK)
     db.compile(
         expressions=expressions,
         ids=list(range(len(expressions))),
-        flags=[0] * len(exact) + [hs.HS_FLAG_CASELESS] * len(BBCODE_LITERALS),
+        flags=[0] * len(exact) + [hs.HS_FLAG_CASELESS] * len(caseless),
         literal=True,
     )
     return db
@@ -203,3 +283,135 @@ def make_backend(patterns: Sequence[Pattern], choice: str = "auto") -> Backend:
         if choice == "hyperscan":
             raise
         return AhoCorasickBackend(patterns)
+
+
+# --- regex entries in the bulk path -------------------------------------------------------------------
+
+_RX_ESCAPES = frozenset("dDwWsSbB.\\-[](){}|?*+^$/ ")
+_RX_QUANT = re.compile(r"\{\d+(,\d*)?\}")
+
+
+def hyperscan_regex(pattern: str) -> str | None:
+    """The Hyperscan form of a regex entry when it uses only the accepted subset (docs/sweep.md):
+    ASCII literals, `.`, classes `[...]` (ranges, negation), `\\d \\w \\s \\b` and their negations,
+    `\\xHH`, groups `(...)`/`(?:...)`, alternation, `? * + {n} {n,} {n,m}` (greedy or lazy), `^ $`.
+    None for anything else (lookaround, backreferences, inline flags, `\\A \\Z`, Unicode classes,
+    fuzzy matching, non-ASCII): such entries keep the per-item path. On ASCII text the result finds a
+    match on every line where the `regex` module (IGNORECASE) finds a non-empty one."""
+    if not pattern.isascii():
+        return None
+    out: list[str] = []
+    i, depth_class = 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            nxt = pattern[i + 1 : i + 2]
+            if nxt == "x" and re.fullmatch(r"[0-9a-fA-F]{2}", pattern[i + 2 : i + 4]):
+                out.append(pattern[i : i + 4])
+                i += 4
+                continue
+            if not nxt or nxt not in _RX_ESCAPES or (depth_class and nxt in "bB"):
+                return None
+            # Python's \s also matches \x1c-\x1f: widen it so the prefilter never misses.
+            out.append(("\\s\\x1c-\\x1f" if depth_class else "[\\s\\x1c-\\x1f]") if nxt == "s" else "\\" + nxt)
+            i += 2
+            continue
+        if depth_class:
+            if ch == "[" and pattern[i + 1 : i + 2] in (":", "=", "."):
+                return None  # POSIX classes, collating elements: not in the accepted subset
+            depth_class = ch != "]" or (out[-1] in ("[", "[^") if out else False)
+        elif ch == "[":
+            depth_class = True
+            if pattern[i + 1 : i + 2] == "^":
+                out.append("[^")
+                i += 2
+                continue
+        elif ch == "(" and pattern[i + 1 : i + 2] == "?" and pattern[i + 2 : i + 3] != ":":
+            return None
+        elif ch == "{":
+            m = _RX_QUANT.match(pattern, i)
+            if m is None or i == 0:
+                return None
+            out.append(m.group())
+            i = m.end()
+            continue
+        elif ch == "}":
+            return None
+        out.append(ch)
+        i += 1
+    return None if depth_class else "".join(out)
+
+
+class RegexPrefilter:
+    """Regex entries compiled into one Hyperscan database (caseless, ^/$ per line), scanned over the
+    same ASCII buffer as the literals. `rejected` names the entries it could not take (entry id and
+    why): with any, the bulk path is off and every line takes the per-item path, as before."""
+
+    def __init__(self, entries: Sequence[tuple[str, str]]) -> None:
+        import hyperscan
+
+        self._hs: Any = hyperscan
+        self.rejected: list[tuple[str, str]] = []
+        exprs: list[bytes] = []
+        for entry_id, pattern in entries:
+            form = hyperscan_regex(pattern)
+            if form is None:
+                self.rejected.append((entry_id, "uses a feature outside the accepted subset"))
+                continue
+            try:
+                _regex_db(hyperscan, [form.encode()])
+            except hyperscan.error as e:
+                self.rejected.append((entry_id, f"hyperscan: {e}"))
+                continue
+            exprs.append(form.encode())
+        self._db: Any = _regex_db(hyperscan, exprs) if exprs and not self.rejected else None
+        self._local = threading.local()
+
+    @property
+    def usable(self) -> bool:
+        return self._db is not None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"rejected": self.rejected, "db": None if self._db is None else self._hs.dumpb(self._db)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        import hyperscan
+
+        self._hs = hyperscan
+        self.rejected = state["rejected"]
+        self._db = None if state["db"] is None else hyperscan.loadb(state["db"], hyperscan.HS_MODE_BLOCK)
+        self._local = threading.local()
+
+    def lines(self, buf: bytes, newlines: Any) -> set[int]:
+        """Lines of an ASCII newline-separated buffer where some regex entry may match."""
+        import numpy as np
+
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = self._hs.Scratch(self._db)
+        ends: list[int] = []
+
+        def on_match(pid: int, start: int, end: int, flags: int, ctx: object) -> None:
+            ends.append(end)
+
+        self._db.scan(buf, match_event_handler=on_match, scratch=scratch)
+        if not ends:
+            return set()
+        return set(np.searchsorted(newlines, np.asarray(ends) - 1).tolist())
+
+
+def _regex_db(hs: Any, exprs: list[bytes]) -> Any:
+    db = hs.Database(mode=hs.HS_MODE_BLOCK)
+    flags = hs.HS_FLAG_CASELESS | hs.HS_FLAG_MULTILINE
+    db.compile(expressions=exprs, ids=list(range(len(exprs))), flags=[flags] * len(exprs))
+    return db
+
+
+def regex_prefilter(entries: Sequence[tuple[str, str]]) -> RegexPrefilter | None:
+    """None when Hyperscan is not installed (then regex entries keep the per-item path)."""
+    if not entries:
+        return None
+    try:
+        return RegexPrefilter(entries)
+    except ImportError:
+        return None

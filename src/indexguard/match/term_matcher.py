@@ -7,13 +7,14 @@ order, transliteration); a view's matches carry spans in the stored text.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import regex
 
 from indexguard.lists.terms import TermEntry, TermList
-from indexguard.match.term_backends import Backend, Pattern, make_backend
+from indexguard.match.term_backends import Backend, LineCandidates, Pattern, make_backend, regex_prefilter
 from indexguard.match.term_verify import TermMatch, verify
 from indexguard.text.canonicalize import Canonicalizer, Folded
 from indexguard.text.markup import glued
@@ -57,6 +58,17 @@ class TermMatcher:
             patterns.setdefault(Pattern(r.entry.collapsed, r.entry.token_ends), []).append(i)
         self._pattern_refs = list(patterns.values())
         self.backend: Backend = make_backend(list(patterns), backend)
+        self._regex_filter = regex_prefilter([(r.entry.id, r.entry.term) for r, _ in self._regex])
+
+    @property
+    def regex_without_bulk_path(self) -> list[tuple[str, str]]:
+        """Regex entries the bulk path cannot take (entry id, why); with any, every text takes the
+        per-item path."""
+        if not self._regex:
+            return []
+        if self._regex_filter is None:
+            return [(r.entry.id, "hyperscan is not installed") for r, _ in self._regex]
+        return list(self._regex_filter.rejected)
 
     @property
     def backend_name(self) -> str:
@@ -69,10 +81,11 @@ class TermMatcher:
         views = self._views.derived(text)
         if matches and views and views[0].name == "markup":
             matches = _not_glued(text, matches)
+        seen = _Spans(matches)
         for view in views:
             for ref, span, _ in self._match_folded(self.canon.fold(view.rendered.text), errors):
                 span = view.rendered.source_span(*span)
-                if not any(r is ref and s[0] < span[1] and span[0] < s[1] for r, s, _ in matches):
+                if seen.add(ref, span):
                     matches.append((ref, span, view.name))
         return FieldMatches(folded, _cancel_allowed(matches), list(dict.fromkeys(errors)))
 
@@ -102,18 +115,58 @@ class TermMatcher:
 
     def flag_lines(self, buf: bytes) -> list[int] | None:
         """For an ASCII newline-separated buffer: the lines that may match, or None when this
-        backend has no bulk path (the caller then screens every line)."""
-        flag = getattr(self.backend, "flag_lines", None)
-        if flag is None or self._regex or not buf.isascii():
+        backend has no bulk path (the caller then screens every line). Stage two runs here on each
+        located candidate, so only lines with a verified term (or multi-character leet) are returned."""
+        find = getattr(self.backend, "line_candidates", None)
+        rx = self._regex_filter
+        if find is None or not buf.isascii() or (self._regex and (rx is None or not rx.usable)):
             return None
-        lines: list[int] = flag(buf)
-        return lines
+        found: LineCandidates = find(buf)
+        lines = set(found.certain)
+        if self._regex and rx is not None:
+            lines |= rx.lines(buf, found.newlines)
+        folded: dict[int, Folded] = {}
+        for hit in found.hits:
+            if hit.line in lines:
+                continue
+            f = folded.get(hit.line) or folded.setdefault(hit.line, self.canon.fold(buf[hit.start : hit.end].decode()))
+            ends = [u + 1 for u in hit.units]
+            for idx in self._pattern_refs[hit.pid]:
+                entry = self._refs[idx]
+                if not entry.list.allowlist and verify(entry.entry, idx, f, hit.units, ends) is not None:
+                    lines.add(hit.line)
+                    break
+        return sorted(lines)
 
     def needs_full_path(self, texts: Sequence[str]) -> list[int]:
         """Indexes of texts that may match anything; the others are certainly clean."""
-        if self._regex:
+        if self.regex_without_bulk_path:
             return list(range(len(texts)))
-        return self.backend.needs_full_path(texts)
+        simple = [i for i, t in enumerate(texts) if t.isascii() and "\n" not in t]
+        flagged = self.flag_lines("\n".join(texts[i] for i in simple).encode()) if simple else []
+        if flagged is None:
+            return self.backend.needs_full_path(texts)
+        return sorted(set(range(len(texts))) - set(simple) | {simple[j] for j in flagged})
+
+
+class _Spans:
+    """Spans already matched, per entry: a derived view's match of the same entry over the same text is
+    the same finding. Sorted per entry so that a text with thousands of matches stays linear-ish."""
+
+    def __init__(self, matches: list[tuple[EntryRef, tuple[int, int], str]]) -> None:
+        self._by_ref: dict[int, list[tuple[int, int]]] = {}
+        for ref, span, _ in matches:
+            bisect.insort(self._by_ref.setdefault(id(ref), []), span)
+
+    def add(self, ref: EntryRef, span: tuple[int, int]) -> bool:
+        """Record `span`; False when it overlaps one already recorded for `ref`."""
+        spans = self._by_ref.setdefault(id(ref), [])
+        i = bisect.bisect_left(spans, span)
+        for j in (i - 1, i):
+            if 0 <= j < len(spans) and spans[j][0] < span[1] and span[0] < spans[j][1]:
+                return False
+        spans.insert(i, span)
+        return True
 
 
 def _not_glued(

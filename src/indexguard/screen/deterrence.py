@@ -16,6 +16,9 @@ from typing import Any
 
 from indexguard.screen.locales import negotiate
 
+# The <meta name> every deterrence page carries, so a probe can tell it from a results page.
+PAGE_MARKER = "indexguard-deterrence"
+
 
 @dataclass(frozen=True, slots=True)
 class HelpLink:

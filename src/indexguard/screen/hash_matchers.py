@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from indexguard.errors import IndexguardError
-from indexguard.lists.hash_list import HashBank
+from indexguard.lists.packed_bank import AnyBank, PackedBank
 from indexguard.match.hash_set import ExactHashSet, ImageBankSet, ImagePolicy, ImageQuery
 from indexguard.match.hit import Hit
 
@@ -13,7 +13,7 @@ from indexguard.match.hit import Hit
 class HashIdentities:
     """Exact hash banks (file hashes, infohashes, BEP 47 sha1, pieces roots, NZB ids) by identity type."""
 
-    def __init__(self, banks: Sequence[HashBank]) -> None:
+    def __init__(self, banks: Sequence[AnyBank]) -> None:
         self._set = ExactHashSet(banks)
 
     def match_identities(self, identities: dict[str, list[str]]) -> list[Hit]:
@@ -30,8 +30,8 @@ class HashIdentities:
 class PdqMatcher:
     """PDQ banks with the image policy: review on a perceptual hit, no verdict below the quality floor."""
 
-    def __init__(self, banks: Sequence[HashBank], policy: ImagePolicy | None = None) -> None:
-        self.banks = ImageBankSet([b for b in banks if b.of_type("pdq")], policy)
+    def __init__(self, banks: Sequence[AnyBank], policy: ImagePolicy | None = None) -> None:
+        self.banks = ImageBankSet([b for b in banks if has_pdq(b)], policy)
 
     def match_pdq(self, pdq: str, quality: int | None) -> list[Hit]:
         try:
@@ -41,10 +41,16 @@ class PdqMatcher:
                         {"detail": f"PDQ hash cannot be read: {e}"})]
 
 
-def hash_matchers(banks: Sequence[HashBank]) -> tuple[list[HashIdentities], list[PdqMatcher]]:
+def hash_matchers(banks: Sequence[AnyBank]) -> tuple[list[HashIdentities], list[PdqMatcher]]:
     """The identity and image matchers for a set of banks (empty lists when there are none)."""
     banks = list(banks)
     if not banks:
         return [], []
-    pdq = [PdqMatcher(banks)] if any(b.of_type("pdq") for b in banks) else []
+    pdq = [PdqMatcher(banks)] if any(has_pdq(b) for b in banks) else []
     return [HashIdentities(banks)], pdq
+
+
+def has_pdq(bank: AnyBank) -> bool:
+    if isinstance(bank, PackedBank):
+        return bank.count("pdq") > 0
+    return any(e.hash_type == "pdq" for e in bank.entries)

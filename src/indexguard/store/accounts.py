@@ -44,6 +44,7 @@ class Principal:
     scopes: frozenset[str]
     role: str | None = None
     csrf_token: str | None = None  # sessions only
+    must_change_password: bool = False  # a one-time password: nothing but a password change until then
 
 
 def sha256_hex(text: str) -> str:
@@ -61,7 +62,9 @@ def check_password(stored: str, password: str) -> bool:
         return False
 
 
-def create_user(s: Session, username: str, password: str, role: str) -> User:
+def create_user(s: Session, username: str, password: str, role: str, one_time: bool = False) -> User:
+    """A user; `one_time` passwords (first start, created by an admin or the CLI) must be changed at
+    the first sign-in."""
     if role not in ROLES:
         raise AccountError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     if not username or len(username) > 64 or not username.isprintable():
@@ -70,7 +73,7 @@ def create_user(s: Session, username: str, password: str, role: str) -> User:
         raise AccountError("password must be at least 12 characters")
     if s.scalar(select(User.id).where(User.username == username)) is not None:
         raise AccountError(f"user {username!r} already exists")
-    user = User(username=username, password_hash=hash_password(password), role=role)
+    user = User(username=username, password_hash=hash_password(password), role=role, must_change_password=one_time)
     s.add(user)
     s.flush()
     return user
@@ -86,6 +89,32 @@ def authenticate(s: Session, username: str, password: str) -> User | None:
         _hasher.hash(password)  # same work either way, so timing does not reveal which names exist
         return None
     return user if check_password(user.password_hash, password) else None
+
+
+def change_password(s: Session, username: str, current: str | None, new: str) -> User:
+    """Set a new password (checked against the current one unless `current` is None, which only the
+    CLI passes) and clear the must-change mark."""
+    user = s.scalars(select(User).where(User.username == username, User.active.is_(True))).first()
+    if user is None or (current is not None and not check_password(user.password_hash, current)):
+        raise AccountError("wrong user name or current password")
+    if len(new) < 12:
+        raise AccountError("password must be at least 12 characters")
+    if current is not None and new == current:
+        raise AccountError("the new password must differ from the current one")
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    return user
+
+
+def reset_password(s: Session, username: str) -> str:
+    """A new random one-time password (the CLI's recovery path); it must be changed at sign-in."""
+    user = s.scalars(select(User).where(User.username == username)).first()
+    if user is None:
+        raise AccountError(f"no user {username!r}")
+    password = new_password()
+    user.password_hash = hash_password(password)
+    user.must_change_password = True
+    return password
 
 
 def new_password() -> str:
@@ -112,7 +141,9 @@ def session_principal(s: Session, token: str) -> Principal | None:
     sess, user = row
     if _aware(sess.expires_at) < utcnow():
         return None
-    return Principal("user", user.username, ROLE_SCOPES[user.role], user.role, sess.csrf_token)
+    return Principal(
+        "user", user.username, ROLE_SCOPES[user.role], user.role, sess.csrf_token, user.must_change_password
+    )
 
 
 def close_session(s: Session, token: str) -> None:

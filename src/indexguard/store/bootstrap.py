@@ -26,7 +26,7 @@ def first_start(factory: sessionmaker[Session], cipher: Cipher) -> Bootstrapped:
     with factory() as s, s.begin():
         if accounts.user_count(s) == 0:
             password = accounts.new_password()
-            accounts.create_user(s, ADMIN, password, "admin")
+            accounts.create_user(s, ADMIN, password, "admin", one_time=True)
         if not lists_repo.summaries(s):
             info, _ = lists_repo.import_version(s, cipher, DEMO_LIST, "term", "txt", demo_term_text(), "system")
             lists_repo.activate(s, DEMO_LIST, str(info.number))

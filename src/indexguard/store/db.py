@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from indexguard.errors import IndexguardError
@@ -18,6 +19,11 @@ DEFAULT_URL = "sqlite:///indexguard.db"
 
 class DatabaseError(IndexguardError):
     """A database URL that cannot be used."""
+
+
+class DatabaseUnavailable(DatabaseError):
+    """A database that cannot be reached or opened, or (where it must exist) is not there; the message names
+    the URL without its password."""
 
 
 def normalize_url(url: str) -> str:
@@ -39,13 +45,53 @@ def sqlite_path(url: str) -> Path | None:
     return Path(u.database).resolve()
 
 
+def safe_url(url: str) -> str:
+    """The URL as an operator may see it in a message or log: password replaced by ***."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparseable URL: name only its scheme
+        return url.split(":", 1)[0] + ":…"
+
+
+def open_engine(url: str, *, create: bool, pool_size: int = 5) -> Engine:
+    """An engine whose database answered one connection. `create=False`: an SQLite file that does not exist
+    is an error, not a new empty database (which would get a new key the running service rejects)."""
+    path = sqlite_path(url)
+    shown = safe_url(url)
+    if path is not None and not path.parent.is_dir():
+        raise DatabaseUnavailable(f"cannot open database {shown}: directory {path.parent} does not exist")
+    if path is not None and not create and not path.exists():
+        raise DatabaseUnavailable(
+            f"no database at {path} ({shown}): `indexguard serve` or `indexguard db upgrade` creates it; "
+            "or point --database at the service's database"
+        )
+    engine = make_engine(url, pool_size)
+    try:
+        with engine.connect():
+            pass
+    except SQLAlchemyError as e:
+        engine.dispose()
+        raise DatabaseUnavailable(f"cannot open database {shown}: {_reason(e, url)}") from None
+    return engine
+
+
+def _reason(e: SQLAlchemyError, url: str) -> str:
+    """The driver's first line, without the password should a driver ever echo it."""
+    orig = getattr(e, "orig", None) or e
+    line = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+    password = make_url(normalize_url(url)).password
+    return line.replace(str(password), "***") if password else line
+
+
 def make_engine(url: str, pool_size: int = 5) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+    # A wrong host fails within seconds instead of the OS's minutes-long TCP timeout.
+    args = {} if "connect_timeout" in url else {"connect_timeout": 10}
+    return create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True, connect_args=args)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -7,9 +7,9 @@ Term lists and allowlists come from `indexguard.lists.terms`; hash and URL lists
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from indexguard.errors import IndexguardError, ListFormatError
 
@@ -40,7 +40,7 @@ class ParsedList:
     kind: str
     fmt: str
     version: str
-    entries: list[EntryMeta]
+    entries: Sequence[EntryMeta]  # a packed hash bank's are made on demand
     obj: Any  # what the core parser returned; handed to Screener.build
 
 
@@ -68,9 +68,11 @@ def _optional_parser(module: str, func: str) -> Callable[[str, str, str], Any]:
 
 
 def _hash_parser(text: str, name: str, fmt: str) -> Any:
-    from indexguard.lists.hash_list import ListOptions, parse_hash_list
+    from indexguard.lists.hash_list import ListOptions
+    from indexguard.lists.packed_bank import parse_packed
 
-    return parse_hash_list(text, name, ListOptions(name))  # the format follows from the header
+    # Columns, not a HashEntry per hash: a million-hash bank parses in seconds and stays small.
+    return parse_packed(text, name, ListOptions(name))  # the format follows from the header
 
 
 PARSERS: dict[str, Callable[[str, str, str], Any]] = {
@@ -88,10 +90,40 @@ def parse_list(kind: str, name: str, text: str, fmt: str) -> ParsedList:
     if fmt not in FORMATS:
         raise ListFormatError(name, None, f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     obj = PARSERS[kind](text, name, fmt)
-    entries = [_entry_meta(e) for e in getattr(obj, "entries", [])]
+    entries = _entries(obj)
     if not entries:
         raise ListFormatError(name, None, "the list has no entries")
     return ParsedList(name, kind, fmt, str(obj.version), entries, obj)
+
+
+def _entries(obj: Any) -> Sequence[EntryMeta]:
+    from indexguard.lists.packed_bank import PackedBank
+
+    if isinstance(obj, PackedBank):
+        return PackedMeta(obj)
+    return [_entry_meta(e) for e in getattr(obj, "entries", [])]
+
+
+class PackedMeta(Sequence[EntryMeta]):
+    """The entries of a packed bank as EntryMeta, made only when someone iterates (a reveal)."""
+
+    def __init__(self, bank: Any) -> None:
+        self.bank = bank
+
+    def __len__(self) -> int:
+        return len(self.bank)
+
+    @overload
+    def __getitem__(self, i: int) -> EntryMeta: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[EntryMeta]: ...
+    def __getitem__(self, i: int | slice) -> EntryMeta | list[EntryMeta]:
+        if isinstance(i, slice):
+            return [_entry_meta(e) for e in self.bank.entries[i]]
+        return _entry_meta(self.bank.entries[i])
+
+    def __iter__(self) -> Iterator[EntryMeta]:
+        return (_entry_meta(e) for e in self.bank.entries)
 
 
 def _entry_meta(e: Any) -> EntryMeta:

@@ -7,16 +7,20 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from indexguard.crypto import Cipher
 from indexguard.errors import IndexguardError
+from indexguard.lists.hash_list import HASH_TYPES
+from indexguard.lists.packed_bank import PackedBank
+from indexguard.lists.severity import SEVERITIES
 from indexguard.store.list_kinds import ParsedList, parse_list
 from indexguard.store.models import Generation, ListVersion, LiveList, ShadowStat, iso, utcnow
 
 LISTS_COUNTER = "lists"
 DENY_COUNTER = "deny"
 _DIGEST_PURPOSE = "list-entry-digest"
+_COLUMNS = "columns-1"
 
 
 class ListNotFound(IndexguardError):
@@ -85,13 +89,19 @@ def _info(v: ListVersion, live: LiveList | None) -> VersionInfo:
 
 
 def import_version(
-    s: Session, cipher: Cipher, name: str, kind: str, fmt: str, text: str, created_by: str
+    s: Session,
+    cipher: Cipher,
+    name: str,
+    kind: str,
+    fmt: str,
+    text: str,
+    created_by: str,
+    parsed: ParsedList | None = None,
 ) -> tuple[VersionInfo, bool]:
-    """Store a new version (parsed first: a broken list stores nothing). Returns (info, created)."""
-    existing_kind = s.scalar(select(ListVersion.kind).where(ListVersion.list_name == name).limit(1))
-    if existing_kind is not None and existing_kind != kind:
-        raise ListStateError(f"list {name!r} is a {existing_kind} list; it cannot take a {kind} version")
-    parsed = parse_list(kind, name, text, fmt)
+    """Store a new version (parsed first: a broken list stores nothing). Returns (info, created).
+    `parsed`: the text already parsed by the caller (parse_list of the same arguments)."""
+    check_kind(s, name, kind)
+    parsed = parsed or parse_list(kind, name, text, fmt)
     same = s.scalars(
         select(ListVersion).where(ListVersion.list_name == name, ListVersion.version == parsed.version)
     ).first()
@@ -99,14 +109,18 @@ def import_version(
     if same is not None:
         return _info(same, live), False
     number = int(s.scalar(select(func.max(ListVersion.number)).where(ListVersion.list_name == name)) or 0) + 1
-    entries = [{**e.public(), "digest": cipher.keyed_hash(_DIGEST_PURPOSE, e.text)[:32]} for e in parsed.entries]
+    entries: Any = (
+        _columns(parsed.obj)
+        if isinstance(parsed.obj, PackedBank)
+        else [{**e.public(), "digest": cipher.keyed_hash(_DIGEST_PURPOSE, e.text)[:32]} for e in parsed.entries]
+    )
     row = ListVersion(
         list_name=name,
         kind=kind,
         number=number,
         version=parsed.version,
         fmt=fmt,
-        entry_count=len(entries),
+        entry_count=len(parsed.entries),
         entries=entries,
         payload=cipher.seal(text.encode("utf-8"), _context(name, parsed.version)),
         created_by=created_by,
@@ -114,6 +128,13 @@ def import_version(
     s.add(row)
     s.flush()
     return _info(row, live), True
+
+
+def check_kind(s: Session, name: str, kind: str) -> None:
+    """A list keeps its kind: ListStateError for a version of another kind."""
+    existing_kind = s.scalar(select(ListVersion.kind).where(ListVersion.list_name == name).limit(1))
+    if existing_kind is not None and existing_kind != kind:
+        raise ListStateError(f"list {name!r} is a {existing_kind} list; it cannot take a {kind} version")
 
 
 def resolve(s: Session, name: str, ref: str) -> ListVersion:
@@ -161,14 +182,49 @@ def versions(s: Session, name: str) -> list[VersionInfo]:
     return [_info(r, live) for r in rows]
 
 
+def _columns(bank: PackedBank) -> dict[str, Any]:
+    """A hash bank's public entry columns, one newline-joined string each (ids of line-based list
+    files hold no newline). A million entries in a few JSON strings, written in a fraction of a
+    second; the per-entry keyed digests are left out (diff compares the sealed lists instead)."""
+    ids = bank.ids.to_list()
+    return {
+        "format": _COLUMNS,
+        "id": "\n".join(ids),
+        "category": "\n".join(bank.categories[c] for c in bank.category_codes.tolist()),
+        "severity": "\n".join(SEVERITIES[c] for c in bank.severity_codes.tolist()),
+        "mode": "\n".join(HASH_TYPES[c] for c in bank.type_codes.tolist()),
+    }
+
+
+def _entry_rows(row: ListVersion) -> list[dict[str, str]]:
+    """The stored entries as dicts, whether kept per entry or as columns."""
+    e = row.entries
+    if isinstance(e, dict) and e.get("format") == _COLUMNS:
+        keys = ("id", "category", "severity", "mode")
+        cols = [str(e[k]).split("\n") for k in keys]
+        return [dict(zip(keys, vals, strict=True)) for vals in zip(*cols, strict=True)]
+    return list(e)
+
+
 def entries_public(row: ListVersion) -> list[dict[str, str]]:
-    return [{k: e[k] for k in ("id", "category", "severity", "mode")} for e in row.entries]
+    return [{k: e[k] for k in ("id", "category", "severity", "mode")} for e in _entry_rows(row)]
 
 
-def diff(old: ListVersion, new: ListVersion) -> dict[str, Any]:
-    """Entry ids added, removed and changed (text, mode, severity or category). Never the text."""
-    a = {e["id"]: e for e in old.entries}
-    b = {e["id"]: e for e in new.entries}
+def _with_digests(cipher: Cipher | None, row: ListVersion) -> list[dict[str, str]]:
+    rows = _entry_rows(row)
+    if not rows or "digest" in rows[0]:
+        return rows
+    if cipher is None:
+        raise ListStateError("comparing hash-list versions needs the key")
+    values = {e.id: e.text for e in load(cipher, row).parsed.entries}
+    return [{**r, "digest": cipher.keyed_hash(_DIGEST_PURPOSE, values[r["id"]])[:32]} for r in rows]
+
+
+def diff(old: ListVersion, new: ListVersion, cipher: Cipher | None = None) -> dict[str, Any]:
+    """Entry ids added, removed and changed (text, mode, severity or category). Never the text.
+    Hash lists store no per-entry digests: for them the sealed lists are opened with `cipher`."""
+    a = {e["id"]: e for e in _with_digests(cipher, old)}
+    b = {e["id"]: e for e in _with_digests(cipher, new)}
     changed = []
     for eid in sorted(a.keys() & b.keys()):
         fields = [k for k in ("digest", "mode", "severity", "category") if a[eid].get(k) != b[eid].get(k)]
@@ -296,13 +352,17 @@ class LiveSet:
 
 
 def live_set(s: Session) -> LiveSet:
+    """The live and shadow versions, without their entries and sealed text (loaded on first use:
+    workers that already hold a version, or its snapshot, never read them)."""
     gen = generation(s, LISTS_COUNTER)
     rows = s.scalars(select(LiveList)).all()
-    live = [v for r in rows if r.version_id is not None and (v := s.get(ListVersion, r.version_id))]
+    light = [defer(ListVersion.entries), defer(ListVersion.payload)]
+    live = [v for r in rows if r.version_id is not None and (v := s.get(ListVersion, r.version_id, options=light))]
     shadows = {
         r.list_name: v
         for r in rows
-        if r.shadow_version_id is not None and (v := s.get(ListVersion, r.shadow_version_id)) is not None
+        if r.shadow_version_id is not None
+        and (v := s.get(ListVersion, r.shadow_version_id, options=light)) is not None
     }
     return LiveSet(gen, live, shadows)
 

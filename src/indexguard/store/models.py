@@ -41,6 +41,7 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(32))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    must_change_password: Mapped[bool] = mapped_column(default=False)  # one-time passwords
 
 
 class UserSession(Base):
@@ -121,6 +122,16 @@ class ShadowStat(Base):
     changed: Mapped[int] = mapped_column(BigInteger, default=0)
     transitions: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)  # "allow->block": n
     samples: Mapped[list[str]] = mapped_column(JSON, default=list)  # decision ids that would change
+
+
+class RecordQueueEntry(Base):
+    """Work a listing's answer does not wait for (its case, the case's audit rows and webhooks),
+    committed with the item's state and taken off by the workers' drainers (issue 15)."""
+
+    __tablename__ = "record_queue"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class DecisionRecord(Base):

@@ -7,6 +7,8 @@ the cache below keys it by the bundle's fingerprint so every later chunk on that
 from __future__ import annotations
 
 import hashlib
+import pickle
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -113,26 +115,53 @@ class ListBundle:
 
 class ScreenerCache:
     """Compiled Screeners by bundle fingerprint. A worker holds one for its lifetime: compiling a
-    10,000-term list costs about a second, screening one chunk a fraction of that."""
+    10,000-term list costs about a second, loading one the coordinator compiled a fraction of that.
+    `ready` records, per fingerprint, when the Screener became usable and how long that took."""
 
     def __init__(self, size: int = 2) -> None:
         self._size = size
         self._items: dict[str, Screener] = {}
+        self.ready: dict[str, tuple[float, float]] = {}
 
-    def get(self, bundle: ListBundle) -> Screener:
+    def get(self, bundle: ListBundle, compiled: bytes | None = None) -> Screener:
         key = bundle.fingerprint
         found = self._items.get(key)
         if found is None:
-            found = bundle.build()
+            t0 = time.perf_counter()
+            found = _load(compiled) if compiled is not None else bundle.build()
             while len(self._items) >= self._size:
+                self.ready.pop(next(iter(self._items)), None)
                 self._items.pop(next(iter(self._items)))
             self._items[key] = found
+            self.ready[key] = (time.time(), time.perf_counter() - t0)
         return found
+
+
+    def clear(self) -> None:
+        """Forget every Screener (benchmarks: each run starts as a fresh process would)."""
+        self._items.clear()
+        self.ready.clear()
+
+
+def _load(compiled: bytes) -> Screener:
+    screener = pickle.loads(compiled)
+    if not isinstance(screener, Screener):
+        raise TypeError("compiled lists are not a Screener")
+    return screener
+
+
+def compile_bundle(bundle: ListBundle) -> bytes | None:
+    """The Screener for `bundle`, compiled here once and serialized for the workers (Hyperscan
+    databases included); None when something in it does not serialize (workers then compile)."""
+    try:
+        return pickle.dumps(screener_for(bundle), protocol=pickle.HIGHEST_PROTOCOL)
+    except (TypeError, AttributeError, pickle.PicklingError):
+        return None
 
 
 # One cache per process: worker processes and Dask workers import this module once and keep it.
 WORKER_CACHE = ScreenerCache()
 
 
-def screener_for(bundle: ListBundle) -> Screener:
-    return WORKER_CACHE.get(bundle)
+def screener_for(bundle: ListBundle, compiled: bytes | None = None) -> Screener:
+    return WORKER_CACHE.get(bundle, compiled)

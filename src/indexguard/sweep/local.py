@@ -1,17 +1,27 @@
-"""Running chunks on one machine: in this process, or on every core through multiprocessing.
+"""Running chunks in this process or in a pool of worker processes.
 
-Worker processes start from a forkserver (no inherited threads or locks), each builds the compiled
-Screener once (the initializer) and keeps it for every chunk it is handed; chunks travel by index and
-byte range, so a worker reads its own input."""
+The coordinator compiles the Screener once and ships it serialized (bundle.compile_bundle); each
+worker loads it once (the initializer) and keeps it for every chunk it is handed. Workers come from
+a forkserver that has imported the sweep modules already, so a worker starts without importing
+numpy, pyarrow or Hyperscan again. Chunks travel by index and byte range, so a worker reads its own
+input; the lists travel once per worker, never with a chunk.
+"""
 
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
+import time
+from collections.abc import Callable
+from multiprocessing import forkserver
 from typing import Any, Protocol
 
-from indexguard.sweep.bundle import ListBundle, screener_for
+from indexguard.sweep.bundle import WORKER_CACHE, ListBundle, compile_bundle, screener_for
 from indexguard.sweep.screening import ChunkResult, screen_chunk
 from indexguard.sweep.sources import Chunk
+
+# Modules the forkserver imports once, so that every worker forked from it has them.
+PRELOAD = ["indexguard.sweep.local", "indexguard.sweep.screening", "indexguard.sweep.tables"]
 
 
 class Pending(Protocol):
@@ -20,17 +30,48 @@ class Pending(Protocol):
 
 class Executor(Protocol):
     workers: int
+    started: float  # epoch seconds when its workers began starting
 
     def submit(self, chunk: Chunk) -> Pending: ...
     def close(self) -> None: ...
 
 
-def run_chunk(chunk: Chunk, bundle: ListBundle, with_items: bool) -> ChunkResult:
-    return screen_chunk(chunk, screener_for(bundle), with_items=with_items)
+Task = Callable[[Chunk, ListBundle, bool, bytes | None], ChunkResult]
 
 
-def warm(bundle: ListBundle) -> None:
-    screener_for(bundle)
+def run_chunk(chunk: Chunk, bundle: ListBundle, with_items: bool, compiled: bytes | None = None) -> ChunkResult:
+    result = screen_chunk(chunk, screener_for(bundle, compiled), with_items=with_items)
+    _stamp(result, bundle)
+    return result
+
+
+def skip_chunk(chunk: Chunk, bundle: ListBundle, with_items: bool, compiled: bytes | None = None) -> ChunkResult:
+    """Screening replaced by a no-op: what the coordinator alone sustains (bench_sweep)."""
+    screener_for(bundle, compiled)
+    result = ChunkResult(chunk.index)
+    _stamp(result, bundle)
+    return result
+
+
+def _stamp(result: ChunkResult, bundle: ListBundle) -> None:
+    ready_at, load_s = WORKER_CACHE.ready.get(bundle.fingerprint, (0.0, 0.0))
+    result.worker = f"{os.uname().nodename}:{os.getpid()}"
+    result.ready_at = ready_at
+    result.load_s = load_s
+
+
+# Set by the pool initializer in each worker process: the lists this worker screens with.
+_WORKER_LISTS: dict[str, tuple[ListBundle, bytes | None]] = {}
+
+
+def _init_worker(bundle: ListBundle, compiled: bytes | None) -> None:
+    _WORKER_LISTS["lists"] = (bundle, compiled)
+    screener_for(bundle, compiled)
+
+
+def _pool_task(task: Task, chunk: Chunk, with_items: bool) -> ChunkResult:
+    bundle, compiled = _WORKER_LISTS["lists"]
+    return task(chunk, bundle, with_items, compiled)
 
 
 class _Done:
@@ -46,13 +87,15 @@ class InlineExecutor:
 
     workers = 1
 
-    def __init__(self, bundle: ListBundle, with_items: bool) -> None:
+    def __init__(self, bundle: ListBundle, with_items: bool, task: Task = run_chunk) -> None:
         self._bundle = bundle
         self._with_items = with_items
-        warm(bundle)
+        self._task = task
+        self.started = time.time()
+        screener_for(bundle)
 
     def submit(self, chunk: Chunk) -> Pending:
-        return _Done(run_chunk(chunk, self._bundle, self._with_items))
+        return _Done(self._task(chunk, self._bundle, self._with_items, None))
 
     def close(self) -> None:
         return None
@@ -68,15 +111,20 @@ class _Async:
 
 
 class PoolExecutor:
-    def __init__(self, bundle: ListBundle, with_items: bool, workers: int) -> None:
+    def __init__(self, bundle: ListBundle, with_items: bool, workers: int, task: Task = run_chunk) -> None:
         self.workers = workers
-        self._bundle = bundle
         self._with_items = with_items
+        self._task = task
+        self.started = time.time()
         ctx = mp.get_context("forkserver")
-        self._pool = ctx.Pool(workers, initializer=warm, initargs=(bundle,))
+        ctx.set_forkserver_preload(PRELOAD)
+        # The forkserver imports the sweep modules in its own process while this one compiles the lists.
+        forkserver.ensure_running()
+        compiled = compile_bundle(bundle)
+        self._pool = ctx.Pool(workers, initializer=_init_worker, initargs=(bundle, compiled))
 
     def submit(self, chunk: Chunk) -> Pending:
-        return _Async(self._pool.apply_async(run_chunk, (chunk, self._bundle, self._with_items)))
+        return _Async(self._pool.apply_async(_pool_task, (self._task, chunk, self._with_items)))
 
     def close(self) -> None:
         self._pool.terminate()

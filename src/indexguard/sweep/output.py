@@ -22,12 +22,13 @@ class FlaggedWriter(Protocol):
     def finish(self) -> None: ...
 
 
-def open_writer(path: Path | None, resume_at: int | None, next_chunk: int) -> FlaggedWriter:
+def open_writer(path: Path | None, resume_at: int | None, next_chunk: int, *, durable: bool = True) -> FlaggedWriter:
+    """`durable`: fsync after every chunk (needed with checkpoints; without, a crash loses the run anyway)."""
     if path is None:
         return NullWriter()
     if path.suffix.lower() in (".parquet", ".pq"):
         return ParquetParts(path, next_chunk if resume_at is not None else 0)
-    return JsonlWriter(path, resume_at)
+    return JsonlWriter(path, resume_at, durable=durable)
 
 
 class NullWriter:
@@ -42,7 +43,8 @@ class NullWriter:
 
 
 class JsonlWriter:
-    def __init__(self, path: Path, resume_at: int | None) -> None:
+    def __init__(self, path: Path, resume_at: int | None, *, durable: bool = True) -> None:
+        self._durable = durable
         self._fh: BinaryIO
         if resume_at is None:
             self._fh = open(path, "wb")  # noqa: SIM115 - held open for the whole sweep
@@ -55,8 +57,9 @@ class JsonlWriter:
     def write(self, index: int, records: list[dict[str, Any]]) -> None:
         if records:
             self._fh.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8"))
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+        if self._durable:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
 
     def position(self) -> int:
         return self._fh.tell()

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from indexguard.sweep.bundle import ListBundle
+from indexguard.sweep.bundle import ListBundle, screener_for
 from indexguard.sweep.checkpoint import Checkpoint, State
 from indexguard.sweep.fields import FieldMap
-from indexguard.sweep.local import Executor, InlineExecutor, Pending, PoolExecutor
+from indexguard.sweep.local import Executor, InlineExecutor, Pending, PoolExecutor, run_chunk, skip_chunk
 from indexguard.sweep.output import open_writer, write_json
 from indexguard.sweep.progress import SweepProgress
 from indexguard.sweep.screening import ChunkResult
@@ -43,6 +43,7 @@ class SweepConfig:
     sql: SqlSource | None = None
     with_items: bool = False
     progress: bool = False
+    noop: bool = False  # benchmarks only: screening replaced by a no-op, to measure the coordinator
 
 
 def fingerprint(cfg: SweepConfig) -> str:
@@ -63,14 +64,15 @@ def fingerprint(cfg: SweepConfig) -> str:
 
 
 def make_executor(cfg: SweepConfig) -> Executor:
+    task = skip_chunk if cfg.noop else run_chunk
     if cfg.dask:
         from indexguard.sweep.dask_run import DaskExecutor
 
         return DaskExecutor(cfg.dask, cfg.bundle, cfg.with_items, cfg.workers if cfg.workers > 1 else None,
-                            processes=cfg.dask_processes)
+                            processes=cfg.dask_processes, task=task)
     if cfg.workers > 1:
-        return PoolExecutor(cfg.bundle, cfg.with_items, cfg.workers)
-    return InlineExecutor(cfg.bundle, cfg.with_items)
+        return PoolExecutor(cfg.bundle, cfg.with_items, cfg.workers, task=task)
+    return InlineExecutor(cfg.bundle, cfg.with_items, task=task)
 
 
 def run_sweep(cfg: SweepConfig, on_flagged: FlaggedHook | None = None) -> dict[str, Any]:
@@ -82,10 +84,12 @@ def run_sweep(cfg: SweepConfig, on_flagged: FlaggedHook | None = None) -> dict[s
     started = time.perf_counter()
     items_before = totals.items
     busy = 0.0
+    workers = WorkerStats()
     if not state.done:
         resume_at = state.output_bytes if state.next_chunk > 0 else None
-        writer = open_writer(cfg.output, resume_at, state.next_chunk)
+        writer = open_writer(cfg.output, resume_at, state.next_chunk, durable=ckpt is not None)
         executor = make_executor(cfg)
+        workers.started = executor.started
         size = total_bytes(cfg.sources)
         try:
             with SweepProgress(cfg.progress, size) as bar:
@@ -93,6 +97,7 @@ def run_sweep(cfg: SweepConfig, on_flagged: FlaggedHook | None = None) -> dict[s
                     writer.write(chunk.index, result.flagged)
                     totals.add(result)
                     busy += result.seconds
+                    workers.add(result)
                     if on_flagged and result.flagged:
                         on_flagged(result.flagged)
                     state.next_chunk = chunk.index + 1
@@ -111,6 +116,10 @@ def run_sweep(cfg: SweepConfig, on_flagged: FlaggedHook | None = None) -> dict[s
     summary = build_summary(cfg, totals, seconds, totals.items - items_before)
     summary["run"]["busy_seconds"] = round(busy, 3)
     summary["run"]["items_per_busy_s"] = round((totals.items - items_before) / busy, 1) if busy > 0 else 0.0
+    summary["run"]["worker_startup"] = workers.to_json()
+    slow = screener_for(cfg.bundle).terms.regex_without_bulk_path
+    if slow:
+        summary["run"]["regex_without_bulk_path"] = [f"{entry}: {why}" for entry, why in slow]
     if cfg.summary:
         write_json(cfg.summary, summary)
     return summary
@@ -118,7 +127,7 @@ def run_sweep(cfg: SweepConfig, on_flagged: FlaggedHook | None = None) -> dict[s
 
 def _dispatch(cfg: SweepConfig, executor: Executor, first: int) -> Any:
     """(chunk, result) in chunk order, keeping at most a few chunks per worker in flight."""
-    window = max(2, 2 * executor.workers)
+    window = max(2, 3 * executor.workers)
     pending: deque[tuple[Chunk, Pending]] = deque()
     for chunk in plan(cfg.sources, cfg.fields, cfg.size, cfg.sql):
         if chunk.index < first:
@@ -136,8 +145,29 @@ def _result(handle: Pending) -> ChunkResult:
     return handle.result()
 
 
+@dataclass
+class WorkerStats:
+    """Per worker: when its Screener was ready (after the executor started) and how long loading it
+    took, and the seconds it spent screening."""
+
+    started: float = 0.0
+    seen: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def add(self, r: ChunkResult) -> None:
+        w = self.seen.setdefault(r.worker, {"ready_after_s": round(max(0.0, r.ready_at - self.started), 3),
+                                            "load_s": round(r.load_s, 3), "busy_s": 0.0, "chunks": 0})
+        w["busy_s"] = round(w["busy_s"] + r.seconds, 3)
+        w["chunks"] += 1
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [{"worker": k, **v} for k, v in sorted(self.seen.items())]
+
+
 def build_summary(cfg: SweepConfig, totals: Totals, seconds: float, items_this_run: int) -> dict[str, Any]:
-    screener_versions = {lt.name: _version(lt) for lt in cfg.bundle.lists}
+    only = {lt.name: lt.only_ids is not None for lt in cfg.bundle.lists}
+    screener_versions = {tl.name: {"version": tl.version, "entries": len(tl.entries), "allowlist": tl.allowlist,
+                                   "subset": only.get(tl.name, False)}
+                         for tl in screener_for(cfg.bundle).terms.lists}
     out = totals.to_json()
     out["lists"] = screener_versions
     out["sources"] = cfg.sources
@@ -149,9 +179,3 @@ def build_summary(cfg: SweepConfig, totals: Totals, seconds: float, items_this_r
         "workers": cfg.workers,
     }
     return out
-
-
-def _version(lt: Any) -> dict[str, Any]:
-    tl = lt.parse()
-    return {"version": tl.version, "entries": len(tl.entries), "allowlist": lt.allowlist,
-            "subset": lt.only_ids is not None}

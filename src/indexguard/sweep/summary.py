@@ -56,6 +56,11 @@ class Totals:
 def human(summary: dict[str, Any]) -> str:
     acts = summary["actions"]
     rate = summary["run"]["items_per_s"]
-    return (f"indexguard: swept {summary['items']:,} items in {summary['run']['seconds']:.1f} s "
+    line = (f"indexguard: swept {summary['items']:,} items in {summary['run']['seconds']:.1f} s "
             f"({rate:,.0f}/s): block {acts['block']:,}, review {acts['review']:,}, warn {acts['warn']:,}, "
             f"allow {acts['allow']:,}; {summary['errors']:,} unreadable")
+    slow = summary["run"].get("regex_without_bulk_path")
+    if slow:
+        line += ("\nindexguard: every item took the per-item path (slower) because of regex entries outside "
+                 f"the accepted subset (docs/sweep.md): {'; '.join(slow)}")
+    return line

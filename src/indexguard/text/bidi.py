@@ -83,12 +83,14 @@ def _explicit(line: str) -> tuple[list[int], list[str]]:
             levels.append(level)
             types.append("BN")
         elif t in ("RLI", "LRI", "FSI"):
-            rtl = t == "RLI" or (t == "FSI" and _first_strong(line, i + 1) == "R")
             levels.append(level)
             types.append(override or "ON")
-            new = _next_level(level, rtl=rtl)
-            if new <= _MAX_DEPTH:
-                stack.append((new, None, True))
+            # An isolate past the depth limit is ignored, so FSI's look-ahead runs at most 125 deep.
+            if _next_level(level, rtl=False) <= _MAX_DEPTH or _next_level(level, rtl=True) <= _MAX_DEPTH:
+                rtl = t == "RLI" or (t == "FSI" and _first_strong(line, i + 1) == "R")
+                new = _next_level(level, rtl=rtl)
+                if new <= _MAX_DEPTH:
+                    stack.append((new, None, True))
         elif t == "PDI":
             if any(iso for _, _, iso in stack[1:]):
                 while not stack[-1][2]:
@@ -198,14 +200,18 @@ def _reorder(levels: list[int]) -> list[int]:
     top = max(levels)
     lowest_odd = min((lv for lv in levels if lv % 2), default=top + 1)
     for lv in range(top, lowest_odd - 1, -1):
+        # list.index finds run edges in C: a title nested 125 levels deep still reorders quickly.
+        inside = [levels[o] >= lv for o in order]
         i = 0
-        while i < len(order):
-            if levels[order[i]] >= lv:
-                j = i
-                while j < len(order) and levels[order[j]] >= lv:
-                    j += 1
-                order[i:j] = order[i:j][::-1]
-                i = j
-            else:
-                i += 1
+        while True:
+            try:
+                i = inside.index(True, i)
+            except ValueError:
+                break
+            try:
+                j = inside.index(False, i)
+            except ValueError:
+                j = len(order)
+            order[i:j] = order[i:j][::-1]
+            i = j
     return order

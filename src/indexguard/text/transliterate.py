@@ -50,6 +50,8 @@ _SOUNDS_LIKE = {
     "ъ": "", "ь": "",
     # Greek
     "ου": "u", "μπ": "b", "ντ": "d", "γκ": "g", "τζ": "j", "υ": "u", "η": "i", "ω": "o", "χ": "h", "ξ": "x",
+    # Armenian, Hebrew, Arabic: the letters that also write the vowels u and i, and Hebrew bet as b
+    "ու": "u", "ו": "u", "י": "i", "ב": "b", "و": "u", "ي": "i",
 }  # fmt: skip
 _SOUNDS_LIKE_RE = re.compile("|".join(sorted(_SOUNDS_LIKE, key=len, reverse=True)), re.IGNORECASE)
 
@@ -58,14 +60,20 @@ _WORD = re.compile(r"[^\W_]+")
 
 
 def _latin_words(text: str, table: dict[int, str]) -> set[int]:
-    """Positions inside words that hold a Latin letter: those are read by how they look (`pаypаl` with
-    Cyrillic а is a Latin word in disguise), so only words wholly in other scripts are read aloud."""
+    """Positions read by how they look: inside a word that holds a Latin letter, every letter but Cyrillic
+    and Greek ones (a Latin word with a Lisu or Armenian look-alike is a Latin word in disguise; one with
+    Cyrillic `б` may be spelled by a Cyrillic reader). Words wholly in another script are read aloud."""
     keep: set[int] = set()
     for m in _WORD.finditer(text):
         word = m.group()
         if any(c.isalpha() and table[ord(c)] == c for c in word):
-            keep.update(range(m.start(), m.end()))
+            start = m.start()
+            keep.update(start + i for i, c in enumerate(word) if not _mixes_in(c))
     return keep
+
+
+def _mixes_in(ch: str) -> bool:
+    return unicodedata.name(ch, "").startswith(("CYRILLIC", "GREEK"))
 
 
 class Transliterator:
@@ -101,9 +109,16 @@ class Transliterator:
         offsets: list[int] = []
         ends: list[int] = []
         i = 0
+        letterwise = bool(hits)
         for start, end, sound in [*hits, (len(text), len(text), "")]:
             for k in range(i, start):
-                t = text[k] if k in keep else table[ord(text[k])]
+                if k in keep:
+                    t = text[k]
+                elif letterwise and unicodedata.category(text[k]) == "Mn":
+                    # Letter for letter, vowel points are left out: the letters already carry the sound.
+                    t = ""
+                else:
+                    t = table[ord(text[k])]
                 parts.append(t)
                 offsets.extend([k] * len(t))
                 ends.extend([k + 1] * len(t))

@@ -20,14 +20,16 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLTimeoutError
 
+from indexguard import logs as jlog
+from indexguard.cases.webhooks import notifier
 from indexguard.crypto import Cipher, KeyUnavailable, resolve_key
-from indexguard.demo.seed import seed_demo_cases
+from indexguard.demo.first_start import start_service
 from indexguard.errors import IndexguardError, ListFormatError
 from indexguard.hotline.directory import load_directory
-from indexguard.settings import Settings, load, policy, retention
+from indexguard.settings import Settings, SettingsError, load, policy
 from indexguard.store import accounts, audit, db, lists_repo, migrate
-from indexguard.store.bootstrap import first_start
 from indexguard.store.list_kinds import ListKindUnavailable
+from indexguard.store.list_snapshots import Snapshots, default_dir
 from indexguard.web import (
     hma_compat,
     routes_auth,
@@ -44,7 +46,6 @@ from indexguard.web import (
     routes_screen,
     routes_transparency,
 )
-from indexguard.web import logging as jlog
 from indexguard.web.auth import KeyCache
 from indexguard.web.deps import Services
 from indexguard.web.hardening import (
@@ -55,6 +56,7 @@ from indexguard.web.hardening import (
     database_unavailable,
     validation_error,
 )
+from indexguard.web.listing_writer import ListingWriter, WriteFailed
 from indexguard.web.live import LiveLists
 from indexguard.web.metrics import Metrics
 from indexguard.web.pool import ScreenPool
@@ -70,11 +72,13 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (accounts.AccountError, 422),
     (ListKindUnavailable, 501),
     (KeyUnavailable, 500),
+    (SettingsError, 409),  # the service is not configured for what was asked (e.g. no NCMEC reporter identity)
+    (WriteFailed, 503),
 ]
 
 
 def build_services(settings: Settings) -> Services:
-    engine = db.make_engine(settings.database_url)
+    engine = db.open_engine(settings.database_url, create=True)  # unreachable: one line naming the URL
     if settings.auto_migrate:
         migrate.upgrade(engine)
     key = resolve_key(settings.key_file, db.sqlite_path(settings.database_url), create=settings.bootstrap)
@@ -82,12 +86,19 @@ def build_services(settings: Settings) -> Services:
     factory = db.session_factory(engine)
     audit.bind(factory, audit.chain_for(settings, cipher, key.origin))
     metrics = Metrics()
-    live = LiveLists(factory, cipher, metrics, policy(settings), settings.poll_seconds)
+    live = LiveLists(factory, cipher, metrics, policy(settings), settings.poll_seconds, _snapshots(settings))
     keys = KeyCache(factory, settings.key_cache_seconds)
     hotlines = load_directory(settings.hotlines_file)  # a bad file stops start-up with its error
     recorder = Recorder(factory, settings=settings, deny=live.deny)
     pool = ScreenPool(settings.screen_threads, settings.screen_queue)
-    return Services(settings, engine, factory, cipher, live, metrics, keys, recorder, hotlines, pool)
+    listings = ListingWriter(factory, live.deny, notifier(settings))
+    return Services(settings, engine, factory, cipher, live, metrics, keys, recorder, hotlines, pool, listings)
+
+
+def _snapshots(settings: Settings) -> Snapshots | None:
+    if settings.snapshot_dir == "off":
+        return None
+    return Snapshots(Path(settings.snapshot_dir) if settings.snapshot_dir else default_dir(settings.database_url))
 
 
 def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
@@ -97,15 +108,15 @@ def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.bootstrap:
-            boot = first_start(svc.sessions, svc.cipher)
-            if boot.demo_version is not None:  # first start: placeholder demo cases with evidence
-                seed_demo_cases(svc.sessions, svc.cipher, retention(settings), settings.preserve_images)
+            boot = start_service(svc.sessions, svc.cipher, settings)
             if boot.admin_password:
                 print(
                     f"indexguard: created user 'admin' with one-time password: {boot.admin_password}", file=sys.stderr
                 )
         svc.live.start()
         svc.recorder.start()
+        if svc.listings is not None:
+            svc.listings.start()
         exchanges = routes_exchanges.make_scheduler(svc)
         _app.state.exchanges = exchanges
         if exchanges is not None:
@@ -117,6 +128,8 @@ def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
         finally:
             svc.live.stop()
             svc.recorder.stop()
+            if svc.listings is not None:
+                svc.listings.stop()
             if exchanges is not None:
                 exchanges.stop()
             svc.pool.close()

@@ -86,6 +86,8 @@ def require(scope: str) -> Callable[[Request], Awaitable[Principal]]:
         p = await principal_async(request)
         if p is None:
             raise HTTPException(401, "authentication required", headers={"WWW-Authenticate": "Bearer"})
+        if p.must_change_password:
+            raise HTTPException(403, "change your one-time password first (GET /password)")
         if scope not in p.scopes:
             who = f"role {p.role}" if p.kind == "user" else "this API key"
             raise HTTPException(403, f"{who} lacks the {scope!r} permission")

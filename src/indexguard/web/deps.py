@@ -13,6 +13,7 @@ from indexguard.deterrence.counter import DeterrenceCounter, counter_for
 from indexguard.hotline.directory import DEFAULT_DIRECTORY, HotlineDirectory
 from indexguard.settings import Settings
 from indexguard.web.auth import KeyCache
+from indexguard.web.listing_writer import ListingWriter
 from indexguard.web.live import LiveLists, LiveState
 from indexguard.web.metrics import Metrics
 from indexguard.web.pool import ScreenPool
@@ -31,6 +32,7 @@ class Services:
     recorder: Recorder
     hotlines: HotlineDirectory = field(default=DEFAULT_DIRECTORY)  # from settings.hotlines_file
     pool: ScreenPool = field(default_factory=lambda: ScreenPool(4, 64))  # CPU-heavy work, off the loop
+    listings: ListingWriter | None = None  # group commit + durable queue for tracked items (issue 15)
     deterrence: DeterrenceCounter = field(init=False)
 
     def __post_init__(self) -> None:
@@ -47,6 +49,13 @@ def live_state(request: Request) -> LiveState:
     if state is None:
         raise HTTPException(503, "no screener loaded yet; retry shortly")
     return state
+
+
+def secure_request(request: Request) -> bool:
+    """Whether cookies must be Secure: the setting says so, or the request came over HTTPS - directly
+    or through a trusted proxy (uvicorn rewrites the scheme from X-Forwarded-Proto only for the
+    addresses in `trusted_proxies`)."""
+    return services(request).settings.secure_cookies or request.url.scheme == "https"
 
 
 def client_address(request: Request) -> str:

@@ -16,15 +16,16 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from indexguard.crypto import Cipher
+from indexguard.logs import get as get_logger
 from indexguard.screen.assemble import assemble
 from indexguard.screen.deny_set import DenySet
 from indexguard.screen.policy import Policy
 from indexguard.screen.screener import Screener
 from indexguard.store import lists_repo
 from indexguard.store.deny_repo import DatabaseDenySet
-from indexguard.store.list_kinds import KINDS
+from indexguard.store.list_kinds import KINDS, PackedMeta, ParsedList
+from indexguard.store.list_snapshots import Snapshots
 from indexguard.store.lists_repo import LoadedList
-from indexguard.web.logging import get as get_logger
 from indexguard.web.metrics import Metrics
 
 log = get_logger("live")
@@ -69,8 +70,10 @@ class LiveLists:
         metrics: Metrics,
         policy: Policy,
         poll_seconds: float = 1.0,
+        snapshots: Snapshots | None = None,
     ) -> None:
         self._factory = factory
+        self.snapshots = snapshots
         self._cipher = cipher
         self._metrics = metrics
         self._poll = poll_seconds
@@ -88,6 +91,11 @@ class LiveLists:
     def state(self) -> LiveState | None:
         return self._state
 
+    def published(self, versions: dict[str, str]) -> dict[str, str]:
+        """List versions as shown without credentials (/readyz, /metrics): a keyed digest, since a
+        plain SHA-256 of a short list can be recovered by trying candidate lists."""
+        return {name: "k:" + self._cipher.keyed_hash("list-version", v)[:16] for name, v in versions.items()}
+
     def refresh(self) -> bool:
         """Read new deny-set rows; rebuild the Screener if the lists moved (True then)."""
         self.deny.refresh()
@@ -101,10 +109,11 @@ class LiveLists:
             shadows = tuple(self._shadow(loaded, name, v) for name, v in live.shadows.items())
             keep = {v.id for v in live.live} | {v.id for v in live.shadows.values()}
             self._parsed = {k: v for k, v in self._parsed.items() if k in keep}
+        self._prune_snapshots(live)
         screener = build_screener(loaded, self.policy, self.deny)
         versions = {x.name: x.version for x in loaded}
         self._state = LiveState(live.generation, screener, versions, shadows)
-        self._metrics.set_live(versions, live.generation)
+        self._metrics.set_live(self.published(versions), live.generation)
         # A compiled list set is hundreds of thousands of long-lived objects; left in the collector's
         # oldest generation, every full collection walks them all and stalls requests for tens of
         # milliseconds. Freezing moves them out of its sight (refcounting still frees them on swap).
@@ -116,8 +125,30 @@ class LiveLists:
     def _load(self, row: Any) -> LoadedList:
         hit = self._parsed.get(row.id)
         if hit is None:
-            hit = self._parsed[row.id] = lists_repo.load(self._cipher, row)
+            hit = self._parsed[row.id] = self._load_new(row)
         return hit
+
+    def _load_new(self, row: Any) -> LoadedList:
+        if row.kind != "hash" or self.snapshots is None:
+            return lists_repo.load(self._cipher, row)
+        try:
+            bank = self.snapshots.get_or_build(
+                row.list_name, row.version, lambda: lists_repo.load(self._cipher, row).parsed.obj
+            )
+        except OSError:  # no usable snapshot directory: this worker keeps its own copy
+            log.exception("hash list snapshot unavailable; loading %s in this worker alone", row.list_name)
+            return lists_repo.load(self._cipher, row)
+        parsed = ParsedList(row.list_name, row.kind, row.fmt, row.version, PackedMeta(bank), bank)
+        return LoadedList(row.list_name, row.kind, row.version, parsed)
+
+    def _prune_snapshots(self, live: lists_repo.LiveSet) -> None:
+        if self.snapshots is None:
+            return
+        keep = [(v.list_name, v.version) for v in [*live.live, *live.shadows.values()]]
+        try:
+            self.snapshots.prune(keep)
+        except OSError:
+            log.exception("could not prune hash list snapshots")
 
     def _shadow(self, live: list[LoadedList], name: str, row: Any) -> Shadow:
         candidate = self._load(row)

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from indexguard.cases import recording
 from indexguard.cases.recording import Screening
+from indexguard.cases.webhooks import notifier
+from indexguard.logs import get as get_logger
 from indexguard.settings import Settings
 from indexguard.store.deny_repo import DatabaseDenySet
-from indexguard.web.logging import get as get_logger
-from indexguard.web.screening import notifier
 
 log = get_logger("recorder")
 _BATCH = 1000

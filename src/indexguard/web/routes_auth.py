@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -16,18 +17,19 @@ from indexguard.store import accounts, audit
 from indexguard.store.accounts import Principal
 from indexguard.web import csrf
 from indexguard.web.auth import SESSION_COOKIE, principal, require
-from indexguard.web.deps import client_address, services
+from indexguard.web.deps import client_address, secure_request, services
 from indexguard.web.ratelimit import LoginLimiter
 
 router = APIRouter(tags=["auth"])
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 Admin = Annotated[Principal, Depends(require("admin"))]
+HOME = "/console"  # where signing in lands unless the form names a same-site `next`
 
 
 def _safe_next(target: str) -> str:
     # Only same-site paths: an open redirect after sign-in would be a phishing aid.
     ok = target.startswith("/") and not target.startswith("//") and "\\" not in target
-    return target if ok else "/v1/session"
+    return target if ok else HOME
 
 
 def _login_page(request: Request, error: str | None, next_: str, status: int = 200) -> HTMLResponse:
@@ -40,11 +42,11 @@ def _login_page(request: Request, error: str | None, next_: str, status: int = 2
 
 
 def _secure(request: Request) -> bool:
-    return services(request).settings.secure_cookies
+    return secure_request(request)
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
-def login_form(request: Request, next: str = "/v1/session") -> HTMLResponse:
+def login_form(request: Request, next: str = HOME) -> HTMLResponse:
     return _login_page(request, None, next)
 
 
@@ -54,7 +56,7 @@ async def login(
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=1024)],
     csrf_token: Annotated[str, Form(max_length=128)] = "",
-    next: Annotated[str, Form(max_length=512)] = "/v1/session",
+    next: Annotated[str, Form(max_length=512)] = HOME,
 ) -> Response:
     csrf.check_double_submit(request, csrf_token)
     svc = services(request)
@@ -66,11 +68,13 @@ async def login(
         resp = _login_page(request, "Too many failed sign-ins. Wait a few minutes and try again.", next, 429)
         resp.headers["Retry-After"] = str(svc.settings.login_window_seconds)
         return resp
-    token = await run_in_threadpool(_sign_in, request, username, password)
-    if token is None:
+    signed = await run_in_threadpool(_sign_in, request, username, password)
+    if signed is None:
         await run_in_threadpool(limiter.fail, subjects)
         return _login_page(request, "Wrong user name or password.", next, 401)
-    ok = RedirectResponse(_safe_next(next), status_code=303)
+    token, must_change = signed
+    target = "/password?next=" + quote(_safe_next(next)) if must_change else _safe_next(next)
+    ok = RedirectResponse(target, status_code=303)
     ok.set_cookie(
         SESSION_COOKIE,
         token,
@@ -83,7 +87,7 @@ async def login(
     return ok
 
 
-def _sign_in(request: Request, username: str, password: str) -> str | None:
+def _sign_in(request: Request, username: str, password: str) -> tuple[str, bool] | None:
     svc = services(request)
     if "\x00" in username or "\x00" in password:
         return None  # no account has such a name, and PostgreSQL could not even look it up
@@ -93,7 +97,49 @@ def _sign_in(request: Request, username: str, password: str) -> str | None:
             return None
         token, _csrf = accounts.open_session(s, user, timedelta(hours=svc.settings.session_hours))
     audit.append(svc.sessions, user.username, "session.login", user.username, {"role": user.role})
-    return token
+    return token, user.must_change_password
+
+
+def _password_page(request: Request, p: Principal, error: str | None, next_: str, status: int = 200) -> HTMLResponse:
+    ctx = {"csrf_token": p.csrf_token, "error": error, "next": _safe_next(next_), "must": p.must_change_password}
+    resp = templates.TemplateResponse(request, "password.html", ctx, status_code=status)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def _signed_in(request: Request) -> Principal:
+    p = principal(request)
+    if p is None or p.kind != "user":
+        raise HTTPException(303, "sign in", {"Location": "/login?next=/password"})
+    return p
+
+
+@router.get("/password", response_class=HTMLResponse, include_in_schema=False)
+def password_form(request: Request, next: str = HOME) -> HTMLResponse:
+    return _password_page(request, _signed_in(request), None, next)
+
+
+@router.post("/password", include_in_schema=False)
+def change_password(
+    request: Request,
+    current: Annotated[str, Form(max_length=1024)],
+    new: Annotated[str, Form(max_length=1024)],
+    csrf_token: Annotated[str | None, Form(max_length=128)] = None,
+    next: Annotated[str, Form(max_length=512)] = HOME,
+) -> Response:
+    """Change the signed-in user's password (the session's CSRF token in the form or X-CSRF-Token)."""
+    p = _signed_in(request)
+    csrf.check_session_csrf(request, p, csrf_token)
+    svc = services(request)
+    if "\x00" in current or "\x00" in new:
+        return _password_page(request, p, "Passwords cannot contain NUL characters.", next, 422)
+    try:
+        with svc.sessions() as s, s.begin():
+            accounts.change_password(s, p.name, current, new)
+            audit.append_in(s, p.name, "user.password", p.name, {})
+    except accounts.AccountError as e:
+        return _password_page(request, p, str(e), next, 422)
+    return RedirectResponse(_safe_next(next), status_code=303)
 
 
 @router.post("/logout", include_in_schema=False)
@@ -115,7 +161,10 @@ def session_info(request: Request) -> dict[str, Any]:
     p = principal(request)
     if p is None:
         raise HTTPException(401, "authentication required", headers={"WWW-Authenticate": "Bearer"})
-    return {"kind": p.kind, "name": p.name, "role": p.role, "scopes": sorted(p.scopes), "csrf_token": p.csrf_token}
+    return {
+        "kind": p.kind, "name": p.name, "role": p.role, "scopes": sorted(p.scopes), "csrf_token": p.csrf_token,
+        "must_change_password": p.must_change_password,
+    }  # fmt: skip
 
 
 class KeyIn(BaseModel):
@@ -154,7 +203,7 @@ def create_user(body: UserIn, request: Request, p: Admin) -> dict[str, Any]:
     svc = services(request)
     password = accounts.new_password()
     with svc.sessions() as s, s.begin():
-        accounts.create_user(s, body.username, password, body.role)
+        accounts.create_user(s, body.username, password, body.role, one_time=True)
     audit.append(svc.sessions, p.name, "user.create", body.username, {"role": body.role})
     return {"username": body.username, "role": body.role, "password": password}
 

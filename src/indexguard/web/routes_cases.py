@@ -9,13 +9,17 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from indexguard.cases import actions
 from indexguard.cases import meta as case_meta
 from indexguard.cases import service as cases
+from indexguard.cases.actions import ActionResult
+from indexguard.cases.webhooks import notifier
+from indexguard.hotline.escalation import escalator
 from indexguard.store import cases_repo
 from indexguard.store.accounts import Principal
 from indexguard.web.auth import require
 from indexguard.web.deps import Services, services
-from indexguard.web.screening import notifier, text_screen
+from indexguard.web.screening import text_screen
 
 router = APIRouter(tags=["cases"])
 CasesP = Annotated[Principal, Depends(require("cases"))]
@@ -48,25 +52,21 @@ def live_screen(svc: Services) -> case_meta.TextScreen:
 
 def shown(svc: Services, case: dict[str, Any]) -> dict[str, Any]:
     """A case_json payload with its metadata masked again against the live lists."""
-    case["meta"] = case_meta.remask(case.get("meta") or {}, live_screen(svc))
+    case["meta"] = case_meta.remask(case_meta.CaseMeta.from_json(case.get("meta")), live_screen(svc)).to_json()
     return case
 
 
-def run_actions(svc: Services, ids: list[int], action: str, actor: str, note: str) -> list[dict[str, Any]]:
-    """Each case in its own transaction, so one failure does not undo the others. A failure's
-    `status` is the HTTP status its error type calls for (404 no such case, 422 otherwise)."""
-    out: list[dict[str, Any]] = []
-    notify = notifier(svc.settings)
-    for cid in ids:
-        try:
-            with svc.sessions() as s, s.begin():
-                fx = cases.act(s, cid, action, actor, note)
-            cases.emit(svc.sessions, fx, notify)
-            out.append({"id": cid, "ok": True})
-        except cases.CaseError as e:
-            status = 404 if isinstance(e, cases.CaseNotFound) else 422
-            out.append({"id": cid, "ok": False, "error": str(e), "status": status})
-    return out
+def run_actions(svc: Services, ids: list[int], action: str, actor: str, note: str) -> list[ActionResult]:
+    """The cases service's actions with this service's webhooks and hotline queue."""
+    escalate = escalator(svc.sessions, svc.cipher, svc.settings) if action == "escalate" else None
+    return actions.run(svc.sessions, ids, action, actor, note, notify=notifier(svc.settings), escalate=escalate)
+
+
+def status_of(error: Exception | None) -> int:
+    """The HTTP status an action's error calls for, by its type."""
+    if error is None:
+        return 200
+    return 404 if isinstance(error, cases.CaseNotFound) else 422
 
 
 @router.get("/v1/cases", summary="The review queue, highest priority first")
@@ -93,16 +93,16 @@ def get_case(case_id: CaseId, request: Request, _p: CasesP) -> dict[str, Any]:
 
 @router.post("/v1/cases/{case_id}/actions", summary="Act on one case")
 async def act(case_id: CaseId, body: ActionIn, request: Request, p: CasesP) -> dict[str, Any]:
-    res = await run_in_threadpool(run_actions, services(request), [case_id], body.action, p.name, body.note)
-    if not res[0]["ok"]:
-        raise HTTPException(res[0]["status"], res[0]["error"])
-    return res[0]
+    (res,) = await run_in_threadpool(run_actions, services(request), [case_id], body.action, p.name, body.note)
+    if res.error is not None:
+        raise HTTPException(status_of(res.error), str(res.error))
+    return res.to_json()
 
 
 @router.post("/v1/cases/bulk", summary="The same action on many cases")
 async def bulk(body: BulkIn, request: Request, p: CasesP) -> dict[str, Any]:
     res = await run_in_threadpool(run_actions, services(request), body.ids, body.action, p.name, body.note)
-    return {"results": res}
+    return {"results": [r.to_json() | ({"status": status_of(r.error)} if r.error else {}) for r in res]}
 
 
 def do_reveal(svc: Services, case_id: int, media_id: int, p: Principal, reason: str) -> bytes | None:
@@ -121,7 +121,7 @@ async def reveal(case_id: CaseId, media_id: MediaId, body: RevealIn, request: Re
     try:
         png = await run_in_threadpool(do_reveal, services(request), case_id, media_id, p, body.reason)
     except cases.CaseError as e:
-        raise HTTPException(404 if isinstance(e, cases.CaseNotFound) else 422, str(e)) from None
+        raise HTTPException(status_of(e), str(e)) from None
     if png is None:
         raise HTTPException(403, "revealing images requires a signed-in child-safety lead; the refusal is logged")
     return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})

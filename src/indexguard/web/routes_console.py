@@ -18,10 +18,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from indexguard.cases import clocks
+from indexguard.cases import clocks, filing
 from indexguard.cases import meta as case_meta
 from indexguard.cases import service as cases
 from indexguard.cases.reports import CATEGORIES
+from indexguard.crypto import KeyUnavailable
 from indexguard.settings import sla_targets
 from indexguard.store import cases_repo
 from indexguard.store.accounts import Principal
@@ -29,7 +30,7 @@ from indexguard.store.models import iso, utcnow
 from indexguard.web import csrf
 from indexguard.web.auth import principal_async
 from indexguard.web.deps import services
-from indexguard.web.routes_cases import do_reveal, live_screen, run_actions
+from indexguard.web.routes_cases import do_reveal, live_screen, run_actions, status_of
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 CaseId = Annotated[int, Path(ge=1, le=2_147_483_647)]
@@ -42,6 +43,8 @@ async def _user(request: Request) -> Principal:
     p = await principal_async(request)
     if p is None or p.kind != "user":
         raise HTTPException(303, "sign in", {"Location": "/login?next=" + quote(request.url.path)})
+    if p.must_change_password:
+        raise HTTPException(303, "change your password", {"Location": "/password?next=" + quote(request.url.path)})
     if "cases" not in p.scopes:
         raise HTTPException(403, f"role {p.role} may not work cases")
     return p
@@ -80,6 +83,15 @@ async def queue(
     return _render(request, "queue.html", p, ctx)
 
 
+def _report_url(svc: Any, stored: str | None) -> str:
+    """A reported URL as the case page shows it: scheme and host; the full address stays sealed."""
+    try:
+        url = filing.open_url(svc.cipher, stored)
+    except KeyUnavailable:
+        return "(address withheld)"
+    return filing.url_display(url) if url else ""
+
+
 def _row(c: Any, targets: dict[str, float]) -> dict[str, Any]:
     times = clocks.CaseTimes(c.opened_at, c.hidden_at, c.decided_at, c.removed_at, c.reported_at)
     age = (utcnow() - clocks.aware(c.opened_at)).total_seconds()
@@ -114,11 +126,12 @@ async def case_page(request: Request, case_id: CaseId, done: str = "") -> HTMLRe
     ts = live_screen(svc)
     reports = [
         {"reference": r.reference, "category": r.category, "reporter": r.reporter,
-         "url": case_meta.again(r.url or "", ts), "comment": case_meta.again(r.comment_masked or "", ts)}
+         "url": case_meta.again(_report_url(svc, r.url), ts), "comment": case_meta.again(r.comment_masked or "", ts)}
         for r in d.reports
     ]  # fmt: skip
     ctx = {
-        "d": d, "c": c, "meta": case_meta.remask(c.meta, ts), "reports": reports, "clocks": times,
+        "d": d, "c": c, "meta": case_meta.remask(case_meta.CaseMeta.from_json(c.meta), ts), "reports": reports,
+        "clocks": times,
         "next_id": nxt, "done": done[:64], "may_reveal": may_reveal,
     }  # fmt: skip
     return _render(request, "case.html", p, ctx)
@@ -135,9 +148,9 @@ async def case_action(
 ) -> Response:
     p = await _user(request)
     csrf.check_session_csrf(request, p, csrf_token)
-    res = await run_in_threadpool(run_actions, services(request), [case_id], action, p.name, note)
-    if not res[0]["ok"]:
-        raise HTTPException(422, res[0]["error"])
+    (res,) = await run_in_threadpool(run_actions, services(request), [case_id], action, p.name, note)
+    if res.error is not None:
+        raise HTTPException(status_of(res.error), str(res.error))
     target = "/console" if then == "queue" else f"/console/cases/{case_id}?done={quote(action)}"
     return RedirectResponse(target, status_code=303)
 
@@ -168,7 +181,7 @@ async def reveal(
     try:
         png = await run_in_threadpool(do_reveal, services(request), case_id, media_id, p, reason)
     except cases.CaseError as e:
-        raise HTTPException(404, str(e)) from None
+        raise HTTPException(status_of(e), str(e)) from None
     if png is None:
         msg = "Only the child-safety lead may reveal images, with a reason. This request was logged."
         return _render(request, "reveal.html", p, {"case_id": case_id, "error": msg, "data": None}, 403)

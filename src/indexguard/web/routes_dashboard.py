@@ -13,8 +13,11 @@ from fastapi.responses import HTMLResponse
 from markupsafe import Markup, escape
 
 from indexguard.cases import clocks
+from indexguard.deterrence import report as det_report
+from indexguard.deterrence.stats import ExperimentPlan
+from indexguard.hotline import charts
 from indexguard.settings import sla_targets
-from indexguard.store import cases_repo
+from indexguard.store import cases_repo, deterrence_repo
 from indexguard.store.accounts import Principal
 from indexguard.store.models import Case, CaseSignal, utcnow
 from indexguard.web.auth import require
@@ -110,7 +113,28 @@ async def dashboard(request: Request, days: int = 30) -> HTMLResponse:
     p = await _user(request)
     st = await run_in_threadpool(stats, services(request), max(1, min(days, 365)))
     charts = {name: svg_chart(st.series[name], f"time to {name}") for name in clocks.CLOCKS}
-    return _render(request, "dashboard.html", p, {"st": st, "charts": charts, "clock_names": clocks.CLOCKS})
+    det = await run_in_threadpool(deterrence_section, services(request), st.days)
+    return _render(request, "dashboard.html", p, {"st": st, "charts": charts, "clock_names": clocks.CLOCKS, "det": det})
+
+
+def deterrence_section(svc: Services, days: int) -> dict[str, Any]:
+    """The dashboard's deterrence card: warnings per day, help-click rate per wording (exact counts:
+    the console is internal; published figures take noise, see docs/deterrence.md)."""
+    today = utcnow().date()
+    with svc.sessions() as s:
+        rows = deterrence_repo.counts(s, (today - timedelta(days=days)).isoformat(), today.isoformat())
+    report = det_report.build(rows, ExperimentPlan())
+    return {
+        "summary": det_report.summary(rows),
+        "per_variant": charts.bar_chart(
+            [(f"{a.locale}/{a.variant}", round(100 * a.rates["help_click"]["rate"], 1)) for a in report.arms],
+            "Help-click rate per wording (%)",
+        ),
+        "per_day": charts.column_chart(
+            [d["day"][-5:] for d in report.daily], [int(d.get("impression", 0)) for d in report.daily],
+            "Warnings shown per day",
+        ),
+    }
 
 
 @router.get("/v1/cases-stats", tags=["cases"], summary="Takedown clocks and counts (the dashboard's figures)")

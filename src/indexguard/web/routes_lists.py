@@ -7,12 +7,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
+from indexguard.lists.packed_bank import PackedBank
 from indexguard.store import audit, lists_repo
 from indexguard.store.accounts import Principal
+from indexguard.store.list_kinds import parse_list
 from indexguard.web.auth import require, require_admin_user
 from indexguard.web.deps import services
+from indexguard.web.logging import get as get_logger
 
 router = APIRouter(prefix="/v1/lists", tags=["lists"])
+log = get_logger("lists")
 Lists = Annotated[Principal, Depends(require("lists"))]
 Name = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", description="List name")]
 Ref = Annotated[str, Path(min_length=1, max_length=64, description="Version number or version hash (prefix)")]
@@ -59,8 +63,17 @@ def _import(
     request: Request, p: Principal, name: str, kind: str, fmt: str, text: str, activate: bool
 ) -> dict[str, Any]:
     svc = services(request)
+    with svc.sessions() as s:
+        lists_repo.check_kind(s, name, kind)  # before parsing: the clearer error
+    parsed = parse_list(kind, name, text, fmt)
+    if activate and isinstance(parsed.obj, PackedBank) and svc.live.snapshots is not None:
+        # Written before the version goes live, so every worker finds it mapped and ready.
+        try:
+            svc.live.snapshots.save(parsed.obj)
+        except OSError:  # the workers build it themselves (slower), nothing is lost
+            log.exception("could not write the snapshot of list %s", name)
     with svc.sessions() as s, s.begin():
-        info, created = lists_repo.import_version(s, svc.cipher, name, kind, fmt, text, p.name)
+        info, created = lists_repo.import_version(s, svc.cipher, name, kind, fmt, text, p.name, parsed)
         if activate:
             info = lists_repo.activate(s, name, str(info.number))
     _audit(request, p, "list.import", name, {"number": info.number, "version": info.version, "kind": kind})
@@ -97,8 +110,9 @@ def diff(
     from_: Annotated[str, Query(alias="from", min_length=1, max_length=64)],
     to: Annotated[str, Query(min_length=1, max_length=64)],
 ) -> dict[str, Any]:
-    with services(request).sessions() as s:
-        return lists_repo.diff(lists_repo.resolve(s, name, from_), lists_repo.resolve(s, name, to))
+    svc = services(request)
+    with svc.sessions() as s:
+        return lists_repo.diff(lists_repo.resolve(s, name, from_), lists_repo.resolve(s, name, to), svc.cipher)
 
 
 @router.post("/{name}/versions/{ref}/activate", summary="Make a version live (all workers within seconds)")

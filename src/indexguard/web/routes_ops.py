@@ -39,7 +39,7 @@ def readyz(request: Request) -> JSONResponse:
     checks["screener"] = "ok" if state is not None else "not loaded"
     if state is not None:
         checks["generation"] = state.generation
-        checks["lists"] = state.versions
+        checks["lists"] = svc.live.published(state.versions)
     if svc.live.last_error:
         checks["last_refresh_error"] = svc.live.last_error
     ready = checks["database"] == "ok" and state is not None

@@ -10,14 +10,12 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import json
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import Field
 
@@ -25,19 +23,18 @@ from indexguard.cases import filing
 from indexguard.cases import meta as case_meta
 from indexguard.cases import service as cases
 from indexguard.cases.reports import CATEGORIES, ReportError, ReportIn
+from indexguard.cases.webhooks import notifier
 from indexguard.errors import IndexguardError
 from indexguard.screen.item import Item
 from indexguard.store import cases_repo
 from indexguard.web import csrf
 from indexguard.web.auth import principal_async
-from indexguard.web.deps import Services, client_address, services
+from indexguard.web.deps import Services, client_address, secure_request, services
 from indexguard.web.inputs import CheckedModel
-from indexguard.web.screening import notifier
 
 router = APIRouter(tags=["reports"])
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 REPORT_COOKIE = "ig_report_csrf"
-HOTLINES_ENV = "INDEXGUARD_HOTLINE_LINKS"  # JSON: [{"name": ..., "url": ...}, ...]
 
 
 class ReportBody(CheckedModel):
@@ -52,18 +49,11 @@ class ReportBody(CheckedModel):
 
 
 def hotline_links(svc: Services) -> list[dict[str, str]]:
-    """The report page's hotline links: INDEXGUARD_HOTLINE_LINKS when set (an override kept for
-    compatibility), else the national hotline directory from `settings.hotlines_file` (one list of
-    addresses for the whole project)."""
-    raw = os.environ.get(HOTLINES_ENV)
-    if raw:
-        try:
-            doc = json.loads(raw)
-            links = [{"name": str(x["name"]), "url": str(x["url"])} for x in doc]
-            if links and all(x["url"].startswith("https://") for x in links):
-                return links
-        except (ValueError, TypeError, KeyError):
-            pass  # a broken override must not take the report page down: the directory stands
+    """The report page's hotline links: the `hotline_links` setting when set (INDEXGUARD_HOTLINE_LINKS,
+    an override kept for compatibility; validated at start), else the national hotline directory from
+    `settings.hotlines_file` (one list of addresses for the whole project)."""
+    if svc.settings.hotline_links:
+        return [dict(x) for x in svc.settings.hotline_links]
     return [{"name": h.name, "url": h.url} for h in svc.hotlines.hotlines]
 
 
@@ -80,7 +70,7 @@ def _masked(svc: Services, text: str | None, name: str) -> str | None:
         return case_meta.WITHHELD
     reasons = [{**r.to_json(), "field": name} for r in d.reasons if r.field == "text"]
     reasons += [{"field": name} for r in d.reasons if r.field != "text"]
-    return case_meta.masked_fields([(name, text)], reasons)[0]["text"]
+    return case_meta.masked_fields([(name, text)], reasons)[0].text
 
 
 def _file(svc: Services, r: ReportIn, who: filing.Reporter, thumb: bytes | None) -> str:
@@ -145,9 +135,18 @@ def _page(request: Request, ctx: dict[str, Any], status: int = 200) -> HTMLRespo
     svc = services(request)
     base = {"categories": CATEGORIES, "hotlines": hotline_links(svc), "csrf_token": token, "error": None}
     resp = templates.TemplateResponse(request, "report.html", {**base, **ctx}, status_code=status)
-    resp.set_cookie(REPORT_COOKIE, token, httponly=True, samesite="strict", secure=svc.settings.secure_cookies)
+    resp.set_cookie(REPORT_COOKIE, token, httponly=True, samesite="strict", secure=secure_request(request))
     resp.headers["Referrer-Policy"] = "no-referrer"
     return resp
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+async def home(request: Request) -> Response:
+    """Signed-in people land on the console; everyone else on the report page, which says what the site is."""
+    p = await principal_async(request)
+    if p is not None and p.kind == "user":
+        return RedirectResponse("/console", status_code=303)
+    return _page(request, {"item": "", "url": "", "category": "", "site": str(request.base_url), "about": True})
 
 
 def _shown(value: str, limit: int) -> str:
@@ -175,7 +174,8 @@ async def report_form_post(
     if not cookie or not csrf_token or not hmac.compare_digest(cookie, csrf_token):
         raise HTTPException(403, "missing or wrong CSRF token on the form; reload the page")
     svc = services(request)
-    ctx = {"item": _shown(item, 256), "url": _shown(url, 1500), "category": category, "site": str(request.base_url)}
+    # An error page never echoes what was sent (only a category from the known list is kept).
+    ctx = {"item": "", "url": "", "category": category if category in CATEGORIES else "", "site": str(request.base_url)}
     who = filing.Reporter("public", False, _client(svc, request))
     try:
         r = ReportIn(item, category, url or None, comment or None, contact or None).checked()

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from indexguard.cases import recording
+from indexguard.cases.webhooks import notifier
 from indexguard.screen.item import Item, ItemError
 from indexguard.settings import Settings
 from indexguard.store import records
@@ -90,10 +91,12 @@ async def _finish(
     if keep:
         ch = _client_hash(svc, request, request.state.principal)
         recs = [screening.to_screening(r, state.versions, ch) for r in keep]
-        if track:  # the item's state (and the deny set) must be current as soon as the caller has the answer
+        if track and svc.listings is not None:  # durable before the answer, group-committed
+            await svc.listings.write(recs)
+        elif track:  # the item's state (and the deny set) must be current as soon as the caller has the answer
             await run_in_threadpool(
                 recording.record, svc.sessions, recs, track_items=True, deny=svc.live.deny,
-                notify=screening.notifier(svc.settings),
+                notify=notifier(svc.settings),
             )  # fmt: skip
         else:
             svc.recorder.submit(recs)

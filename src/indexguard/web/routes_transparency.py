@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
-from indexguard.hotline import transparency
+from indexguard.hotline import transparency, transparency_render
 from indexguard.store.accounts import Principal
 from indexguard.store.models import utcnow
 from indexguard.web.auth import principal_async, require
@@ -46,7 +46,7 @@ async def page(request: Request, month: str | None = None) -> HTMLResponse:
     if "admin" not in p.scopes:
         raise HTTPException(403, f"role {p.role} may not see the transparency report")
     report = await run_in_threadpool(_report, services(request), _month(month))
-    resp = HTMLResponse(transparency.to_html(report))
+    resp = HTMLResponse(transparency_render.to_html(report))
     resp.headers["Cache-Control"] = "no-store"
     resp.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'"
     return resp

@@ -7,21 +7,17 @@ with `to_screening`'s results, and turn results into JSON.
 
 from __future__ import annotations
 
-import os
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
 
 from indexguard.cases import meta as case_meta
-from indexguard.cases import service as cases
+from indexguard.cases.meta import CaseMeta
 from indexguard.cases.recording import ItemFacts, Screening
 from indexguard.errors import IndexguardError
-from indexguard.integrations.webhooks import Endpoint, Outbox, WebhookSender, case_event
 from indexguard.screen.decision import Decision, Reason
 from indexguard.screen.item import Item
-from indexguard.settings import Settings
+from indexguard.screen.screener import Examined
 from indexguard.web.live import LiveLists, LiveState
 from indexguard.web.metrics import Metrics
 
@@ -30,7 +26,7 @@ from indexguard.web.metrics import Metrics
 class Screened:
     item: Item
     decision: Decision
-    case_meta: dict[str, Any] | None = None  # review/block items: what the case page may show
+    case_meta: CaseMeta | None = None  # review/block items: what the case page may show
 
 
 def text_screen(state: LiveState) -> case_meta.TextScreen:
@@ -46,13 +42,14 @@ def text_screen(state: LiveState) -> case_meta.TextScreen:
     return spans
 
 
-def _with_meta(state: LiveState, r: Screened) -> Screened:
-    if r.item.kind == "query" or not r.item.id or r.decision.action not in ("review", "block"):
-        return r
-    reasons = [x.to_json() for x in r.decision.reasons]
-    meta = case_meta.item_meta(r.item, reasons, text_screen(state))
-    meta["uploader_id"] = r.item.uploader
-    return Screened(r.item, r.decision, meta)
+def _with_meta(state: LiveState, item: Item, examined: Examined) -> Screened:
+    """The Decision, and for an item that opens a case its metadata, from what screening extracted
+    (a flagged torrent is parsed once)."""
+    d = examined.decision
+    if item.kind == "query" or not item.id or d.action not in ("review", "block"):
+        return Screened(item, d)
+    reasons = [x.to_json() for x in d.reasons]
+    return Screened(item, d, case_meta.item_meta(item, reasons, text_screen(state), examined.extracted))
 
 
 def _fail_closed(item: Item, error: IndexguardError) -> Decision:
@@ -62,18 +59,21 @@ def _fail_closed(item: Item, error: IndexguardError) -> Decision:
 
 def screen_one(state: LiveState, item: Item) -> Screened:
     try:
-        d = state.screener.query(item.text or "", id=item.id) if item.kind == "query" else state.screener.screen(item)
+        if item.kind == "query":
+            examined = Examined(state.screener.query(item.text or "", id=item.id))
+        else:
+            examined = state.screener.examine(item)
     except IndexguardError as e:
-        d = _fail_closed(item, e)
-    return _with_meta(state, Screened(item, d))
+        examined = Examined(_fail_closed(item, e))
+    return _with_meta(state, item, examined)
 
 
 def screen_batch(state: LiveState, items: list[Item]) -> list[Screened]:
     try:
-        decisions = state.screener.screen_many(items)
+        examined = state.screener.examine_many(items)
     except IndexguardError:
         return [screen_one(state, it) for it in items]  # find the bad one; the rest still screen
-    return [_with_meta(state, Screened(it, d)) for it, d in zip(items, decisions, strict=True)]
+    return [_with_meta(state, it, e) for it, e in zip(items, examined, strict=True)]
 
 
 def compare_shadows(live: LiveLists, state: LiveState, results: list[Screened]) -> None:
@@ -96,35 +96,6 @@ def to_screening(r: Screened, versions: dict[str, str], client_hash: str) -> Scr
         r.item.id, r.item.kind, client_hash, dict(versions), dict(ids) if isinstance(ids, dict) else {}, r.case_meta
     )
     return Screening(r.decision, facts)
-
-
-def notifier(settings: Settings | None = None) -> cases.Notify | None:
-    """Case events (`case.opened`, `item.hidden`, `item.removed`, ...) as signed webhooks, when the
-    settings' webhook_url and webhook_secret are set (else INDEXGUARD_WEBHOOK_URL/_SECRET/_OUTBOX as
-    they stand now, for callers without settings); delivered off the caller's thread."""
-    env = os.environ.get
-    url = (settings.webhook_url if settings else None) or env("INDEXGUARD_WEBHOOK_URL")
-    secret = (settings.webhook_secret if settings else None) or env("INDEXGUARD_WEBHOOK_SECRET")
-    if not url or not secret:
-        return None
-    default_box = settings.webhook_outbox if settings else ":memory:"
-    box_path = env("INDEXGUARD_WEBHOOK_OUTBOX", default_box) if default_box == ":memory:" else default_box
-
-    def notify(events: list[tuple[str, dict[str, Any]]]) -> None:
-        outbox = Outbox(box_path)
-        sender = WebhookSender(outbox, [Endpoint.of("site", url, secret)])
-        for kind, data in events:
-            sender.enqueue(case_event(kind, data))
-        threading.Thread(target=_deliver, args=(sender,), name="indexguard-case-webhooks", daemon=True).start()
-
-    return notify
-
-
-def _deliver(sender: WebhookSender) -> None:
-    try:
-        sender.run(max_wait=60)
-    finally:
-        sender.close()
 
 
 def observe(metrics: Metrics, endpoint: str, started: float, results: list[Screened]) -> None:

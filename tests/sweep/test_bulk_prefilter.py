@@ -1,0 +1,101 @@
+"""The bulk path (TermMatcher.flag_lines: stage one in Hyperscan, stage two verified in place, regex
+entries in their own Hyperscan database) never clears a text that the per-item path would flag:
+property test over generated titles full of evasions and near misses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from indexguard.lists.terms import parse_term_list
+from indexguard.match.term_backends import hyperscan_regex
+from indexguard.match.term_matcher import TermMatcher
+from indexguard.screen.item import Item
+from indexguard.sweep.bundle import ListBundle, ListText, screener_for
+from indexguard.sweep.output import read_flagged
+from indexguard.sweep.runner import SweepConfig, run_sweep
+from indexguard.sweep.sources import SweepSize
+
+TERMS = [("t1", "bakomi", "token"), ("t2", "vuzo rilke", "phrase"), ("t3", "sepa", "prefix"),
+         ("t4", "dilo", "substring"), ("t5", "kato", "token")]
+REGEXES = [("r1", r"zq[0-9]{2,3}x+v"), ("r2", r"\bmor(?:ka|ke)\s+tun\b"), ("r3", r"^fel[a-c]?do$"),
+           ("r4", r"[^\s]wib\.")]
+ALLOW = [("a1", "bakomi land", "phrase")]
+
+
+def _csv(rows: list[tuple[str, str, str]]) -> str:
+    return "id,term,mode\n" + "".join(f"{i},\"{t}\",{m}\n" for i, t, m in rows)
+
+
+def _matcher(with_regex: bool) -> TermMatcher:
+    rows = TERMS + ([(i, t, "regex") for i, t in REGEXES] if with_regex else [])
+    return TermMatcher([parse_term_list(_csv(rows), "terms", "csv")],
+                       [parse_term_list(_csv(ALLOW), "allow", "csv", allowlist=True)])
+
+
+MATCHERS = {False: _matcher(False), True: _matcher(True)}
+PIECES = ["bakomi", "BaKomi", "b a k o m i", "b.a.k.o.m.i", "b4k0m1", "8@k0mi", "ba|<omi", "b()komi", "bak omi",
+          "vuzo rilke", "vuzo.rilke", "VuzoRilke", "vuzorilke", "v u z o rilke", "vuzo r i l k e", "sepatra",
+          "xsepa", "odilox", "kato", "kato12", "12kato", "katox", "mykato", "MyKato", "KATOpack", "k|a|t|o",
+          "k+a+t+o", "k@to", "zq123xxv", "zq12v", "morka  tun", "MORKE\ttun", "morkatun", "fel", "felbdo",
+          "aawib.", " wib.", "land", "the", "of", "1080p", "x264", "-", ".", "_", " ", "|", "!", "$", "@", "(", ")",
+          "[", "]", "/", "\\", "\x1c", "\t"]
+TITLE = st.lists(st.sampled_from(PIECES), min_size=0, max_size=8).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(TITLE, min_size=1, max_size=12), st.booleans())
+def test_bulk_path_never_clears_a_text_the_full_path_flags(titles: list[str], with_regex: bool) -> None:
+    m = MATCHERS[with_regex]
+    assert m.regex_without_bulk_path == []
+    flagged = m.flag_lines("\n".join(titles).encode())
+    assert flagged is not None
+    for i, t in enumerate(titles):
+        fm = m.match(t)
+        if fm.matches or fm.errors:
+            assert i in flagged, (t, fm.matches)
+    needs = set(m.needs_full_path(titles))
+    assert needs == set(flagged) and all(i in needs for i, t in enumerate(titles) if m.match(t).matches)
+
+
+def test_flagged_lines_are_few_for_clean_titles() -> None:
+    # Stage two runs in place: a cross-word join like `ba komi` is verified away, not flagged.
+    m = MATCHERS[True]
+    assert m.flag_lines(b"ba komi\nvu zorilke\nxbakomiy\nkatone\nzq1x\n") == []
+    assert m.flag_lines(b"one\nbakomi\nx zq12xv y\n") == [1, 2]
+
+
+def test_regex_outside_the_accepted_subset_falls_back_by_name() -> None:
+    rows = [*TERMS, ("r9", r"(?<=a)bc", "regex"), ("r10", r"(a)b\1", "regex")]
+    m = TermMatcher([parse_term_list(_csv(rows), "terms", "csv")])
+    assert [e for e, _ in m.regex_without_bulk_path] == ["r9", "r10"]
+    assert m.flag_lines(b"a\nb\n") is None
+    assert m.needs_full_path(["a", "b"]) == [0, 1]
+
+
+def test_accepted_regex_subset() -> None:
+    assert hyperscan_regex(r"foo\s+bar") == r"foo[\s\x1c-\x1f]+bar"
+    for bad in [r"(?i)x", r"(?=a)b", r"a{e<=1}", r"\Aab", r"ab\Z", r"a\1", "caf\u00e9", r"\p{L}", r"x{,3}",
+                r"[[:alpha:]]", r"(?P<n>a)"]:
+        assert hyperscan_regex(bad) is None, bad
+
+
+def test_sweep_with_a_regex_entry_decides_like_screen_and_keeps_the_bulk_path(corpus: Any, tmp_path: Path) -> None:
+    terms = [ln for ln in corpus.terms.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+    csv = tmp_path / "terms.csv"
+    csv.write_text(_csv([(f"t{i}", t, "") for i, t in enumerate(terms)] + [("rx", r"\b(?:caf|wib)[a-z]*\b", "regex")]))
+    bundle = ListBundle((ListText.read(csv),))
+    out = tmp_path / "o.jsonl"
+    summary = run_sweep(SweepConfig([str(corpus.jsonl)], bundle, output=out, size=SweepSize(chunk_bytes=64 << 10)))
+    assert "regex_without_bulk_path" not in summary["run"]
+    screener = screener_for(bundle)
+    expected = []
+    for i, t in enumerate(corpus.titles):
+        d = screener.screen(Item(id=f"t{i}", title=t))
+        if d.action != "allow":
+            expected.append({"source": str(corpus.jsonl), "row": i + 1, **d.to_json()})
+    assert read_flagged(out) == expected
+    assert any(r["entry"] == "terms:rx" or r["entry"] == "rx" for e in expected for r in e["reasons"])
