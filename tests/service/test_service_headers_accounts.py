@@ -79,6 +79,7 @@ def test_cli_resets_a_password_to_a_one_time_one(tmp_path: Path, monkeypatch: py
     monkeypatch.delenv("INDEXGUARD_KEY", raising=False)
     url = f"sqlite:///{tmp_path / 'a.db'}"
     runner = CliRunner()
+    assert runner.invoke(build_app(), ["db", "upgrade", "--database", url]).exit_code == 0  # only it creates a db
     assert runner.invoke(build_app(), ["user", "create", "bob", "--database", url]).exit_code == 0
     r = runner.invoke(build_app(), ["user", "password", "bob", "--database", url])
     assert r.exit_code == 0, r.output
