@@ -21,6 +21,8 @@ def _report(e: Env, item: str, **kw: object) -> dict[str, object]:
 
 
 def _case(e: Env, item: str) -> dict[str, object]:
+    if e.svc.listings is not None:  # a listing's case is opened behind its answer, from the queue
+        assert e.svc.listings.drain()
     with e.svc.sessions() as s:
         c = cases_repo.case_by_item(s, item)
         assert c is not None, f"no case for {item}"

@@ -91,7 +91,7 @@ def build_services(settings: Settings) -> Services:
     hotlines = load_directory(settings.hotlines_file)  # a bad file stops start-up with its error
     recorder = Recorder(factory, settings=settings, deny=live.deny)
     pool = ScreenPool(settings.screen_threads, settings.screen_queue)
-    listings = ListingWriter(factory, live.deny, notifier(settings))
+    listings = ListingWriter(factory, live.deny, lambda: notifier(settings))
     return Services(settings, engine, factory, cipher, live, metrics, keys, recorder, hotlines, pool, listings)
 
 
