@@ -74,6 +74,7 @@ def test_kill_9_in_a_burst_loses_no_answered_listing(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'ig.db'}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("INDEXGUARD_")}
     env.update(INDEXGUARD_ACCESS_LOG="0", INDEXGUARD_SNAPSHOT_DIR=str(tmp_path / "snap"))
+    _cli(env, "db", "upgrade", "--database", url)
     key = _cli(env, "apikey", "create", "--name", "t", "--scope", "screen", "--database", url).split()[-1]
     port = _port()
     proc = subprocess.Popen(

@@ -13,16 +13,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from indexguard.cases import service as cases
 from indexguard.cases.meta import CaseMeta
 from indexguard.screen.decision import Decision
 from indexguard.screen.deny_set import DENY_LIST, record_for
-from indexguard.store import deny_repo, records
+from indexguard.store import audit, deny_repo, records
 from indexguard.store.deny_repo import DatabaseDenySet, Pending
-from indexguard.store.models import RecordQueueEntry
+from indexguard.store.models import RecordQueueEntry, utcnow
 
 
 @dataclass(frozen=True)
@@ -115,26 +115,33 @@ def record_durable(s: Session, screenings: Sequence[Screening], deny: DatabaseDe
     entries, and for review/block items a queue row for the case. The caller commits many of these
     together (group commit), then hands the result to `deny.remember`; `drain_queue` does the rest."""
     pending: list[Pending] = []
-    for sc in screenings:
-        decision_id = records.save(s, _row(sc), True)
+    decision_ids = records.save_many(s, [_row(sc) for sc in screenings])
+    queue: list[dict[str, Any]] = []
+    for sc, decision_id in zip(screenings, decision_ids, strict=True):
         if sc.decision.action == "block" and sc.item.identities:
             pending += _deny(s, sc, decision_id, deny)
         if sc.item.case_meta is not None:
-            s.add(RecordQueueEntry(payload=_signal(sc, decision_id).to_json()))
+            queue.append({"payload": _signal(sc, decision_id).to_json(), "created_at": utcnow()})
+    if queue:
+        s.execute(insert(RecordQueueEntry), queue)
     return pending
 
 
 def drain_queue(factory: sessionmaker[Session], limit: int = 500, notify: cases.Notify | None = None) -> int:
     """Open or join the cases of up to `limit` queued items in one transaction that also removes
     their rows (claimed with DELETE ... RETURNING, so two drainers never take the same row; on an
-    error everything rolls back and stays queued). Returns how many were done."""
+    error everything rolls back and stays queued), with the cases' audit rows; webhooks after the
+    commit. Returns how many were done."""
     fx = cases.Effects()
     with factory() as s, s.begin():
         claimed = _claim(s, limit)
         for payload in claimed:
             fx.add(cases.open_or_join(s, cases.Signal.from_json(payload))[1])
-    if claimed:
-        cases.emit(factory, fx, notify)
+        # The cases' audit rows commit with them: one transaction, not one per row.
+        for actor, action, target, detail in fx.audit:
+            audit.append_in(s, actor, action, target, detail)
+    if claimed and notify is not None and fx.events:
+        notify(fx.events)
     return len(claimed)
 
 

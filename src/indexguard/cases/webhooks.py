@@ -402,18 +402,6 @@ def notifier(settings: Settings | None = None) -> Notify | None:
     return notify
 
 
-def deferred_notifier(settings: Settings | None = None) -> Notify:
-    """A Notify for long-lived senders (the listing queue's drainer): it resolves `notifier(settings)`
-    when events come, so a webhook target configured after start is used, as `notifier` would."""
-
-    def notify(events: list[tuple[str, dict[str, Any]]]) -> None:
-        target = notifier(settings)
-        if target is not None:
-            target(events)
-
-    return notify
-
-
 def _deliver(sender: WebhookSender) -> None:
     try:
         sender.run(max_wait=60)

@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLTimeoutError
 
 from indexguard import logs as jlog
-from indexguard.cases.webhooks import deferred_notifier
+from indexguard.cases.webhooks import notifier
 from indexguard.crypto import Cipher, KeyUnavailable, resolve_key
 from indexguard.demo.first_start import start_service
 from indexguard.errors import IndexguardError, ListFormatError
@@ -91,7 +91,7 @@ def build_services(settings: Settings) -> Services:
     hotlines = load_directory(settings.hotlines_file)  # a bad file stops start-up with its error
     recorder = Recorder(factory, settings=settings, deny=live.deny)
     pool = ScreenPool(settings.screen_threads, settings.screen_queue)
-    listings = ListingWriter(factory, live.deny, deferred_notifier(settings))
+    listings = ListingWriter(factory, live.deny, lambda: notifier(settings))
     return Services(settings, engine, factory, cipher, live, metrics, keys, recorder, hotlines, pool, listings)
 
 

@@ -17,6 +17,7 @@ import asyncio
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -50,12 +51,12 @@ class ListingWriter:
         self,
         factory: sessionmaker[Session],
         deny: DatabaseDenySet | None,
-        notify: Notify | None = None,
-        drain_batch: int = 500,
+        notify: Callable[[], Notify | None] = lambda: None,
+        drain_batch: int = 32,
     ) -> None:
         self._factory = factory
         self._deny = deny
-        self._notify = notify
+        self._notify = notify  # asked each time: webhook settings can change while running
         self._drain_batch = drain_batch
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._stop = threading.Event()
@@ -124,9 +125,13 @@ class ListingWriter:
     def _run_drainer(self) -> None:
         delay = 0.1
         while not self._stop.is_set():
+            # Listings waiting for their answer go first (SQLite has one writer), but only for a
+            # moment: under a steady stream the queue must still be worked off.
+            yielded = time.monotonic() + 0.05
+            while not self._jobs.empty() and time.monotonic() < yielded:
+                self._stop.wait(0.005)
             try:
-                with self._draining:
-                    n = recording.drain_queue(self._factory, self._drain_batch, self._notify)
+                n = recording.drain_queue(self._factory, self._drain_batch, self._notify())
                 delay = 0.1
             except Exception:  # stays queued; tried again after a pause
                 log.exception("working off the listing queue failed; retrying")
@@ -141,9 +146,12 @@ class ListingWriter:
         """Work the queue off now (tests, shutdown); True when it is empty."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            with self._draining:
-                if recording.drain_queue(self._factory, self._drain_batch, self._notify) == 0:
+            if recording.drain_queue(self._factory, self._drain_batch, self._notify()):
+                continue
+            with self._factory() as s:  # rows the drainer thread holds still count until it commits
+                if recording.queued(s) == 0:
                     return True
+            time.sleep(0.02)
         return False
 
     def start(self) -> None:
