@@ -57,7 +57,7 @@ def _live_entries(factory: object) -> dict[str, dict[str, str]]:
     with factory() as s:  # type: ignore[operator]
         live = lists_repo.live_set(s)
         row = next(v for v in live.live if v.list_name == "NCMEC_TEST")
-        return {e["id"]: e for e in row.entries}
+        return {e["id"]: e for e in lists_repo.entries_public(row)}
 
 
 def test_first_fetch_pages_and_fills_the_bank(env: tuple) -> None:

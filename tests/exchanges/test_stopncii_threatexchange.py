@@ -32,7 +32,7 @@ def factory(db_url: str) -> Iterator[object]:
 def _entries(factory: object, bank: str) -> dict[str, dict[str, str]]:
     with factory() as s:  # type: ignore[operator]
         row = next(v for v in lists_repo.live_set(s).live if v.list_name == bank)
-        return {e["id"]: e for e in row.entries}
+        return {e["id"]: e for e in lists_repo.entries_public(row)}
 
 
 def _ncii(ts: int, h: str, kind: str = "ImagePDQ") -> dict[str, object]:
