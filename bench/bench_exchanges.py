@@ -56,7 +56,8 @@ def _fetch(n: int) -> dict[str, Any]:
 
 
 def _vpdq(videos: int, frames: int, queries: int) -> dict[str, Any]:
-    from indexguard.match.vpdq_index import Frame, VpdqIndex
+    from indexguard.formats.video import Frame
+    from indexguard.match.vpdq_index import VpdqIndex
 
     rnd = random.Random(2)
     idx = VpdqIndex()

@@ -114,6 +114,31 @@ def sweep(source: Path, bundle: ListBundle, work: Path, *, workers: int = 1, das
     }
 
 
+def planner(corpus: Path) -> dict[str, Any]:
+    """The coordinator's own work per source, in CPU time: planning chunks (reading the file once and
+    counting newlines), the part of a sweep that grows with the input."""
+    from indexguard.sweep.fields import FieldMap
+    from indexguard.sweep.sources import SweepSize, plan
+
+    out: dict[str, Any] = {}
+    for name in ("titles.txt", "titles.jsonl"):
+        chunks = list(plan([str(corpus / name)], FieldMap(), SweepSize()))
+        titles = chunks[-1].first_row - 1 + (corpus / name).read_bytes()[chunks[-1].start :].count(b"\n")
+        best = min(_timed_plan(corpus / name) for _ in range(3))
+        out[name] = {"chunks": len(chunks), "cpu_s": round(best, 4), "titles_per_cpu_s": round(titles / best)}
+    return out
+
+
+def _timed_plan(path: Path) -> float:
+    from indexguard.sweep.fields import FieldMap
+    from indexguard.sweep.sources import SweepSize, plan
+
+    c0 = _cpu()
+    for _ in plan([str(path)], FieldMap(), SweepSize()):
+        pass
+    return max(_cpu() - c0, 1e-6)
+
+
 def _cpu() -> float:
     import resource
 
@@ -221,6 +246,7 @@ def measure(corpus: Path, workers: list[int], dask_workers: int, *, regex: bool 
                 noop.append(step(sweep(corpus / name, bundle, work, workers=n, noop=True,
                                        label=f"coordinator-only {n} processes")))
         step(None)
+        out["planner"] = step(planner(corpus))
         out["raw_hyperscan_vs_bulk"] = step(raw_vs_bulk(corpus / "titles.txt", terms))
         step(None)
         if dask_workers:

@@ -25,6 +25,9 @@ CORE_MAY_IMPORT = {
     "match": ("text", "formats", "lists"),
     "screen": ("text", "formats", "lists", "match"),
 }
+# Known breaches, listed so they stay visible until moved (the test fails on any new one). None now: vPDQ's
+# frames live in formats, its banks in lists, its matcher in match (issue 19 moved them).
+KNOWN_CORE_BREACHES: set[tuple[str, str]] = set()
 # The command line is the launcher of the sweep and the integrations (`indexguard sweep`, `proxy`, `export`,
 # `probe`); it reaches the web app only through uvicorn's factory string. No other face imports a face.
 FACE_MAY_IMPORT = {"cli": ("sweep", "integrations"), "web": (), "integrations": (), "sweep": ()}
@@ -75,9 +78,16 @@ def test_workflow_imports_no_face(path: Path) -> None:
 def test_core_packages_import_only_what_lies_below(path: Path) -> None:
     own = _package(path)
     allowed = set(CORE_MAY_IMPORT[own]) | {own}
+    rel = str(path.relative_to(PKG))
     bad = [m for m in _imports(path) if m.startswith("indexguard.") and m.split(".")[1] in CORE and
-           m.split(".")[1] not in allowed]  # fmt: skip
-    assert bad == [], f"{path.relative_to(PKG)} ({own}) imports {bad}"
+           m.split(".")[1] not in allowed and (rel, m) not in KNOWN_CORE_BREACHES]  # fmt: skip
+    assert bad == [], f"{rel} ({own}) imports {bad}"
+
+
+def test_known_breaches_are_still_there() -> None:
+    """A breach that was fixed must leave the list, so the list never hides a new one."""
+    gone = [(f, m) for f, m in KNOWN_CORE_BREACHES if not (PKG / f).exists() or m not in _imports(PKG / f)]
+    assert gone == []
 
 
 def _face_imports(path: Path, own: str) -> list[str]:

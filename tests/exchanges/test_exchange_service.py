@@ -96,6 +96,8 @@ def test_cli_banks_fetch_for_cron(ncmec: tuple[NcmecState, str], tmp_path: Path)
     db = f"sqlite:///{tmp_path / 'cli.db'}"
     env = {"INDEXGUARD_NCMEC_HASH_USERNAME": USER, "INDEXGUARD_NCMEC_HASH_PASSWORD": PASSWORD}
     runner = CliRunner()
+    made = runner.invoke(build_app(), ["db", "upgrade", "--database", db])  # CLI commands need a database
+    assert made.exit_code == 0, made.output
     r = runner.invoke(build_app(), ["banks", "fetch", "--database", db, "--config", str(cfg)], env=env)
     assert r.exit_code == 0, r.output
     line = json.loads(r.stdout.strip().splitlines()[-1])

@@ -98,7 +98,8 @@ def test_incremental_fetch_applies_additions_updates_and_deletions(env: tuple) -
     assert "ncmec-test:44-img9:pdq" in entries
     with factory() as s:
         versions = lists_repo.versions(s, "NCMEC_TEST")
-        diff = lists_repo.diff(lists_repo.resolve(s, "NCMEC_TEST", "1"), lists_repo.resolve(s, "NCMEC_TEST", "2"))
+        v1, v2 = lists_repo.resolve(s, "NCMEC_TEST", "1"), lists_repo.resolve(s, "NCMEC_TEST", "2")
+        diff = lists_repo.diff(v1, v2, cipher)
     assert [v.number for v in versions] == [1, 2] and versions[1].live
     assert diff["removed"] == ["ncmec-test:42-img0:pdq"] and diff["added"] == ["ncmec-test:44-img9:pdq"]
     with factory() as s, s.begin():
@@ -123,6 +124,8 @@ def test_crash_mid_fetch_resumes_without_duplicates(env: tuple) -> None:
         fetch_source(factory, cipher, _cfg(url), CREDS, owner="a", after_batch=crash)
     with factory() as s:
         assert s.query(ExchangeRecord).count() == 2 and s.query(ListVersion).count() == 0
+    other = fetch_source(factory, cipher, _cfg(url), CREDS, owner="b")  # the dead fetch's lease still holds
+    assert other.busy and not other.ok
     before = len(state.requests)
     out = fetch_source(factory, cipher, _cfg(url), CREDS, owner="a")
     assert out.ok and out.resumed and out.records == 5 and out.entries == 5

@@ -56,6 +56,10 @@ def test_stopncii_first_and_incremental_fetch_with_paging(factory: object) -> No
         again = fetch_source(factory, Cipher(b"k" * 32), cfg, creds, owner="t")  # type: ignore[arg-type]
         assert again.ok and again.updated == 1 and again.entries == 5
         assert state.requests[-1]["startTimestamp"] == ["105"]  # from the checkpoint, not from the start
+        withdrawn = {**_ncii(300, PDQ[0]), "hashStatus": "Withdrawn", "caseNumbers": {"case-1": "Withdrawn"}}
+        state.records.append(withdrawn)
+        third = fetch_source(factory, Cipher(b"k" * 32), cfg, creds, owner="t")  # type: ignore[arg-type]
+        assert third.ok and third.deleted == 1 and third.entries == 4  # withdrawn by the person: gone
         bad = Credentials(stopncii_subscription_key=SUB, stopncii_fetch_function_key="wrong")
         failed = fetch_source(factory, Cipher(b"k" * 32), cfg, bad, owner="t")  # type: ignore[arg-type]
         assert not failed.ok and "authentication failed (HTTP 401)" in (failed.error or "")

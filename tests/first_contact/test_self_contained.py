@@ -1,5 +1,6 @@
-"""Nothing under src/, tests/ or bench/ reaches outside the repository: the fixtures, the NCMEC schema and the
-benchmark-corpus generator are all in the clone (tests/fixtures/, bench/make_bench_corpus.py)."""
+"""Nothing under src/, tests/ or scripts/ (nor the benchmark corpus) reaches outside the repository: the
+fixtures, the NCMEC schema and the benchmark-corpus generator are all in the clone (tests/fixtures/,
+bench/make_bench_corpus.py)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-# Path constructions that leave the checkout: the old ../shared beside the clone (as a string or built with
-# `/ "shared"`), the repository root's parent, the development machine's /work tree. ("../" alone is not
-# flagged: path-traversal tests feed it as hostile input.)
-OUTSIDE = re.compile(r"""["']\.\./shared|(["'])/work/|/\s*["']shared["']|\bROOT\.parent\b""")
-SCANNED = [p for d in ("src", "tests", "bench", "scripts") for p in sorted((ROOT / d).rglob("*"))
-           if p.is_file() and p.suffix in {".py", ".toml", ".cfg", ".ini", ".sh", ""} and "fixtures" not in p.parts
-           and p != Path(__file__).resolve()]  # this file holds the examples the pattern must catch
+# Path constructions that leave the checkout: the old ../shared beside the clone (as a string, or built from a
+# `.parent` chain with `/ "shared"`), the repository root's parent, the development machine's /work tree.
+# ("../" alone is not flagged: path-traversal tests feed it as hostile input.)
+OUTSIDE = re.compile(
+    r"""["']\.\./shared|\.parent\s*/\s*["']shared|parents\[\d+\]\s*/\s*["']shared|(["'])/work/|\bROOT\.parent\b"""
+)
+# bench/ as a whole may use tools beside the clone (bench_hma.py drives an HMA install); its corpus may not.
+SCANNED = [ROOT / "bench" / "corpus.py"] + [
+    p for d in ("src", "tests", "scripts") for p in sorted((ROOT / d).rglob("*"))
+    if p.is_file() and p.suffix in {".py", ".toml", ".cfg", ".ini", ".sh", ""} and "fixtures" not in p.parts
+    and p != Path(__file__).resolve()  # this file holds the examples the pattern must catch
+]
 
 
 @pytest.mark.parametrize("path", SCANNED, ids=lambda p: str(p.relative_to(ROOT)))

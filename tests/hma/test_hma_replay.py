@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from hma_calls import RECORDED, URL_REFUSED_HINT, expected_different, normalise, run, seed_hashes
 
 from indexguard.settings import Settings
-from indexguard.store import accounts
+from indexguard.store import accounts, lists_repo
 from indexguard.web.app import build_services, create_app
 
 
@@ -43,13 +43,16 @@ def ig(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClien
 
 
 def _wait_for(svc: Any, name: str) -> None:
-    deadline = time.monotonic() + 10
+    """Until the bank's newest stored version is the one the worker serves."""
+    deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
+        with svc.sessions() as s:
+            newest = lists_repo.versions(s, name)[-1].version
         st = svc.live.state
-        if st is not None and name in st.versions:
+        if st is not None and st.versions.get(name) == newest:
             return
         time.sleep(0.05)
-    raise AssertionError(f"{name} never went live")
+    raise AssertionError(f"{name}'s newest version never went live")
 
 
 def test_hma_client_gets_hmas_answers(ig: tuple[TestClient, dict[str, str], Any]) -> None:
@@ -58,7 +61,6 @@ def test_hma_client_gets_hmas_answers(ig: tuple[TestClient, dict[str, str], Any]
 
     def wait() -> None:
         _wait_for(svc, "BANK_B")
-        time.sleep(0.3)  # the last add's version too
 
     ours = run(client, "/hma", headers, wait)
     assert len(ours) == len(recorded)

@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 
 from indexguard.cli.main import build_app
 from indexguard.errors import ListFormatError, ParseError
-from indexguard.formats.video import VPDQ_HINT, VpdqUnavailable, hash_video, to_json
+from indexguard.formats.video import VPDQ_HINT, Frame, VpdqUnavailable, hash_video, parse_vpdq, to_json
 from indexguard.lists.vpdq_list import load_vpdq_bank
-from indexguard.match.vpdq_index import Frame, VpdqIndex, parse_vpdq
+from indexguard.match.vpdq_index import VpdqBank, VpdqIndex
 
 
 def _flip(h: str, rnd: random.Random, k: int) -> str:
@@ -91,7 +91,7 @@ def test_bank_file_and_cli_match(tmp_path: Path) -> None:
     rnd = random.Random(19)
     videos = [[Frame(f.pdq, 100, f.timestamp) for f in _video(rnd, 10)] for _ in range(3)]
     path = _bank_file(tmp_path, videos)
-    bank = load_vpdq_bank(path)
+    bank = VpdqBank(load_vpdq_bank(path))
     assert [m.entry for m in bank.match(videos[1])] == ["clip-1"]
     near = [Frame(_flip(f.pdq, rnd, 12), 95, f.timestamp) for f in videos[2][:9]]
     (tmp_path / "items.jsonl").write_text(

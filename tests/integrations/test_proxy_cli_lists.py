@@ -17,6 +17,8 @@ def test_proxy_takes_url_lists_like_screen(tmp_path: Path, monkeypatch: pytest.M
     built: dict[str, Any] = {}
     monkeypatch.setattr(proxy_cmd, "make_proxy_app", lambda cfg, screener: built.setdefault("screener", screener))
     monkeypatch.setattr("uvicorn.run", lambda *a, **k: None)
+    # Its logging setup would bind the root logger to this runner's stream, closed after the test.
+    monkeypatch.setattr(proxy_cmd, "configure_logging", lambda level: None)
     (tmp_path / "terms.txt").write_text("bizu\n")
     (tmp_path / "urls.txt").write_text("http://listed.example.test/bad/*\n")
     args = ["proxy", "--upstream", "http://127.0.0.1:1/api", "--no-apikey", "--terms", str(tmp_path / "terms.txt"),

@@ -171,6 +171,7 @@ def test_cli_audit_verify_exit_codes(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.delenv("INDEXGUARD_KEY", raising=False)
     url = f"sqlite:///{tmp_path / 'a.db'}"
     runner = CliRunner()
+    assert runner.invoke(build_app(), ["db", "upgrade", "--database", url]).exit_code == 0  # only it creates a db
     made = runner.invoke(build_app(), ["user", "create", "alice", "--database", url])  # key file + keyed rows
     assert made.exit_code == 0, made.output
     assert (tmp_path / "a.db.key.audit-head").is_file()  # the anchor sits beside the key file
@@ -193,3 +194,19 @@ def test_row_mac_is_hmac_of_the_canonical_form() -> None:
     e = AuditEntry(seq=1, at="t", actor="a", action="b", target="c", detail={}, prev_hash=audit.GENESIS)
     want = hmac.new(key, audit.canonical(1, "t", "a", "b", "c", {}, audit.GENESIS), hashlib.sha256).hexdigest()
     assert audit.row_mac(key, e) == want
+
+
+def test_syslog_anchor_gets_each_new_head(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    sock_path = tmp_path / "log.sock"
+    rx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    rx.bind(str(sock_path))
+    rx.settimeout(5)
+    monkeypatch.setattr(audit, "SYSLOG_ADDRESS", str(sock_path))
+    chain = audit.Chain(secrets.token_bytes(32), audit.Anchor(tmp_path / "head", syslog=True))
+    f = audit.bind(_factory(f"sqlite:///{tmp_path / 'a.db'}"), chain)
+    audit.append(f, "t", "x", "y", {})
+    line = rx.recv(4096).decode()
+    rx.close()
+    assert "indexguard audit head seq=1" in line and _rows(f)[0].hash in line

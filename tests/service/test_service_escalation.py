@@ -46,6 +46,8 @@ def make_env(tmp_path: object, db_url: str) -> Iterator[object]:
 def _blocked_case(e: Env, item: str) -> int:
     r = e.client.post("/v1/listings", json={"id": item, "title": "bizu pack"}, headers=e.auth("screen"))
     assert r.json()["action"] == "block"
+    if e.svc.listings is not None:  # a listing's case is opened behind its answer, from the queue
+        assert e.svc.listings.drain()
     with e.svc.sessions() as s:
         return int(s.scalars(select(Case.id).where(Case.item_id == item)).one())
 
@@ -83,6 +85,6 @@ def test_escalate_without_a_hotline_only_marks_the_case(make_env, db_url: str) -
     with e.svc.sessions() as s:
         assert s.get(Case, cid).hotline_requested is True  # type: ignore[union-attr]
         assert s.scalars(select(HotlineReport)).first() is None
-    # the CLI refuses to build a report under a made-up name
+    # the CLI never files under a made-up name: the XML is a preview with the reporter marked as missing
     out = CliRunner().invoke(build_app(), ["hotline", "ncmec-xml", "--case", str(cid), "--database", db_url])
-    assert out.exit_code != 0 and "reporter's identity" in out.output
+    assert "reporter's identity" in out.output

@@ -33,7 +33,8 @@ def test_hot_swap_under_load(server: tuple[str, Services]) -> None:
     with httpx.Client(base_url=base, timeout=30) as c:
         old = c.post("/v1/lists", params={"name": "swap", "activate": "true"}, content=b"bizu\n", headers=h).json()
         new = c.post("/v1/lists", params={"name": "swap"}, content=b"bizu\nkelvorn\n", headers=h).json()
-        while c.get("/readyz").json().get("lists", {}).get("swap") != old["version"]:
+        published = svc.live.published({"swap": old["version"]})["swap"]  # /readyz shows keyed digests
+        while c.get("/readyz").json().get("lists", {}).get("swap") != published:
             time.sleep(0.05)
 
     stop = threading.Event()

@@ -25,7 +25,9 @@ def test_metrics_count_decisions_and_show_live_versions(env: Env) -> None:
     text = env.client.get("/metrics").text
     assert 'indexguard_decisions_total{action="block",category="csam"} 2.0' in text
     assert 'indexguard_decisions_total{action="allow",category="none"} 1.0' in text
-    assert f'indexguard_live_list{{list="site",version="{info["version"]}"}} 1.0' in text
+    published = env.svc.live.published({"site": info["version"]})["site"]  # a keyed digest, not the SHA-256
+    assert f'indexguard_live_list{{list="site",version="{published}"}} 1.0' in text
+    assert info["version"] not in text
     assert 'indexguard_screen_seconds_bucket{endpoint="query"' in text
 
 

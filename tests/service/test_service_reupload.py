@@ -123,6 +123,7 @@ def test_a_flagged_torrent_is_parsed_once(env: Env, monkeypatch: pytest.MonkeyPa
     r = env.client.post("/v1/torrents", files={"file": ("t.torrent", data)}, data={"id": "P1"},
                         headers=env.auth("screen"))  # fmt: skip
     assert r.json()["action"] == "block" and len(calls) == 1
+    assert env.svc.listings.drain()  # cases open behind the answer, from the durable queue
     case = env.client.get("/v1/cases", params={"status": "open"}, headers=env.auth("cases")).json()["cases"]
     meta = next(c["meta"] for c in case if c["item"] == "P1")
     assert any(f["name"] == "name" and f["matched"] is True for f in meta["fields"])  # the case has the parsed fields

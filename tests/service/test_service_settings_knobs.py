@@ -285,6 +285,7 @@ def test_retention_of_30_days_purges_31_day_old_evidence(tmp_path: Path) -> None
 def test_cli_refuses_bad_retention_and_plain_http_ncmec(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'c.db'}"
     runner = CliRunner()
+    assert runner.invoke(build_app(), ["db", "upgrade", "--database", url]).exit_code == 0  # only it creates a db
     r = runner.invoke(
         build_app(),
         ["evidence", "purge", "--config", str(_config(tmp_path, "retention_days = 0\n")), "--database", url],

@@ -8,7 +8,6 @@ or through the recorder thread (queries, batches).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -122,7 +121,7 @@ def record_durable(s: Session, screenings: Sequence[Screening], deny: DatabaseDe
         if sc.decision.action == "block" and sc.item.identities:
             pending += _deny(s, sc, decision_id, deny)
         if sc.item.case_meta is not None:
-            queue.append({"payload": _signal_json(_signal(sc, decision_id)), "created_at": utcnow()})
+            queue.append({"payload": _signal(sc, decision_id).to_json(), "created_at": utcnow()})
     if queue:
         s.execute(insert(RecordQueueEntry), queue)
     return pending
@@ -137,23 +136,13 @@ def drain_queue(factory: sessionmaker[Session], limit: int = 500, notify: cases.
     with factory() as s, s.begin():
         claimed = _claim(s, limit)
         for payload in claimed:
-            fx.add(cases.open_or_join(s, _signal_of(payload))[1])
+            fx.add(cases.open_or_join(s, cases.Signal.from_json(payload))[1])
         # The cases' audit rows commit with them: one transaction, not one per row.
         for actor, action, target, detail in fx.audit:
             audit.append_in(s, actor, action, target, detail)
     if claimed and notify is not None and fx.events:
         notify(fx.events)
     return len(claimed)
-
-
-def _signal_json(sig: cases.Signal) -> dict[str, Any]:
-    return {**{f.name: getattr(sig, f.name) for f in dataclasses.fields(sig)},
-            "meta": sig.meta.to_json() if sig.meta is not None else None}  # fmt: skip
-
-
-def _signal_of(payload: dict[str, Any]) -> cases.Signal:
-    meta = payload.get("meta")
-    return cases.Signal(**{**payload, "meta": CaseMeta.from_json(meta) if meta is not None else None})
 
 
 def _claim(s: Session, limit: int) -> list[dict[str, Any]]:

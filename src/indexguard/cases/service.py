@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from PIL import Image, UnidentifiedImageError
@@ -70,6 +70,17 @@ class Signal:
     report_id: int | None = None
     reasons: list[dict[str, Any]] = field(default_factory=list)
     meta: CaseMeta | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON (a queue row carries it): the metadata in its stored form."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["meta"] = self.meta.to_json() if self.meta is not None else None
+        return out
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> Signal:
+        meta = obj.get("meta")
+        return cls(**{**obj, "meta": CaseMeta.from_json(meta) if meta is not None else None})
 
 
 @dataclass

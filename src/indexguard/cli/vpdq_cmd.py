@@ -40,14 +40,15 @@ def match(
     distance: Annotated[int, typer.Option(help="PDQ distance for two frames to match.")] = 31,
 ) -> None:
     """Each item's matching bank videos as JSON lines (list, entry, category, shares); never a hash."""
-    from indexguard.lists.vpdq_list import VpdqBank, load_vpdq_bank
-    from indexguard.match.vpdq_index import VpdqIndex, parse_vpdq
+    from indexguard.formats.video import parse_vpdq
+    from indexguard.lists.vpdq_list import load_vpdq_bank
+    from indexguard.match.vpdq_index import VpdqBank, VpdqIndex
 
     try:
         banks: list[VpdqBank] = []
         for b in bank:
             loaded = load_vpdq_bank(b)
-            banks.append(VpdqBank(loaded.name, loaded.entries, VpdqIndex(distance=distance, query_pct=query_pct)))
+            banks.append(VpdqBank(loaded, VpdqIndex(distance=distance, query_pct=query_pct)))
     except IndexguardError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None

@@ -247,7 +247,23 @@ def _stopncii(cfg: SourceConfig, creds: Credentials) -> Any:
         creds.stopncii_subscription_key, creds.stopncii_fetch_function_key, base_url_override=cfg.base_url
     )
     collab = collab_mod.CollaborationConfigBase(name=cfg.name, api="stop_ncii", enabled=True)
-    return impl.StopNCIISignalExchangeAPI(collab, client)
+    state = module("threatexchange.exchanges.fetch_state")
+    gone = (client_mod.StopNCIICaseStatus.Withdrawn, client_mod.StopNCIICaseStatus.Deleted)
+
+    class _Api(impl.StopNCIISignalExchangeAPI):  # type: ignore[misc, name-defined]
+        # The library tests the hash value, not the case status, against Withdrawn/Deleted, so a
+        # withdrawn hash would never leave the bank: the same fetch with the status tested.
+        def fetch_iter(self, _types: Any, checkpoint: Any) -> Any:
+            start = client_mod.StopNCIIAPI.DEFAULT_START_TIME if checkpoint is None else checkpoint.update_time
+            for result in self.api.fetch_hashes_iter(start_timestamp=start):
+                updates = {}
+                for record in result.hashRecords:
+                    key, meta = impl._get_delta_mapping(record)
+                    if key[0]:
+                        updates[key] = None if record.hashStatus in gone else meta
+                yield state.FetchDelta(updates, impl.StopNCIICheckpoint.from_stopncii_fetch(result))
+
+    return _Api(collab, client)
 
 
 def _file(cfg: SourceConfig, _creds: Credentials) -> Any:

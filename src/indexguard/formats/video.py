@@ -11,11 +11,44 @@ fails with one line saying so, and everything else (matching vPDQ hashes a site 
 from __future__ import annotations
 
 import importlib
+import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from indexguard.errors import IndexguardError
-from indexguard.match.vpdq_index import Frame
+from indexguard.errors import IndexguardError, ParseError
+
+MAX_FRAMES = 100_000  # a preview clip has tens of frames; a day of video at 1 frame/s is 86,400
+_HEX = frozenset("0123456789abcdef")
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    pdq: str
+    quality: int
+    timestamp: float
+
+
+def parse_vpdq(text: str) -> list[Frame]:
+    """The library's serialisation (JSON list of "pdq_hex,quality,timestamp"); ParseError when malformed."""
+    try:
+        items = json.loads(text or "[]")
+    except ValueError:
+        raise ParseError("vpdq", "not a JSON list of frames") from None
+    if not isinstance(items, list) or len(items) > MAX_FRAMES:
+        raise ParseError("vpdq", f"expected a JSON list of at most {MAX_FRAMES} frames")
+    frames = []
+    for n, item in enumerate(items):
+        parts = item.split(",") if isinstance(item, str) else []
+        try:
+            pdq, quality, ts = parts[0].strip().lower(), int(parts[1]), float(parts[2])
+        except (IndexError, ValueError):
+            raise ParseError("vpdq", f"frame {n} is not 'pdq_hex,quality,timestamp'") from None
+        if len(pdq) != 64 or not _HEX.issuperset(pdq) or not 0 <= quality <= 100 or ts < 0 or len(parts) != 3:
+            raise ParseError("vpdq", f"frame {n} is out of range")
+        frames.append(Frame(pdq, quality, ts))
+    return frames
+
 
 VPDQ_HINT = (
     "vPDQ video hashing needs the 'vpdq' package, which builds against FFmpeg's development libraries: "

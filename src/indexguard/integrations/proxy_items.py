@@ -25,7 +25,7 @@ Key = tuple[str, str, bytes]  # (indexer id, download link base, the item's byte
 class Screened:
     element: Element | None  # the kept item with its links rewritten; None when it was dropped
     pub_date: str
-    decision: Decision  # re-reported for a dropped item every time a search meets it
+    decision: Decision | None  # a dropped item's, re-reported every time a search meets it; None when kept
     expires: float
 
 
@@ -54,7 +54,7 @@ class ItemCache:
             return None
         return entry
 
-    def put(self, key: Key, element: Element | None, pub_date: str, decision: Decision,
+    def put(self, key: Key, element: Element | None, pub_date: str, decision: Decision | None,
             now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
         self._entries.pop(key, None)  # a new entry goes to the end of the eviction order

@@ -38,7 +38,9 @@ class LinkTable:
     def __init__(self, ttl: float, max_links: int) -> None:
         self.ttl = ttl
         self.max_links = max_links
-        self._by_id: OrderedDict[str, Link] = OrderedDict()
+        # Plain tuples of strings and a float: the garbage collector stops tracking those, which matters
+        # with a hundred thousand entries (a dataclass per link cost ~20 % of a cold search in collections).
+        self._by_id: OrderedDict[str, tuple[str, str, str, str, float]] = OrderedDict()
         self._by_url: dict[tuple[str, str], str] = {}
 
     def __len__(self) -> int:
@@ -48,30 +50,30 @@ class LinkTable:
         now = time.monotonic() if now is None else now
         known = self._by_url.get((indexer, url))
         if known is not None:
-            link = self._by_id.get(known)
-            if link is not None and link.expires - now > self.ttl / 2:
+            entry = self._by_id.get(known)
+            if entry is not None and entry[4] - now > self.ttl / 2:
                 return known
         link_id = secrets.token_urlsafe(16)
-        self._by_id[link_id] = Link(url, indexer, kind, title, now + self.ttl)
+        self._by_id[link_id] = (url, indexer, kind, title, now + self.ttl)
         self._by_url[(indexer, url)] = link_id
         self._evict(now)
         return link_id
 
     def get(self, link_id: str, now: float | None = None) -> Link | None:
         now = time.monotonic() if now is None else now
-        link = self._by_id.get(link_id) if ID_RE.fullmatch(link_id) else None
-        if link is None or link.expires <= now:
+        entry = self._by_id.get(link_id) if ID_RE.fullmatch(link_id) else None
+        if entry is None or entry[4] <= now:
             return None
-        return link
+        return Link(*entry)
 
     def _evict(self, now: float) -> None:
         while self._by_id:
-            oldest_id, oldest = next(iter(self._by_id.items()))
-            if len(self._by_id) <= self.max_links and oldest.expires > now:
+            oldest_id, (url, indexer, _, _, expires) = next(iter(self._by_id.items()))
+            if len(self._by_id) <= self.max_links and expires > now:
                 return
             del self._by_id[oldest_id]
-            if self._by_url.get((oldest.indexer, oldest.url)) == oldest_id:
-                del self._by_url[(oldest.indexer, oldest.url)]
+            if self._by_url.get((indexer, url)) == oldest_id:
+                del self._by_url[(indexer, url)]
 
 
 def safe_filename(title: str, extension: str) -> str:

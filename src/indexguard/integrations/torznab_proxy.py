@@ -376,6 +376,7 @@ class TorznabProxy:
                  if hit is None]
         decisions = iter(screener.screen_many([fi.to_item() for fi in fresh]))
         fresh_items = iter(fresh)
+        decision: Decision | None
         for key, hit in zip(keys, known, strict=True):
             if hit is None:
                 fi, d = next(fresh_items), next(decisions)
@@ -384,13 +385,15 @@ class TorznabProxy:
                     self._rewrite_links(fi, feed.namespace, indexer, dl_base)
                     if not fi.has_indexer:
                         tf.set_indexer(fi.element, indexer.id, indexer.title)
-                self._items.put(key, fi.element if kept else None, fi.pub_date, d, now)
+                # A kept item's decision is not kept: fewer objects for the garbage collector to walk.
+                self._items.put(key, fi.element if kept else None, fi.pub_date, None if kept else d, now)
                 element, pub_date, decision = (fi.element if kept else None), fi.pub_date, d
             else:
                 element, pub_date, decision = hit.element, hit.pub_date, hit.decision
             if element is None:
                 scan.dropped += 1
-                self._emit("item", function, decision)
+                if decision is not None:
+                    self._emit("item", function, decision)
             else:
                 scan.kept.append((pub_date, element))
         scan.scanned += len(feed.elements)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from indexguard.errors import ListFormatError, ParseError
-from indexguard.match.vpdq_index import Frame, VideoMatch, VpdqIndex, parse_vpdq
+from indexguard.formats.video import Frame, parse_vpdq
 
 MAX_FILE_BYTES = 1 << 30
 
@@ -30,45 +30,15 @@ class VpdqEntry:
 
 
 @dataclass(frozen=True)
-class VpdqBankMatch:
-    list: str
-    entry: str
-    category: str
-    query_match_pct: float
-    compared_match_pct: float
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "list": self.list,
-            "entry": self.entry,
-            "category": self.category,
-            "query_match_pct": round(self.query_match_pct, 2),
-            "compared_match_pct": round(self.compared_match_pct, 2),
-        }
-
-
-class VpdqBank:
-    """A named set of videos, indexed for matching."""
-
-    def __init__(self, name: str, entries: list[VpdqEntry], index: VpdqIndex | None = None) -> None:
-        self.name = name
-        self.entries = entries
-        self.index = index or VpdqIndex()
-        for n, e in enumerate(entries):
-            self.index.add(n, list(e.frames))
-
-    def match(self, frames: list[Frame]) -> list[VpdqBankMatch]:
-        return [self._named(m) for m in self.index.match(frames)]
-
-    def _named(self, m: VideoMatch) -> VpdqBankMatch:
-        e = self.entries[m.video]
-        return VpdqBankMatch(self.name, e.id, e.category, m.query_match_pct, m.compared_match_pct)
+class VpdqList:
+    name: str
+    entries: list[VpdqEntry]
 
     def __repr__(self) -> str:
-        return f"VpdqBank(name={self.name!r}, videos={len(self.entries)})"
+        return f"VpdqList(name={self.name!r}, videos={len(self.entries)})"
 
 
-def load_vpdq_bank(path: str | Path, name: str | None = None, category: str = "csam") -> VpdqBank:
+def load_vpdq_bank(path: str | Path, name: str | None = None, category: str = "csam") -> VpdqList:
     p = Path(path)
     try:
         if p.stat().st_size > MAX_FILE_BYTES:
@@ -79,7 +49,7 @@ def load_vpdq_bank(path: str | Path, name: str | None = None, category: str = "c
     except UnicodeDecodeError:
         raise ListFormatError(str(p), None, "not valid UTF-8") from None
     bank = name or p.stem
-    return VpdqBank(bank, parse_vpdq_bank(text, str(p), bank, category))
+    return VpdqList(bank, parse_vpdq_bank(text, str(p), bank, category))
 
 
 def parse_vpdq_bank(text: str, source: str, bank: str, category: str = "csam") -> list[VpdqEntry]:

@@ -9,53 +9,24 @@ reaches `query_pct` (80 %) and the share of the bank video's frames that match r
 (0 %). Here every bank frame sits in one `PdqIndex` and all of a query's frames are searched in one
 batch, so a query costs one range search instead of a comparison with every video.
 
-Hashing a video needs the `vpdq` package (FFmpeg underneath): see `indexguard.formats.video`.
+Frames and their serialisation: `indexguard.formats.video` (hashing a video needs the `vpdq` package,
+FFmpeg underneath). Banks: `indexguard.lists.vpdq_list`.
 Matching needs nothing beyond NumPy.
 """
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass
 
-from indexguard.errors import ParseError
+from indexguard.formats.video import Frame
+from indexguard.lists.vpdq_list import VpdqList
 from indexguard.match.pdq_index import PdqIndex
 
 QUALITY_THRESHOLD = 50
 DISTANCE_THRESHOLD = 31
 QUERY_MATCH_PCT = 80.0
 COMPARED_MATCH_PCT = 0.0
-MAX_FRAMES = 100_000  # a preview clip has tens of frames; a day of video at 1 frame/s is 86,400
-_HEX = frozenset("0123456789abcdef")
-
-
-@dataclass(frozen=True, slots=True)
-class Frame:
-    pdq: str
-    quality: int
-    timestamp: float
-
-
-def parse_vpdq(text: str) -> list[Frame]:
-    """The library's serialisation (JSON list of "pdq_hex,quality,timestamp"); ParseError when malformed."""
-    try:
-        items = json.loads(text or "[]")
-    except ValueError:
-        raise ParseError("vpdq", "not a JSON list of frames") from None
-    if not isinstance(items, list) or len(items) > MAX_FRAMES:
-        raise ParseError("vpdq", f"expected a JSON list of at most {MAX_FRAMES} frames")
-    frames = []
-    for n, item in enumerate(items):
-        parts = item.split(",") if isinstance(item, str) else []
-        try:
-            pdq, quality, ts = parts[0].strip().lower(), int(parts[1]), float(parts[2])
-        except (IndexError, ValueError):
-            raise ParseError("vpdq", f"frame {n} is not 'pdq_hex,quality,timestamp'") from None
-        if len(pdq) != 64 or not _HEX.issuperset(pdq) or not 0 <= quality <= 100 or ts < 0 or len(parts) != 3:
-            raise ParseError("vpdq", f"frame {n} is out of range")
-        frames.append(Frame(pdq, quality, ts))
-    return frames
 
 
 def usable(frames: list[Frame], quality: int = QUALITY_THRESHOLD) -> list[str]:
@@ -124,3 +95,42 @@ class VpdqIndex:
             if q_pct >= self.query_pct and c_pct >= self.compared_pct:
                 out.append(VideoMatch(video, q_pct, c_pct))
         return sorted(out, key=lambda m: (-m.query_match_pct, -m.compared_match_pct, m.video))
+
+
+@dataclass(frozen=True)
+class VpdqBankMatch:
+    list: str
+    entry: str
+    category: str
+    query_match_pct: float
+    compared_match_pct: float
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "list": self.list,
+            "entry": self.entry,
+            "category": self.category,
+            "query_match_pct": round(self.query_match_pct, 2),
+            "compared_match_pct": round(self.compared_match_pct, 2),
+        }
+
+
+class VpdqBank:
+    """A vPDQ list indexed for matching; matches name the list, entry id and category, never a hash."""
+
+    def __init__(self, source: VpdqList, index: VpdqIndex | None = None) -> None:
+        self.name = source.name
+        self.entries = source.entries
+        self.index = index or VpdqIndex()
+        for n, e in enumerate(self.entries):
+            self.index.add(n, list(e.frames))
+
+    def match(self, frames: list[Frame]) -> list[VpdqBankMatch]:
+        out = []
+        for m in self.index.match(frames):
+            e = self.entries[m.video]
+            out.append(VpdqBankMatch(self.name, e.id, e.category, m.query_match_pct, m.compared_match_pct))
+        return out
+
+    def __repr__(self) -> str:
+        return f"VpdqBank(name={self.name!r}, videos={len(self.entries)})"

@@ -45,6 +45,7 @@ INFO_KEY = "indexguard.audit.chain"
 _PENDING = "indexguard.audit.pending"
 _PG_LOCK = 0x16A0D17  # pg_advisory_xact_lock key that serialises appends
 KEYED_ACTION = "audit.keyed"
+SYSLOG_ADDRESS = "/dev/log"  # the local syslog socket
 _log = logging.getLogger("indexguard.audit")
 
 
@@ -106,7 +107,7 @@ def _head_mac(key: bytes, head: Head) -> str:
 
 def _to_syslog(head: Head) -> None:
     try:
-        handler = logging.handlers.SysLogHandler(address="/dev/log")
+        handler = logging.handlers.SysLogHandler(address=SYSLOG_ADDRESS)
     except OSError:
         return  # no local syslog: the file anchor still stands
     try:
@@ -169,7 +170,10 @@ class VerifyResult:
     anchored: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "checked": self.checked, "broken_seq": self.broken_seq, "reason": self.reason}
+        return {
+            "ok": self.ok, "checked": self.checked, "broken_seq": self.broken_seq, "reason": self.reason,
+            "anchored": self.anchored, "checkable": self.checkable,
+        }  # fmt: skip
 
 
 def canonical(seq: int, at: str, actor: str, action: str, target: str, detail: Any, prev_hash: str) -> bytes:

@@ -53,12 +53,18 @@ def turned_letters() -> dict[str, str]:
     return out
 
 
+@cache
+def _any_turned() -> re.Pattern[str]:
+    """One character class of every turned letter (Turkish dotless `ı`, an ordinary letter there, aside)."""
+    return re.compile("[" + "".join(re.escape(c) for c in sorted(turned_letters()) if c != "ı") + "]")
+
+
 def upside_down(text: str) -> Rendered | None:
     """`text` turned the right way up; None unless it holds a turned letter."""
     if text.isascii():
         return None
     turned = turned_letters()
-    if not any(c in turned and c != "ı" for c in text):
+    if not _any_turned().search(text):
         return None
     order = list(range(len(text) - 1, -1, -1))
     shown = "".join(turned.get(c) or _SWAPPED.get(c) or c for c in reversed(text))

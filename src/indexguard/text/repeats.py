@@ -28,6 +28,8 @@ def may_have_repeats(text: str) -> bool:
 def squeezed(text: str) -> list[Rendered]:
     """`text` with every run of three or more of one letter kept once, and kept twice; empty when
     there is no such run."""
+    if not may_have_repeats(text):
+        return []
     runs = [m.span() for m in _RUN.finditer(text)]
     return [_squeeze(text, runs, keep) for keep in (1, 2)] if runs else []
 

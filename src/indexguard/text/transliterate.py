@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from anyascii import anyascii
 
@@ -72,6 +73,7 @@ def _latin_words(text: str, table: dict[int, str]) -> set[int]:
     return keep
 
 
+@lru_cache(maxsize=4096)
 def _mixes_in(ch: str) -> bool:
     return unicodedata.name(ch, "").startswith(("CYRILLIC", "GREEK"))
 
@@ -91,7 +93,10 @@ class Transliterator:
         if text.translate(table) == text:
             return []
         keep = _latin_words(text, table)
-        out = [self._spell(text, [], keep)]
+        first = self._spell(text, [], keep)
+        if first.text == text:
+            return []  # every other-script letter sits in a Latin word: nothing is read aloud
+        out = [first]
         hits = [
             (m.start(), m.end(), _SOUNDS_LIKE[m.group().lower()])
             for m in _SOUNDS_LIKE_RE.finditer(text)
@@ -104,28 +109,23 @@ class Transliterator:
         return out
 
     def _spell(self, text: str, hits: list[tuple[int, int, str]], keep: set[int]) -> Rendered:
+        """One reading: each character's transliteration (kept as is where `keep` says), with `hits`
+        (start, end, sound) read as one sound each. Built per source character, then indexed in one go."""
         table = self._table
-        parts: list[str] = []
-        offsets: list[int] = []
-        ends: list[int] = []
-        i = 0
-        letterwise = bool(hits)
-        for start, end, sound in [*hits, (len(text), len(text), "")]:
-            for k in range(i, start):
-                if k in keep:
-                    t = text[k]
-                elif letterwise and unicodedata.category(text[k]) == "Mn":
-                    # Letter for letter, vowel points are left out: the letters already carry the sound.
-                    t = ""
-                else:
-                    t = table[ord(text[k])]
-                parts.append(t)
-                offsets.extend([k] * len(t))
-                ends.extend([k + 1] * len(t))
-            if text[start:end].istitle():
-                sound = sound.capitalize()
-            parts.append(sound)
-            offsets.extend([start] * len(sound))
-            ends.extend([end] * len(sound))
-            i = end
-        return Rendered("".join(parts), offsets, ends)
+        pieces = [table[ord(c)] for c in text]
+        for k in keep:
+            pieces[k] = text[k]
+        stop = list(range(1, len(text) + 1))
+        if hits:
+            for k, c in enumerate(text):
+                # Letter for letter, vowel points are left out: the letters already carry the sound.
+                if k not in keep and unicodedata.category(c) == "Mn":
+                    pieces[k] = ""
+            for start, end, sound in hits:
+                pieces[start] = sound.capitalize() if text[start:end].istitle() else sound
+                stop[start] = end
+                for k in range(start + 1, end):
+                    pieces[k] = ""
+        offsets = [k for k, piece in enumerate(pieces) for _ in piece]
+        ends = [stop[k] for k in offsets]
+        return Rendered("".join(pieces), offsets, ends)

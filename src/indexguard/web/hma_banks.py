@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from indexguard.crypto import Cipher
 from indexguard.lists.hash_list import HashBank, HashEntry, HashType, default_severity
+from indexguard.lists.packed_bank import PackedBank
 from indexguard.store import lists_repo
 from indexguard.store.models import ListVersion, LiveList
 
@@ -105,8 +106,9 @@ def current(s: Session, cipher: Cipher, name: str) -> HashBank:
     row = s.get(ListVersion, vid) if vid is not None else lists_repo.resolve(s, name, str(_latest(s, name)))
     assert row is not None
     obj = lists_repo.load(cipher, row).parsed.obj
-    assert isinstance(obj, HashBank)
-    return obj
+    hb = obj.to_bank() if isinstance(obj, PackedBank) else obj  # big banks are parsed into columns
+    assert isinstance(hb, HashBank)
+    return hb
 
 
 def _latest(s: Session, name: str) -> int:

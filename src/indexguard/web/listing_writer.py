@@ -61,6 +61,9 @@ class ListingWriter:
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._stop = threading.Event()
         self._queued = threading.Event()  # something was committed to the queue: drain soon
+        # Held while a batch is worked off, so `drain` also waits for rows the drainer thread has
+        # claimed (on PostgreSQL they are skipped as locked, not seen as pending).
+        self._draining = threading.Lock()
         self._threads: list[threading.Thread] = []
 
     async def write(self, screenings: list[Screening]) -> None:

@@ -107,7 +107,10 @@ async def _single(
 ) -> JSONResponse:
     started = time.perf_counter()
     state = live_state(request)
-    result = await services(request).pool.run(_screen_checked, state, item, services(request).settings)
+    if item.kind == "query":  # at most max_query_chars after NFKC: cheaper inline than a thread hop
+        result = screening.screen_one(state, item)
+    else:
+        result = await services(request).pool.run(_screen_checked, state, item, services(request).settings)
     await _finish(request, state, [result], endpoint, started, track)
     out = screening.decision_json(result, state.versions)
     if present is not None:
