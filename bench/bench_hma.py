@@ -6,7 +6,7 @@ install it in its own virtual environment, and point this benchmark at it:
 
     HMA_DIR=.../hasher-matcher-actioner HMA_VENV=.../hma-venv .venv/bin/python bench/run.py --only hma
 
-It is started by the scripts in ../shared/tools/hma (HMA_TOOLS to override): its own PostgreSQL
+It is started by the scripts in bench/hma_tools (HMA_TOOLS to override): its own PostgreSQL
 cluster on 127.0.0.1:5433 with the bank bulk-copied in, `build_indices`, gunicorn on 127.0.0.1:5100.
 Without them (or when HMA does not come up) the benchmark reports `skipped` with the reason.
 
@@ -302,8 +302,7 @@ def _summarise(res: dict[str, Any]) -> dict[str, Any]:
 
 
 def run(quick: bool) -> dict[str, object]:
-    beside = [p / "shared" / "tools" / "hma" for p in (ROOT.parent, ROOT.parent.parent)]  # checkout or worktree
-    tools = Path(os.environ.get("HMA_TOOLS") or next((p for p in beside if p.is_dir()), beside[0]))
+    tools = Path(os.environ.get("HMA_TOOLS") or HERE / "hma_tools")
     hma_dir, venv = os.environ.get("HMA_DIR"), os.environ.get("HMA_VENV")
     missing = [
         what

@@ -94,7 +94,7 @@ def test_snapshot_directory_must_be_private(tmp_path: Path) -> None:
     from indexguard.lists.packed_bank import parse_packed
     from indexguard.store.list_snapshots import SnapshotDirError, Snapshots
 
-    open_dir = tmp_path / "shared"
+    open_dir = tmp_path / "group-writable"
     open_dir.mkdir(mode=0o777)
     open_dir.chmod(0o777)
     bank = parse_packed(_bank_csv(10)[0], "b", ListOptions("b"))

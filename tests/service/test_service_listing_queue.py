@@ -136,3 +136,22 @@ def test_kill_9_in_a_burst_loses_no_answered_listing(tmp_path: Path) -> None:
     with factory() as s:
         cased = set(s.scalars(select(Case.item_id).where(Case.item_id.in_(blocked))).all())
     assert cased == blocked
+
+
+def test_a_queued_row_that_keeps_failing_does_not_hold_up_the_rest(env: Env) -> None:
+    from indexguard.store.models import RecordQueueEntry
+
+    env.wait_live("site", env.import_list("site", TERMS)["version"])
+    with env.svc.sessions() as ses, ses.begin():
+        ses.add(RecordQueueEntry(payload={"item_id": "broken"}))  # no case can be made of this
+    r = env.client.post("/v1/listings", json={"id": "after", "title": "wexal tromp"}, headers=env.auth("screen"))
+    assert r.json()["action"] == "block"
+    deadline = time.monotonic() + 30
+    found = 0
+    while time.monotonic() < deadline and not found:
+        with env.svc.sessions() as ses:
+            found = ses.scalar(select(func.count()).select_from(Case).where(Case.item_id == "after")) or 0
+        time.sleep(0.1)
+    assert found == 1
+    with env.svc.sessions() as ses:
+        assert recording.queued(ses) == 1  # the broken row is kept, not dropped

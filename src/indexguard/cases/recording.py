@@ -157,5 +157,12 @@ def _claim(s: Session, limit: int) -> list[dict[str, Any]]:
     return [json.loads(p) if isinstance(p, str) else dict(p) for (p,) in rows]
 
 
+def requeue_first(factory: sessionmaker[Session]) -> None:
+    """Move the oldest queued row to the back: one that keeps failing must not hold up the rest."""
+    with factory() as s, s.begin():
+        for payload in _claim(s, 1):
+            s.add(RecordQueueEntry(payload=payload))
+
+
 def queued(s: Session) -> int:
     return int(s.scalar(select(func.count()).select_from(RecordQueueEntry)) or 0)

@@ -214,15 +214,16 @@ def _with_digests(cipher: Cipher | None, row: ListVersion) -> list[dict[str, str
     rows = _entry_rows(row)
     if not rows or "digest" in rows[0]:
         return rows
-    if cipher is None:
-        raise ListStateError("comparing hash-list versions needs the key")
+    if cipher is None:  # without the key only ids, modes, severities and categories compare
+        return rows
     values = {e.id: e.text for e in load(cipher, row).parsed.entries}
     return [{**r, "digest": cipher.keyed_hash(_DIGEST_PURPOSE, values[r["id"]])[:32]} for r in rows]
 
 
 def diff(old: ListVersion, new: ListVersion, cipher: Cipher | None = None) -> dict[str, Any]:
     """Entry ids added, removed and changed (text, mode, severity or category). Never the text.
-    Hash lists store no per-entry digests: for them the sealed lists are opened with `cipher`."""
+    Hash lists store no per-entry digests: their text changes are found by opening the sealed lists
+    with `cipher` (without it, only the other fields are compared)."""
     a = {e["id"]: e for e in _with_digests(cipher, old)}
     b = {e["id"]: e for e in _with_digests(cipher, new)}
     changed = []

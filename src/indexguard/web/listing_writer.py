@@ -123,24 +123,36 @@ class ListingWriter:
 
     # the drainer -------------------------------------------------------------------------------
     def _run_drainer(self) -> None:
-        delay = 0.1
+        delay, failures = 0.1, 0
         while not self._stop.is_set():
             # Listings waiting for their answer go first (SQLite has one writer), but only for a
             # moment: under a steady stream the queue must still be worked off.
             yielded = time.monotonic() + 0.05
             while not self._jobs.empty() and time.monotonic() < yielded:
                 self._stop.wait(0.005)
+            batch = 1 if failures else self._drain_batch  # after a failure, one row at a time
             try:
-                n = recording.drain_queue(self._factory, self._drain_batch, self._notify())
-                delay = 0.1
+                n = recording.drain_queue(self._factory, batch, self._notify())
+                delay, failures = 0.1, 0
             except Exception:  # stays queued; tried again after a pause
                 log.exception("working off the listing queue failed; retrying")
+                failures += 1
+                if failures >= 3:
+                    self._set_aside()
+                    failures = 0
                 self._stop.wait(delay)
                 delay = min(delay * 2, 5.0)
                 continue
-            if n < self._drain_batch:
+            if n < batch:
                 self._queued.wait(0.5)
                 self._queued.clear()
+
+    def _set_aside(self) -> None:
+        try:
+            recording.requeue_first(self._factory)
+            log.error("a queued listing keeps failing; moved to the back of the queue")
+        except Exception:
+            log.exception("could not move a failing queued listing")
 
     def drain(self, timeout: float = 10.0) -> bool:
         """Work the queue off now (tests, shutdown); True when it is empty."""
