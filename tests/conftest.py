@@ -70,3 +70,11 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'indexguard.db'}"
     url: str = request.getfixturevalue("fresh_pg_url")
     return url
+
+
+@pytest.fixture(autouse=True)
+def _private_snapshots(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Hash-list snapshots of a test's services go to its own temporary directory, never the
+    machine's /dev/shm (settings read INDEXGUARD_SNAPSHOT_DIR when a test does not set it)."""
+    if "INDEXGUARD_SNAPSHOT_DIR" not in os.environ:
+        monkeypatch.setenv("INDEXGUARD_SNAPSHOT_DIR", str(tmp_path / "snapshots"))
