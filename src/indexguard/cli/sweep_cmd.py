@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -15,9 +15,11 @@ from indexguard.sweep.bundle import ListBundle, ListText, OtherList
 from indexguard.sweep.fields import FieldMap
 from indexguard.sweep.incremental import ListDelta, delta_list, unhide
 from indexguard.sweep.output import read_flagged, write_json
-from indexguard.sweep.runner import SweepConfig, run_sweep
 from indexguard.sweep.sources import SqlSource, SweepSize
 from indexguard.sweep.summary import human
+
+if TYPE_CHECKING:
+    from indexguard.sweep.runner import SweepConfig
 
 
 def register(app: typer.Typer) -> None:
@@ -71,6 +73,8 @@ def sweep(
         raise _fail("--resume needs --checkpoint DIR")
     if open_cases and not api_key:
         raise _fail("--open-cases needs --api-key (or INDEXGUARD_API_KEY)")
+    from indexguard.sweep.runner import SweepConfig  # brings pyarrow: only when a sweep runs, not at start-up
+
     try:
         lists, delta = _lists(terms, allow or [], since_version)
         cfg = SweepConfig(
@@ -113,6 +117,8 @@ def _lists(terms: list[Path], allow: list[Path], since: Path | None) -> tuple[li
 
 
 def _run(cfg: SweepConfig, open_cases: str | None, api_key: str | None) -> dict[str, Any]:
+    from indexguard.sweep.runner import run_sweep
+
     if not open_cases:
         return run_sweep(cfg)
     from indexguard.sweep.cases import CaseOpener

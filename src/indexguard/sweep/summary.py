@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from indexguard.sweep.screening import ChunkResult
+if TYPE_CHECKING:  # screening brings pyarrow; the CLI imports this module at start-up
+    from indexguard.sweep.screening import ChunkResult
 
 ACTIONS = ("allow", "warn", "review", "block")
 
