@@ -146,6 +146,7 @@ def _case_page_with_metadata(base: str, svc: Any, api: httpx.Client, screen_key:
     }  # fmt: skip
     r = api.post("/v1/listings", json=listing, headers={"Authorization": f"Bearer {screen_key}"})
     assert r.json()["action"] == "review", r.text
+    assert svc.listings.drain()  # the case opens behind the answer, from the durable queue
     with svc.sessions() as s:
         case_id = s.query(Case).filter_by(item_id="listing-5120").one().id
     with sync_playwright() as pw:
