@@ -25,7 +25,6 @@ weight = 1                    # share of sessions, relative to the language's ot
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ from typing import Any
 from indexguard.deterrence.stats import ExperimentPlan
 from indexguard.errors import IndexguardError
 from indexguard.screen.deterrence import DEFAULT_LINKS, Deterrence, HelpLink, Variant
+from indexguard.tomlfile import read_toml
 
 MAX_FILE_BYTES = 1 << 20
 MAX_VARIANTS = 200
@@ -57,18 +57,8 @@ class Catalog:
 
 
 def load_catalog(path: str | Path) -> Catalog:
-    p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except OSError as e:
-        raise DeterrenceFileError(f"{p}: cannot read ({e.strerror or e})") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise DeterrenceFileError(f"{p}: larger than {MAX_FILE_BYTES} bytes")
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        raise DeterrenceFileError(f"{p}: not valid UTF-8 TOML ({e})") from None
-    return parse_catalog(data, str(p))
+    data = read_toml(path, MAX_FILE_BYTES, DeterrenceFileError)
+    return parse_catalog(data, str(path))
 
 
 def parse_catalog(data: Mapping[str, Any], source: str = "deterrence file") -> Catalog:

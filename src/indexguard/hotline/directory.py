@@ -18,12 +18,12 @@ defaults for the other countries stay.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from indexguard.errors import IndexguardError
+from indexguard.tomlfile import read_toml
 
 INTERNATIONAL = "*"
 MAX_FILE_BYTES = 1 << 20
@@ -101,20 +101,8 @@ def load_directory(path: str | Path | None) -> HotlineDirectory:
     """The directory from a TOML file; the defaults when `path` is None or empty."""
     if path is None or str(path) == "":
         return DEFAULT_DIRECTORY
-    p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except OSError as e:
-        raise HotlineDirectoryError(f"{p}: cannot read ({e.strerror or e})") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise HotlineDirectoryError(f"{p}: larger than {MAX_FILE_BYTES} bytes")
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise HotlineDirectoryError(f"{p}: not UTF-8") from None
-    except tomllib.TOMLDecodeError as e:
-        raise HotlineDirectoryError(f"{p}: not valid TOML ({e})") from None
-    return parse_directory(data, str(p))
+    data = read_toml(path, MAX_FILE_BYTES, HotlineDirectoryError)
+    return parse_directory(data, str(path))
 
 
 def parse_directory(data: dict[str, Any], source: str = "hotline directory") -> HotlineDirectory:
