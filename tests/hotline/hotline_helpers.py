@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 from pathlib import Path
 
@@ -14,7 +15,9 @@ from indexguard.store import db, migrate
 def fresh_store(tmp: Path) -> tuple[sessionmaker[Session], Cipher]:
     engine = db.make_engine(f"sqlite:///{tmp / 'hotline.db'}")
     migrate.upgrade(engine)
-    return db.session_factory(engine), Cipher(secrets.token_bytes(32))
+    key = secrets.token_bytes(32)
+    (tmp / "hotline.db.key").write_text(base64.b64encode(key).decode("ascii"))  # where the CLI finds it
+    return db.session_factory(engine), Cipher(key)
 
 
 def schema_path(fixtures_dir: Path) -> Path:

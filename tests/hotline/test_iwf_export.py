@@ -40,13 +40,13 @@ from indexguard.store.models import AuditEntry, Case
 def _seeded(tmp_path: Path):  # type: ignore[no-untyped-def]
     factory, cipher = fresh_store(tmp_path)
     ids = seed_demo_cases(factory, cipher)
-    return factory, ids
+    return factory, ids, cipher
 
 
 def test_export_of_the_seeded_cases_parses_back(tmp_path: Path) -> None:
-    factory, ids = _seeded(tmp_path)
+    factory, ids, cipher = _seeded(tmp_path)
     out = tmp_path / "bundle"
-    b = export(factory, out, None, "tester")
+    b = export(factory, out, None, "tester", cipher=cipher)
     assert sorted(p.name for p in out.iterdir()) == sorted([JSON_FILE, CASES_CSV, IDS_CSV, MANIFEST])
     assert [c.case_id for c in b.cases] == ids  # every seeded case is confirmed and removed
     snaps = {s.item_id: s for s in demo_snapshots()}
@@ -76,9 +76,9 @@ def test_export_of_the_seeded_cases_parses_back(tmp_path: Path) -> None:
 
 
 def test_the_bundle_never_carries_titles_file_names_or_image_data(tmp_path: Path) -> None:
-    factory, _ids = _seeded(tmp_path)
+    factory, _ids, cipher = _seeded(tmp_path)
     out = tmp_path / "b"
-    export(factory, out, None, "tester")
+    export(factory, out, None, "tester", cipher=cipher)
     blob = b"".join((out / n).read_bytes() for n in (JSON_FILE, CASES_CSV, IDS_CSV, MANIFEST)).decode()
     for snap in demo_snapshots():
         assert snap.title not in blob
@@ -93,7 +93,7 @@ def test_the_bundle_never_carries_titles_file_names_or_image_data(tmp_path: Path
 
 
 def test_since_and_until_select_by_decision_time(tmp_path: Path) -> None:
-    factory, ids = _seeded(tmp_path)
+    factory, ids, _cipher = _seeded(tmp_path)
     t0 = datetime(2025, 3, 1, tzinfo=UTC)
     with factory() as s, s.begin():
         for i, cid in enumerate(ids):
@@ -106,17 +106,17 @@ def test_since_and_until_select_by_decision_time(tmp_path: Path) -> None:
 
 
 def test_open_and_dismissed_cases_stay_out(tmp_path: Path) -> None:
-    factory, ids = _seeded(tmp_path)
+    factory, ids, cipher = _seeded(tmp_path)
     with factory() as s, s.begin():
         service.act(s, ids[0], "dismiss", "tester", "false positive")
         sig = service.Signal("other-item", "url", "report", "report", "csam", 0.5, "public")
         service.open_or_join(s, sig)
-    b = export(factory, tmp_path / "b", None, "tester")
+    b = export(factory, tmp_path / "b", None, "tester", cipher=cipher)
     assert [c.case_id for c in b.cases] == ids[1:]
 
 
 def test_identities_come_from_decision_records_when_the_case_view_withheld_them(tmp_path: Path) -> None:
-    factory, _ = fresh_store(tmp_path)
+    factory, cipher = fresh_store(tmp_path)
     v1, v2 = "ab" * 20, "cd" * 32
     meta = CaseMeta.from_json({
         "kind": "torrent",
@@ -133,7 +133,7 @@ def test_identities_come_from_decision_records_when_the_case_view_withheld_them(
                              decision_id=decision_id, meta=meta)  # fmt: skip
         case, _fx = service.open_or_join(s, sig)
         service.act(s, case.id, "remove", "moderator")
-    (c,) = export(factory, tmp_path / "b", None, "t").cases
+    (c,) = export(factory, tmp_path / "b", None, "t", cipher=cipher).cases
     assert c.infohashes_v1 == (v1,) and c.infohashes_v2 == (v2,)
     assert c.magnets == (f"magnet:?xt=urn:btih:{v1}&xt=urn:btmh:1220{v2}",)  # one hybrid magnet
     assert c.urls == ("https://cdn.example.net/x/9",)
@@ -141,12 +141,41 @@ def test_identities_come_from_decision_records_when_the_case_view_withheld_them(
     assert "█" not in text and "withheld" not in text and "bizu" not in text
 
 
+def test_urls_come_from_the_sealed_copies_and_only_with_the_key(tmp_path: Path) -> None:
+    """Cases keep URLs keyed, shown by host and sealed (private_urls): the export opens the sealed
+    copy, also of a URL a list matched (withheld from view), and without the key leaves URLs out."""
+    from indexguard.cases.private_urls import UrlKeys
+
+    factory, cipher = fresh_store(tmp_path)
+    keys = UrlKeys(cipher)
+    meta = keys.meta(CaseMeta.from_json({
+        "kind": "listing",
+        "fields": [{"name": "listing_url", "text": "https://index.example.com/zq-listing/9"}],
+        "urls": [{"name": "urls[0]", "text": "[withheld: matched a list]", "matched": True},
+                 {"name": "urls[1]", "text": "https://cdn.example.net/zq-open/2"}],
+    }), {"urls[0]": "https://cdn.example.net/zq-listed/1"})  # fmt: skip
+    assert "zq-" not in json.dumps({k: v for k, v in meta.to_json().items() if k != "sealed"})
+    pairs = [(k, v) for k, vs in keys.identities({"url": ["https://cdn.example.net/zq-listed/1"]}).items() for v in vs]
+    with factory() as s, s.begin():
+        decision_id = records.save(s, records.Record("item-u", "listing", "block", [], {}, pairs, "h"), True)
+        sig = service.Signal("item-u", "listing", "hotline", "block", "csam", 0.9, "screening",
+                             decision_id=decision_id, meta=meta)  # fmt: skip
+        case, _fx = service.open_or_join(s, sig)
+        service.act(s, case.id, "remove", "moderator")
+    (c,) = export(factory, tmp_path / "b", None, "t", cipher=cipher).cases
+    assert c.urls == ("https://cdn.example.net/zq-listed/1", "https://cdn.example.net/zq-open/2")
+    assert c.listing_url == "https://index.example.com/zq-listing/9"
+    (bare,) = export(factory, tmp_path / "c", None, "t").cases
+    assert bare.urls == () and bare.listing_url is None
+    assert "zq-" not in (tmp_path / "c" / JSON_FILE).read_text("utf-8")
+
+
 def test_tampering_and_reuse_are_refused(tmp_path: Path) -> None:
-    factory, _ = _seeded(tmp_path)
+    factory, _, cipher = _seeded(tmp_path)
     out = tmp_path / "b"
-    export(factory, out, None, "t")
+    export(factory, out, None, "t", cipher=cipher)
     with pytest.raises(ExportError, match="not an empty directory"):
-        export(factory, out, None, "t")
+        export(factory, out, None, "t", cipher=cipher)
     data = (out / IDS_CSV).read_bytes()
     (out / IDS_CSV).write_bytes(data.replace(b"https://", b"http://", 1))
     with pytest.raises(ExportError, match="does not match the manifest"):
@@ -157,9 +186,9 @@ def test_tampering_and_reuse_are_refused(tmp_path: Path) -> None:
 
 
 def test_export_is_audited_and_an_empty_period_gives_an_empty_bundle(tmp_path: Path) -> None:
-    factory, _ = _seeded(tmp_path)
+    factory, _, cipher = _seeded(tmp_path)
     b = export(factory, tmp_path / "b", datetime(2000, 1, 1, tzinfo=UTC), "tester",
-               until=datetime(2000, 2, 1, tzinfo=UTC))  # fmt: skip
+               until=datetime(2000, 2, 1, tzinfo=UTC), cipher=cipher)  # fmt: skip
     assert b.cases == [] and b.manifest["counts"]["cases"] == 0
     with factory() as s:
         last = s.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())).first()

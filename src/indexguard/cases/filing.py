@@ -8,7 +8,6 @@ write lock on SQLite), so concurrent reports from one address cannot slip past i
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import ipaddress
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from indexguard.cases import private_urls
 from indexguard.cases import service as cases
 from indexguard.cases.meta import CaseMeta, MetaField
 from indexguard.cases.reports import MAX_ITEM, ReportIn, new_reference
@@ -27,7 +27,7 @@ from indexguard.store.models import AbuseReport, Case, utcnow
 
 PUBLIC = "public"  # the reporter name of anyone without an API key
 URL_ITEM_PREFIX = "url:"
-SEALED_URL_PREFIX = "sealed:"
+SEALED_URL_PREFIX = private_urls.SEALED_PREFIX
 Mask = Callable[[str | None, str], str | None]  # (text, field name) -> text with list matches masked
 
 
@@ -75,22 +75,14 @@ def report_item_id(cipher: Cipher, r: ReportIn) -> str:
 
 def seal_url(cipher: Cipher, url: str) -> str:
     """The reported URL as stored: sealed like other item data (only a moderator's view opens it)."""
-    return SEALED_URL_PREFIX + base64.b64encode(cipher.seal(url.encode(), b"report-url")).decode("ascii")
+    return private_urls.seal(cipher, url, private_urls.REPORT_URL_CONTEXT)
 
 
 def open_url(cipher: Cipher, stored: str | None) -> str | None:
-    if not stored:
-        return None
-    if not stored.startswith(SEALED_URL_PREFIX):
-        return stored  # written before URLs were sealed
-    return cipher.open(base64.b64decode(stored[len(SEALED_URL_PREFIX) :]), b"report-url").decode()
+    return private_urls.unseal(cipher, stored, private_urls.REPORT_URL_CONTEXT)
 
 
-def url_display(url: str) -> str:
-    """What a queue or case page shows of a reported URL: its scheme and host; the rest withheld."""
-    scheme, sep, rest = url.partition("://")
-    host = rest.split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1] if sep else ""
-    return f"{scheme}://{host}/\u2026" if host else "(address withheld)"
+url_display = private_urls.display  # what a queue or case page shows of a reported URL
 
 
 def _serialise_client(s: Session, client_hash: str) -> None:

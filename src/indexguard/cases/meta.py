@@ -60,9 +60,12 @@ class CaseMeta:
     uploader: Mapping[str, str] = field(default_factory=dict)  # facts as the site sent them, masked
     uploader_id: str | None = None
     errors: tuple[str, ...] = ()
+    # URL-valued fields' exact text, sealed (indexguard.cases.private_urls), by field name: opened
+    # only for hotline reports and evidence; never shown (`remask` drops it).
+    sealed: Mapping[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "kind": self.kind,
             "fields": [f.to_json() for f in self.fields],
             "urls": [u.to_json() for u in self.urls],
@@ -71,6 +74,9 @@ class CaseMeta:
             "uploader_id": self.uploader_id,
             "errors": list(self.errors),
         }
+        if self.sealed:
+            out["sealed"] = dict(self.sealed)
+        return out
 
     @classmethod
     def from_json(cls, obj: Any) -> CaseMeta:
@@ -80,6 +86,7 @@ class CaseMeta:
         ids = obj.get("identities")
         up = obj.get("uploader")
         uid = obj.get("uploader_id")
+        sealed = obj.get("sealed")
         return cls(
             kind=str(obj.get("kind") or "listing"),
             fields=_fields(obj.get("fields")),
@@ -89,6 +96,7 @@ class CaseMeta:
             uploader={str(k): str(v) for k, v in up.items()} if isinstance(up, dict) else {},
             uploader_id=str(uid) if uid not in (None, "") else None,
             errors=tuple(str(x) for x in obj.get("errors") or [] if isinstance(obj.get("errors"), list)),
+            sealed={str(k): str(v) for k, v in sealed.items()} if isinstance(sealed, dict) else {},
         )  # fmt: skip
 
     def by_name(self) -> dict[str, str]:
@@ -198,4 +206,5 @@ def remask(meta: CaseMeta, screen_text: TextScreen) -> CaseMeta:
         uploader={k: again(v, screen_text) for k, v in meta.uploader.items()},
         uploader_id=again(meta.uploader_id, screen_text) if meta.uploader_id else meta.uploader_id,
         errors=tuple(again(x, screen_text) for x in meta.errors),
+        sealed={},
     )

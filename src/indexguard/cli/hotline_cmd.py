@@ -50,7 +50,7 @@ def ncmec_xml(
             if pkg_id is None:
                 if not case.isdigit():
                     raise evidence.EvidenceError(f"no case {case}")
-                snap = snapshot_from_case(s, int(case))
+                snap = snapshot_from_case(s, int(case), cipher)
         if snap is None and pkg_id is not None:
             snap = evidence.open_snapshot(factory, cipher, pkg_id, ACTOR, "print NCMEC report XML")
         assert snap is not None
@@ -115,13 +115,13 @@ def _sessions(database: str | None, config: str | None) -> _Sessionmaker[_Sessio
 
     settings = load(config, {"database_url": database})
     engine = db.open_engine(settings.database_url, create=False)
-    migrate.upgrade(engine)
-    factory = db.session_factory(engine)
     try:  # the audit rows these commands write are signed when the key is at hand
         key = resolve_key(settings.key_file, db.sqlite_path(settings.database_url), create=False)
     except KeyUnavailable:
-        return factory
-    return audit.bind(factory, audit.chain_for(settings, Cipher(key.key), key.origin))
+        migrate.upgrade(engine)
+        return db.session_factory(engine)
+    migrate.upgrade(engine, cipher=Cipher(key.key))
+    return audit.bind(db.session_factory(engine), audit.chain_for(settings, Cipher(key.key), key.origin))
 
 
 def _since(text: str | None) -> datetime | None:
@@ -148,7 +148,8 @@ def export_iwf(
         start = _since(since)
         now = datetime.now(UTC)
         target = out or Path(f"hotline-export-{now.strftime('%Y%m%dT%H%M%SZ')}")
-        bundle = export(_sessions(database, config), target, start, ACTOR, now=now)
+        _settings, factory, cipher = _prepare(database, config, create_key=False)  # opens the sealed URLs
+        bundle = export(factory, target, start, ACTOR, now=now, cipher=cipher)
         m = bundle.manifest
         typer.echo(json.dumps({"directory": str(target), "period": m["period"], "counts": m["counts"]}))
     except IndexguardError as e:

@@ -39,8 +39,8 @@ def _prepare(
 
     settings = load(config, {"database_url": database})
     engine = db.open_engine(settings.database_url, create=create_db)
-    migrate.upgrade(engine)
     key = resolve_key(settings.key_file, db.sqlite_path(settings.database_url), create=create_key)
+    migrate.upgrade(engine, cipher=Cipher(key.key))
     if key.created:
         typer.echo(
             f"indexguard: created encryption key file {key.origin.split(':', 1)[1]} (mode 0600). "
@@ -117,12 +117,19 @@ def _worker_env(settings: Settings, config: str | None) -> None:
 
 def db_upgrade(database: DatabaseOpt = None, config: ConfigOpt = None) -> None:
     """Apply the database migrations (the server also does this on start)."""
+    from indexguard.crypto import Cipher, KeyUnavailable, resolve_key
     from indexguard.settings import load
     from indexguard.store import db, migrate
 
     try:
         settings = load(config, {"database_url": database})
-        rev = migrate.upgrade(db.open_engine(settings.database_url, create=True))
+        engine = db.open_engine(settings.database_url, create=True)
+        try:  # a migration that converts stored values (0008: keyed URLs) needs the key
+            cipher: Cipher | None = Cipher(resolve_key(settings.key_file, db.sqlite_path(settings.database_url),
+                                                       create=False).key)
+        except KeyUnavailable:
+            cipher = None
+        rev = migrate.upgrade(engine, cipher=cipher)
     except IndexguardError as e:
         raise _fail(e) from None
     typer.echo(f"database at revision {rev}")

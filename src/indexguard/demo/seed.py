@@ -9,7 +9,7 @@ from dataclasses import replace
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from indexguard.cases import service
+from indexguard.cases import private_urls, service
 from indexguard.cases.meta import CaseMeta, MetaField
 from indexguard.crypto import Cipher
 from indexguard.demo.hotline_data import demo_snapshots
@@ -64,7 +64,7 @@ def seed_demo_cases(
                 item_id=snap.item_id, kind=snap.kind, source="screen", severity="review", category=snap.category,
                 confidence=0.8, reporter="screen", reasons=[{"list": "demo", "entry": f"demo:{i + 1}",
                                                               "category": snap.category}],
-                meta=_meta(snap),
+                meta=private_urls.UrlKeys(cipher).meta(_meta(snap)),
             )  # fmt: skip
             case, fx = service.open_or_join(s, sig)
             fx.add(service.act(s, case.id, "remove", ACTOR))

@@ -2,7 +2,8 @@
 
 What the case store holds is masked metadata (list matches replaced, never list text), identities,
 uploader facts the site supplied, signals with their reasons, the case history, sealed thumbnails and
-reveal records. Thumbnails become image entries with their SHA-256 (bytes only when the operator
+reveal records. URLs are sealed in the case (indexguard.cases.private_urls): they are opened here with
+the key, and left out without it. Thumbnails become image entries with their SHA-256 (bytes only when the operator
 enabled encrypted image preservation); every *granted* reveal becomes a reveal record of that image.
 """
 
@@ -15,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from indexguard.cases.meta import CaseMeta
+from indexguard.cases.private_urls import full_fields, full_urls
 from indexguard.crypto import Cipher
 from indexguard.hotline.snapshot import KINDS, CaseSnapshot, EvidenceFile, IpEvent, RevealRecord, TrailEntry, Uploader
 from indexguard.store.models import Case, CaseEvent, CaseMedia, CaseSignal
@@ -33,8 +35,8 @@ def snapshot_from_case(
 
         raise EvidenceError(f"no case {case_id}")
     meta = CaseMeta.from_json(c.meta)
-    fields = meta.by_name()
-    urls = tuple(u.text for u in meta.urls)
+    fields = full_fields(meta, cipher)  # sealed URLs opened: a hotline needs the exact address
+    urls = full_urls(meta, cipher)
     ids = meta.identities
     kind = _KIND.get(c.kind, "magnet" if fields.get("magnet") else ("url" if urls else "torrent"))
     media = s.scalars(select(CaseMedia).where(CaseMedia.case_id == c.id).order_by(CaseMedia.id)).all()

@@ -11,8 +11,10 @@ A bundle is a directory:
 
 What is never in a bundle: titles, descriptions, file names, magnet display names, list entries,
 term text, image bytes. Magnets are rebuilt from the infohashes alone (a display name carries the
-title). Values come from the case store: the case's masked metadata where it is intact, and the
-identities of the item's decision records and deny-set entries (a hotline needs the exact address).
+title). Values come from the case store: the case's masked metadata where it is intact, its sealed
+URLs opened with the service key (indexguard.cases.private_urls: a hotline needs the exact address,
+which is kept nowhere else in clear), and the identities of the item's decision records and deny-set
+entries (hashes; their URLs are keyed digests and never exported).
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from indexguard.cases.meta import CaseMeta
+from indexguard.cases.private_urls import full_fields, full_urls
+from indexguard.crypto import Cipher
 from indexguard.errors import IndexguardError, LimitExceeded, ParseError
 from indexguard.store import audit
 from indexguard.store.models import Case, DecisionRecord, DenyEntry
@@ -141,8 +145,9 @@ def _iso(t: datetime | None) -> str | None:
 # --- collecting: case rows -> ExportCase --------------------------------------------------------
 
 
-def collect(s: Session, period: Period, max_cases: int = MAX_CASES) -> list[ExportCase]:
-    """Confirmed cases decided in the period, oldest decision first."""
+def collect(s: Session, period: Period, max_cases: int = MAX_CASES, cipher: Cipher | None = None) -> list[ExportCase]:
+    """Confirmed cases decided in the period, oldest decision first; URLs only with the `cipher`
+    that opens the cases' sealed copies."""
     q = select(Case).where(Case.status == "confirmed", Case.decided_at.is_not(None), Case.decided_at < period.until)
     if period.since is not None:
         q = q.where(Case.decided_at >= period.since)
@@ -155,7 +160,7 @@ def collect(s: Session, period: Period, max_cases: int = MAX_CASES) -> list[Expo
     for i in range(0, len(rows), _CHUNK):
         chunk = rows[i : i + _CHUNK]
         ids = _stored_identities(s, [c.item_id for c in chunk])
-        out += [_export_case(c, ids.get(c.item_id, [])) for c in chunk]
+        out += [_export_case(c, ids.get(c.item_id, []), cipher) for c in chunk]
     return out
 
 
@@ -178,11 +183,11 @@ def _intact(text: str) -> bool:
     return bool(text) and _MASK not in text and not text.startswith(_WITHHELD) and text.isprintable()
 
 
-def _export_case(c: Case, stored: list[tuple[str, str]]) -> ExportCase:
+def _export_case(c: Case, stored: list[tuple[str, str]], cipher: Cipher | None = None) -> ExportCase:
     meta = CaseMeta.from_json(c.meta)
-    fields = meta.by_name()
+    fields = full_fields(meta, cipher)
     pairs = [(k, v) for k, vs in meta.identities.items() for v in vs]
-    pairs += [("url", u.text) for u in meta.urls]
+    pairs += [("url", u) for u in full_urls(meta, cipher)]
     pairs += stored
     v1, v2, urls, nzb = _Bag(), _Bag(), _Bag(), _Bag()
     for kind, value in pairs:
@@ -344,6 +349,7 @@ def export(
     actor: str,
     until: datetime | None = None,
     now: datetime | None = None,
+    cipher: Cipher | None = None,
 ) -> Bundle:
     """Collect, write and audit one bundle; returns what was written (parsed back from the files)."""
     now = _aware(now or datetime.now(UTC))
@@ -351,7 +357,7 @@ def export(
     if period.since is not None and period.since >= period.until:
         raise ExportError(f"--since {_iso(period.since)} is not before the end of the period {_iso(period.until)}")
     with factory() as s:
-        cases = collect(s, period)
+        cases = collect(s, period, cipher=cipher)
     files = render(cases, period, now)
     write_bundle(files, out)
     manifest_sha = hashlib.sha256(files[MANIFEST]).hexdigest()

@@ -10,7 +10,9 @@ Types and their normal form (lowercase hex unless said otherwise):
   are compared with each other, since trackers and the DHT see a v2 swarm by its truncation;
   adding infohash_v2 also remembers its truncation. `infohash`/`btih`/`btmh` are accepted too:
   40 hex or 32 base32 is a btih, 64 hex or a `1220` multihash a v2 hash.
-- nzb_id (64); url (the Safe Browsing canonical key: host/path?query, scheme and port left out);
+- nzb_id (64); url (the Safe Browsing canonical key: host/path?query, scheme and port left out;
+  a deny set made with a `url_key` keeps and compares only its keyed digest, `k1:` + 64 hex, see
+  `url_digest`, so the addresses of blocked items are not held in clear);
 - md5 (32), sha1 and bep47_sha1 (40, compared with each other), sha256 and pieces_root (64);
 - uploader: the site's account id, as given (trimmed, at most 200 characters). Only a moderator's
   "ban uploader" adds one; screening looks an item's uploader up, but a blocked item never
@@ -23,6 +25,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -73,6 +77,8 @@ _EMPTY_CONTENT = frozenset({
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",  # sha256("")
 })
 _HEXCHARS = frozenset("0123456789abcdef")
+URL_DIGEST_PREFIX = "k1:"
+_URL_DIGEST_LENGTH = len(URL_DIGEST_PREFIX) + 64
 
 
 class DenySetError(IndexguardError):
@@ -193,6 +199,8 @@ def _normalize_one(kind: str, value: object) -> list[tuple[str, str]]:
             raise DenySetError(f"an uploader identity must be 1 to {MAX_UPLOADER} printable characters")
         return [("uploader", v)]
     if kind == "url":
+        if is_url_digest(v):
+            return [("url", v)]  # already keyed (see url_digest)
         try:
             return [("url", canonicalize(v).key)]
         except UrlError as e:
@@ -207,6 +215,27 @@ def _normalize_one(kind: str, value: object) -> list[tuple[str, str]]:
     if kind == "infohash_v2":
         return [(kind, v), ("infohash_v2_trunc", v[:40])]
     return [(kind, v)]
+
+
+def url_digest(key: bytes, canonical_key: str) -> str:
+    """The keyed digest a URL identity is kept as: HMAC-SHA256 under `key` of the URL's canonical
+    key (what `normalize_identities` makes of it), so every spelling of one address meets the same
+    digest and the address cannot be read back (nor confirmed by guessing without the key)."""
+    mac = hmac.new(key, canonical_key.encode("utf-8", "surrogatepass"), hashlib.sha256)
+    return URL_DIGEST_PREFIX + mac.hexdigest()
+
+
+def is_url_digest(v: str) -> bool:
+    return len(v) == _URL_DIGEST_LENGTH and v.startswith(URL_DIGEST_PREFIX) and set(v[3:]) <= _HEXCHARS
+
+
+def key_urls(ids: Mapping[str, tuple[str, ...]], key: bytes | None) -> dict[str, tuple[str, ...]]:
+    """Normalised identities with each URL replaced by its keyed digest (unchanged without a key)."""
+    urls = ids.get("url")
+    if key is None or not urls:
+        return dict(ids)
+    keyed = tuple(dict.fromkeys(v if is_url_digest(v) else url_digest(key, v) for v in urls))
+    return {**ids, "url": keyed}
 
 
 def _infohash_kind(v: str) -> str:
@@ -250,16 +279,24 @@ def _now() -> str:
 
 
 class MemoryDenySet:
-    """In-memory deny set; every method takes one lock, so it is safe to share between threads."""
+    """In-memory deny set; every method takes one lock, so it is safe to share between threads.
+    With a `url_key`, URL identities are remembered and looked up only as their keyed digests."""
 
-    def __init__(self) -> None:
+    def __init__(self, url_key: bytes | None = None) -> None:
+        self.url_key = url_key
         self._lock = threading.RLock()
         self._records: dict[str, DenyRecord] = {}
         # (namespace, value) -> decision ids, in the order they were added
         self._index: dict[tuple[str, str], dict[str, None]] = {}
 
+    def normalized(
+        self, identities: Mapping[str, Iterable[str]], *, errors: list[str] | None = None
+    ) -> dict[str, tuple[str, ...]]:
+        """`normalize_identities`, URLs keyed when this set has a `url_key`: the form it keeps."""
+        return key_urls(normalize_identities(identities, errors=errors), self.url_key)
+
     def add(self, identities: Mapping[str, Iterable[str]], reason: DenyRecord) -> DenyRecord | None:
-        ids = normalize_identities(identities)
+        ids = self.normalized(identities)
         if not ids:
             return None
         with self._lock:
@@ -267,7 +304,7 @@ class MemoryDenySet:
 
     def lookup(self, identities: Mapping[str, Iterable[str]]) -> list[DenyRecord]:
         # A malformed value cannot equal a stored (normalised) one: skip it, check the rest.
-        ids = normalize_identities(identities, errors=[])
+        ids = self.normalized(identities, errors=[])
         out: dict[str, DenyRecord] = {}
         with self._lock:
             for t, values in ids.items():
@@ -332,15 +369,15 @@ class JsonlDenySet(MemoryDenySet):
     `<file>.torn` with a warning and nothing else is lost; any other unreadable line stops the
     load with DenySetError naming file and line, since skipping it would forget a block."""
 
-    def __init__(self, path: str | Path, *, fsync: bool = False) -> None:
-        super().__init__()
+    def __init__(self, path: str | Path, *, fsync: bool = False, url_key: bytes | None = None) -> None:
+        super().__init__(url_key)
         self.path = Path(path)
         self.fsync = fsync
         self.warnings: list[str] = []
         self._load()
 
     def add(self, identities: Mapping[str, Iterable[str]], reason: DenyRecord) -> DenyRecord | None:
-        ids = normalize_identities(identities)
+        ids = self.normalized(identities)
         if not ids:
             return None
         with self._lock:
@@ -399,7 +436,7 @@ class JsonlDenySet(MemoryDenySet):
             if op == "add":
                 rec = DenyRecord.from_json(obj)
                 if rec.identities:
-                    self._put(rec, rec.identities)
+                    self._put(rec, key_urls(rec.identities, self.url_key))
             elif op == "remove" and isinstance(obj.get("decision"), str):
                 MemoryDenySet.remove(self, obj["decision"])
             else:

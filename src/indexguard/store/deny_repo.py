@@ -8,6 +8,11 @@ meet the same row. Each worker screens against an in-memory view (a MemoryDenySe
 - the other workers read new rows on their next poll (`refresh`, driven by the "deny" generation
   counter), so they refuse it within one poll interval.
 Rows written before identities were canonical (raw URLs, bare "infohash") are normalised on load.
+
+A URL is kept only as its keyed digest (`url_digest`: HMAC of the canonical URL under a subkey of the
+service key, indexguard.cases.private_urls), never in clear: the service's set is made with that
+key, so a re-upload of the same address is looked up by the same digest. A URL that arrives here
+neither keyed nor with a key to key it is dropped rather than stored in clear.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from indexguard.screen.deny_set import (
     NAMESPACE,
     DenyRecord,
     MemoryDenySet,
+    is_url_digest,
+    key_urls,
     normalize_identities,
 )
 from indexguard.store.lists_repo import DENY_COUNTER, bump, generation
@@ -52,14 +59,21 @@ def record_key(decision_id: int | None, item_id: str) -> str:
     return str(decision_id) if decision_id is not None else f"ban:{item_id}"
 
 
-def store(s: Session, identities: Mapping[str, Iterable[str]], item_id: str, decision_id: int | None) -> int:
+def store(
+    s: Session,
+    identities: Mapping[str, Iterable[str]],
+    item_id: str,
+    decision_id: int | None,
+    url_key: bytes | None = None,
+) -> int:
     """Write normalised identities as rows in the caller's transaction; the number of new rows.
-    An identity already denied is skipped (another decision or worker stored it first)."""
+    An identity already denied is skipped (another decision or worker stored it first). URLs are
+    stored as keyed digests: keyed here with `url_key`, or already keyed by the caller."""
     added = 0
-    for t, values in normalize_identities(identities, errors=[]).items():
+    for t, values in key_urls(normalize_identities(identities, errors=[]), url_key).items():
         for v in values:
-            if len(v) > MAX_VALUE:
-                continue  # longer than the column: kept in the writing worker's view only
+            if len(v) > MAX_VALUE or (t == "url" and not is_url_digest(v)):
+                continue  # too long for the column (kept in the writer's view only), or a URL in clear
             ns = NAMESPACE[t]
             if s.scalar(select(DenyEntry.id).where(DenyEntry.kind == ns, DenyEntry.value == v)) is not None:
                 continue
@@ -77,8 +91,8 @@ def store(s: Session, identities: Mapping[str, Iterable[str]], item_id: str, dec
 class DatabaseDenySet(MemoryDenySet):
     """The DenySet protocol over the `deny_set` table, with an in-memory view per worker."""
 
-    def __init__(self, factory: sessionmaker[Session]) -> None:
-        super().__init__()
+    def __init__(self, factory: sessionmaker[Session], url_key: bytes | None = None) -> None:
+        super().__init__(url_key)
         self._factory = factory
         self._last_id = 0
         self._generation: int | None = None
@@ -91,10 +105,10 @@ class DatabaseDenySet(MemoryDenySet):
     ) -> Pending | None:
         """Store a blocked item's identities in the caller's transaction; hand the result to
         `remember` once it has committed. None when no identity is usable."""
-        ids = normalize_identities(identities, errors=[])
+        ids = self.normalized(identities, errors=[])
         if not ids:
             return None
-        store(s, ids, reason.item_id, decision_id)
+        store(s, ids, reason.item_id, decision_id, self.url_key)
         return Pending(ids, replace(reason, decision_id=record_key(decision_id, reason.item_id)))
 
     def remember(self, pending: Iterable[Pending]) -> None:
@@ -179,7 +193,7 @@ def _load(s: Session, into: MemoryDenySet, after_id: int) -> int:
         by_key[key][1].setdefault(_TYPE_OF_NAMESPACE.get(r.kind, r.kind), []).append(r.value)
     with into._lock:
         for rec, raw in by_key.values():
-            ids = normalize_identities(raw, errors=[])  # old rows: raw URLs, bare infohashes
+            ids = into.normalized(raw, errors=[])  # old rows: raw URLs, bare infohashes
             if ids:
                 into._put(rec, ids)
     return rows[-1].id

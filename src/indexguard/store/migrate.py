@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+
+if TYPE_CHECKING:
+    from indexguard.crypto import Cipher
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -19,11 +23,14 @@ def _config() -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> str | None:
-    """Bring the schema to `revision`; returns the revision now current."""
+def upgrade(engine: Engine, revision: str = "head", cipher: Cipher | None = None) -> str | None:
+    """Bring the schema to `revision`; returns the revision now current. Migrations that convert
+    stored values with the service key (0008: keyed URLs) get it as `cipher`; without it they stop
+    with an error when there is something to convert."""
     cfg = _config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
+        cfg.attributes["cipher"] = cipher
         command.upgrade(cfg, revision)
     return current(engine)
 

@@ -79,10 +79,10 @@ _STATUS: list[tuple[type[Exception], int]] = [
 
 def build_services(settings: Settings) -> Services:
     engine = db.open_engine(settings.database_url, create=True)  # unreachable: one line naming the URL
-    if settings.auto_migrate:
-        migrate.upgrade(engine)
     key = resolve_key(settings.key_file, db.sqlite_path(settings.database_url), create=settings.bootstrap)
     cipher = Cipher(key.key)
+    if settings.auto_migrate:
+        migrate.upgrade(engine, cipher=cipher)  # the key converts stored values where a migration must
     factory = db.session_factory(engine)
     audit.bind(factory, audit.chain_for(settings, cipher, key.origin))
     metrics = Metrics()

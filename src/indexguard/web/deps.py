@@ -8,6 +8,7 @@ from fastapi import HTTPException, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from indexguard.cases.private_urls import UrlKeys
 from indexguard.crypto import Cipher
 from indexguard.deterrence.counter import DeterrenceCounter, counter_for
 from indexguard.hotline.directory import DEFAULT_DIRECTORY, HotlineDirectory
@@ -34,9 +35,11 @@ class Services:
     pool: ScreenPool = field(default_factory=lambda: ScreenPool(4, 64))  # CPU-heavy work, off the loop
     listings: ListingWriter | None = None  # group commit + durable queue for tracked items (issue 15)
     deterrence: DeterrenceCounter = field(init=False)
+    url_keys: UrlKeys = field(init=False)  # how item URLs are kept at rest (keyed, sealed)
 
     def __post_init__(self) -> None:
         self.deterrence = counter_for(self.settings, self.sessions, self.cipher)
+        self.url_keys = UrlKeys(self.cipher)
 
 
 def services(request: Request) -> Services:

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from indexguard.cases import private_urls
 from indexguard.crypto import Cipher
 from indexguard.logs import get as get_logger
 from indexguard.screen.assemble import assemble
@@ -78,7 +79,8 @@ class LiveLists:
         self._metrics = metrics
         self._poll = poll_seconds
         self.policy = policy
-        self.deny = DatabaseDenySet(factory)  # shared by every Screener this worker builds
+        # Shared by every Screener this worker builds; URLs kept and looked up as keyed digests.
+        self.deny = DatabaseDenySet(factory, private_urls.url_key(cipher))
         self._parsed: dict[int, LoadedList] = {}  # by list_versions.id: versions never change
         self._state: LiveState | None = None
         self._stop = threading.Event()

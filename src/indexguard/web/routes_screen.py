@@ -90,7 +90,7 @@ async def _finish(
     keep = [r for r in results if r.decision.action != "allow" or track]
     if keep:
         ch = _client_hash(svc, request, request.state.principal)
-        recs = [screening.to_screening(r, state.versions, ch) for r in keep]
+        recs = [screening.to_screening(r, state.versions, ch, svc.url_keys) for r in keep]
         if track and svc.listings is not None:  # durable before the answer, group-committed
             await svc.listings.write(recs)
         elif track:  # the item's state (and the deny set) must be current as soon as the caller has the answer

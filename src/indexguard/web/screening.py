@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from indexguard.cases import meta as case_meta
 from indexguard.cases.meta import CaseMeta
+from indexguard.cases.private_urls import UrlKeys
 from indexguard.cases.recording import ItemFacts, Screening
 from indexguard.errors import IndexguardError
 from indexguard.screen.decision import Decision, Reason
@@ -89,13 +90,14 @@ def compare_shadows(live: LiveLists, state: LiveState, results: list[Screened]) 
             live.note_shadow(shadow, r.decision.action, sd.action, r.item.id)
 
 
-def to_screening(r: Screened, versions: dict[str, str], client_hash: str) -> Screening:
-    """The Decision with what recording keeps of its item (see indexguard.cases.recording)."""
+def to_screening(r: Screened, versions: dict[str, str], client_hash: str, url_keys: UrlKeys) -> Screening:
+    """The Decision with what recording keeps of its item (see indexguard.cases.recording), its
+    URLs keyed, shown by host and sealed (indexguard.cases.private_urls)."""
     ids = r.decision.extra.get("identities") if r.item.kind != "query" else None
     facts = ItemFacts(
         r.item.id, r.item.kind, client_hash, dict(versions), dict(ids) if isinstance(ids, dict) else {}, r.case_meta
     )
-    return Screening(r.decision, facts)
+    return Screening(r.decision, url_keys.facts(facts, r.item.urls))
 
 
 def observe(metrics: Metrics, endpoint: str, started: float, results: list[Screened]) -> None:
