@@ -40,15 +40,16 @@ def looks_like_url(text: str) -> bool:
 
 
 def display(url: str) -> str:
-    """What a queue or case page shows of a URL: its scheme and host; the rest withheld."""
+    """What a queue or case page shows of a URL: its scheme and host (canonical where the address
+    can be read: lowercase, no port, no user name); the rest withheld."""
+    try:
+        c = canonicalize(url.strip())
+    except UrlError:
+        c = None
+    if c is not None and c.host:
+        return f"{c.scheme}://{c.host}/\u2026"
     scheme, sep, rest = url.partition("://")
-    if not sep:
-        try:
-            c = canonicalize(url.strip())
-        except UrlError:
-            return HIDDEN
-        return f"{c.scheme}://{c.host}/\u2026" if c.host else HIDDEN
-    host = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rsplit("@", 1)[-1]
+    host = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rsplit("@", 1)[-1] if sep else ""
     return f"{scheme}://{host}/\u2026" if host else HIDDEN
 
 
