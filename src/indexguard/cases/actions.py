@@ -1,7 +1,7 @@
 """Moderator actions on cases as a service the console, the API and scripts call.
 
-Each case gets its own transaction, so one failure does not undo the others; audit rows and webhook
-events go out after it commits; an escalation is handed to the hotline queue when one is configured
+Each case gets its own transaction, so one failure does not undo the others; its audit rows commit
+with it, webhook events go out after it commits; an escalation is handed to the hotline queue when one is configured
 (`escalate`, built by indexguard.hotline.escalation.escalator), so a moderator's "escalate" queues
 the hotline report at once.
 """
@@ -54,6 +54,7 @@ def run(
         try:
             with factory() as s, s.begin():
                 fx = cases.act(s, cid, action, actor, note)
+                cases.audit_in(s, fx)  # the change and its audit rows: one transaction
             cases.emit(factory, fx, notify)
             queued = escalate(cid, actor) if action == "escalate" and escalate is not None else None
             out.append(ActionResult(cid, None, queued))

@@ -63,6 +63,7 @@ def record(
                 pending += _deny(s, sc, decision_id, deny)
             if sc.item.case_meta is not None:
                 fx.add(cases.open_or_join(s, _signal(sc, decision_id))[1])
+        cases.audit_in(s, fx)  # the cases' audit rows commit with them
     if deny is not None:
         deny.remember(pending)
     cases.emit(factory, fx, notify)

@@ -96,8 +96,18 @@ class Effects:
 Notify = Callable[[list[tuple[str, dict[str, Any]]]], None]  # (event type, data) pairs; cases.webhooks sends them
 
 
+def audit_in(s: Session, fx: Effects) -> None:
+    """Append the effects' audit rows in the caller's transaction (call it last, just before the
+    commit), so a change and its audit rows commit together or not at all; `emit` then only sends
+    the events."""
+    for actor, action, target, detail in fx.audit:
+        audit.append_in(s, actor, action, target, detail)
+    fx.audit.clear()
+
+
 def emit(factory: sessionmaker[Session], fx: Effects, notify: Notify | None = None) -> None:
-    """After commit: append the audit rows, then hand the events to the webhook sender if any."""
+    """After commit: append audit rows not yet written (`audit_in` writes them with the change),
+    then hand the events to the webhook sender if any."""
     for actor, action, target, detail in fx.audit:
         audit.append(factory, actor, action, target, detail)
     if notify is not None and fx.events:

@@ -200,8 +200,8 @@ def apikey_create(
         _, factory, _ = _prepare(database, config, create_key=True)
         with factory() as s, s.begin():
             token = accounts.create_api_key(s, name, scope, "cli")
-        detail = {"name": name, "scopes": sorted(scope)}
-        audit.append(factory, "cli", "apikey.create", token.split("_")[1], detail)
+            detail = {"name": name, "scopes": sorted(scope)}
+            audit.append_in(s, "cli", "apikey.create", token.split("_")[1], detail)
     except IndexguardError as e:
         raise _fail(e) from None
     typer.echo(token)
@@ -221,7 +221,7 @@ def user_create(
         _, factory, _ = _prepare(database, config, create_key=True)
         with factory() as s, s.begin():
             accounts.create_user(s, username, password, role, one_time=True)
-        audit.append(factory, "cli", "user.create", username, {"role": role})
+            audit.append_in(s, "cli", "user.create", username, {"role": role})
     except IndexguardError as e:
         raise _fail(e) from None
     typer.echo(f"created {role} {username!r}; one-time password: {password}")

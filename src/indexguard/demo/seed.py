@@ -71,6 +71,7 @@ def seed_demo_cases(
             if i % 2 == 0:
                 fx.add(service.act(s, case.id, "escalate", ACTOR))
             case_id = case.id
+            service.audit_in(s, fx)
         service.emit(factory, fx)
         evidence.preserve(
             factory, cipher, replace(snap, case_id=str(case_id)), ACTOR, "demo case confirmed",

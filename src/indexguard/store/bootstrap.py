@@ -31,8 +31,8 @@ def first_start(factory: sessionmaker[Session], cipher: Cipher) -> Bootstrapped:
             info, _ = lists_repo.import_version(s, cipher, DEMO_LIST, "term", "txt", demo_term_text(), "system")
             lists_repo.activate(s, DEMO_LIST, str(info.number))
             version = info.version
-    if password is not None:
-        audit.append(factory, "system", "user.create", ADMIN, {"role": "admin", "first_start": True})
-    if version is not None:
-        audit.append(factory, "system", "list.activate", DEMO_LIST, {"version": version, "first_start": True})
+        if password is not None:
+            audit.append_in(s, "system", "user.create", ADMIN, {"role": "admin", "first_start": True})
+        if version is not None:
+            audit.append_in(s, "system", "list.activate", DEMO_LIST, {"version": version, "first_start": True})
     return Bootstrapped(password, version)

@@ -250,8 +250,16 @@ def _in_db(request: Request, fn: Callable[..., Any], *args: Any) -> Any:
         return fn(s, *args)
 
 
-def _audit(request: Request, p: Principal, action: str, bank: str, detail: dict[str, Any]) -> None:
-    audit.append(services(request).sessions, p.name, action, bank, detail)
+def _changed(
+    request: Request, p: Principal, action: str, bank: str, detail: Callable[[Any], dict[str, Any]],
+    fn: Callable[..., Any], *args: Any,
+) -> Any:
+    """`fn(session, *args)` and its audit row (detail from fn's result) in one transaction."""
+    svc = services(request)
+    with svc.sessions() as s, s.begin():
+        out = fn(s, *args)
+        audit.append_in(s, p.name, action, bank, detail(out))
+    return out
 
 
 def _curation_routes(app: FastAPI) -> None:
@@ -272,8 +280,9 @@ def _curation_routes(app: FastAPI) -> None:
             raise BankError(400, "name: Field required")
         ratio = _ratio(body, default=1.0)
         cipher = services(request).cipher
-        b = await run_in_threadpool(_in_db, request, hma_banks.create, cipher, name, ratio, p.name)
-        _audit(request, p, "hma.bank.create", name, {"matching_enabled_ratio": ratio})
+        b = await run_in_threadpool(_changed, request, p, "hma.bank.create", name,
+                                    lambda _b: {"matching_enabled_ratio": ratio},
+                                    hma_banks.create, cipher, name, ratio, p.name)  # fmt: skip
         return _json(b.to_json(), 201)
 
     @app.put("/c/bank/{bank_name}", summary="Switch a bank on or off (enabled / enabled_ratio 0 or 1)")
@@ -283,8 +292,9 @@ def _curation_routes(app: FastAPI) -> None:
             raise BankError(400, "renaming a bank is not supported: lists keep their name and history")
         b = await run_in_threadpool(_in_db, request, hma_banks.bank, bank_name)
         ratio = _ratio(body, default=1.0 if b.live else 0.0)
-        b = await run_in_threadpool(_in_db, request, hma_banks.set_enabled, bank_name, ratio)
-        _audit(request, p, "hma.bank.update", bank_name, {"matching_enabled_ratio": ratio})
+        b = await run_in_threadpool(_changed, request, p, "hma.bank.update", bank_name,
+                                    lambda _b: {"matching_enabled_ratio": ratio},
+                                    hma_banks.set_enabled, bank_name, ratio)  # fmt: skip
         return _json(b.to_json())
 
     @app.delete("/c/bank/{bank_name}", summary="Take a bank out of matching (its versions are kept)")
@@ -293,8 +303,7 @@ def _curation_routes(app: FastAPI) -> None:
             if any(b.name == bank_name and b.live for b in hma_banks.banks(s)):
                 hma_banks.set_enabled(s, bank_name, 0.0)
 
-        await run_in_threadpool(_in_db, request, off)
-        _audit(request, p, "hma.bank.delete", bank_name, {})
+        await run_in_threadpool(_changed, request, p, "hma.bank.delete", bank_name, lambda _x: {}, off)
         return _json({"message": "Done"})
 
     _content_routes(app)
@@ -367,15 +376,16 @@ def _content_routes(app: FastAPI) -> None:
             return {**_content_json(content_id, e.enabled, b), "collab_metadata": {}, "user_metadata": None,
                     "note": None}  # fmt: skip
 
-        out = await run_in_threadpool(_in_db, request, put)
-        _audit(request, p, "hma.content.update", bank_name, {"content_id": content_id, "enabled": enabled})
+        out = await run_in_threadpool(_changed, request, p, "hma.content.update", bank_name,
+                                      lambda _o: {"content_id": content_id, "enabled": enabled}, put)  # fmt: skip
         return _json(out)
 
     @app.delete("/c/bank/{bank_name}/content/{content_id}", summary="Remove content from a bank")
     async def content_delete(request: Request, p: Lists, bank_name: str, content_id: int) -> Response:
         cipher = services(request).cipher
-        n = await run_in_threadpool(_in_db, request, hma_banks.remove, cipher, bank_name, content_id, p.name)
-        _audit(request, p, "hma.content.remove", bank_name, {"content_id": content_id, "removed": n})
+        n = await run_in_threadpool(_changed, request, p, "hma.content.remove", bank_name,
+                                    lambda n: {"content_id": content_id, "removed": n},
+                                    hma_banks.remove, cipher, bank_name, content_id, p.name)  # fmt: skip
         return _json({"deleted": n})
 
     @app.get("/c/signal_type", summary="Signal types indexguard matches over this API")
@@ -393,8 +403,9 @@ def _content_json(cid: int, enabled: bool, b: hma_banks.Bank) -> dict[str, Any]:
 
 async def _add(request: Request, p: Principal, bank_name: str, signals: dict[str, str], note: str | None) -> Response:
     cipher = services(request).cipher
-    cid = await run_in_threadpool(_in_db, request, hma_banks.add, cipher, bank_name, signals, note, p.name)
-    _audit(request, p, "hma.content.add", bank_name, {"content_id": cid, "types": sorted(signals)})
+    cid = await run_in_threadpool(_changed, request, p, "hma.content.add", bank_name,
+                                  lambda cid: {"content_id": cid, "types": sorted(signals)},
+                                  hma_banks.add, cipher, bank_name, signals, note, p.name)  # fmt: skip
     return _json({"id": cid, "signals": signals})
 
 

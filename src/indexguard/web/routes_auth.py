@@ -96,7 +96,7 @@ def _sign_in(request: Request, username: str, password: str) -> tuple[str, bool]
         if user is None:
             return None
         token, _csrf = accounts.open_session(s, user, timedelta(hours=svc.settings.session_hours))
-    audit.append(svc.sessions, user.username, "session.login", user.username, {"role": user.role})
+        audit.append_in(s, user.username, "session.login", user.username, {"role": user.role})
     return token, user.must_change_password
 
 
@@ -182,8 +182,8 @@ def create_key(body: KeyIn, request: Request, p: Admin) -> dict[str, Any]:
     svc = services(request)
     with svc.sessions() as s, s.begin():
         token = accounts.create_api_key(s, body.name, body.scopes, p.name)
-    prefix = token.split("_")[1]
-    audit.append(svc.sessions, p.name, "apikey.create", prefix, {"name": body.name, "scopes": sorted(body.scopes)})
+        prefix = token.split("_")[1]
+        audit.append_in(s, p.name, "apikey.create", prefix, {"name": body.name, "scopes": sorted(body.scopes)})
     return {"key": token, "prefix": prefix, "name": body.name, "scopes": sorted(set(body.scopes))}
 
 
@@ -192,9 +192,10 @@ def revoke_key(prefix: str, request: Request, p: Admin) -> dict[str, Any]:
     svc = services(request)
     with svc.sessions() as s, s.begin():
         found = accounts.revoke_api_key(s, prefix[:16])
+        if found:
+            audit.append_in(s, p.name, "apikey.revoke", prefix[:16], {})
     if not found:
         raise HTTPException(404, "no such key")
-    audit.append(svc.sessions, p.name, "apikey.revoke", prefix[:16], {})
     return {"prefix": prefix, "revoked": True}
 
 
@@ -204,7 +205,7 @@ def create_user(body: UserIn, request: Request, p: Admin) -> dict[str, Any]:
     password = accounts.new_password()
     with svc.sessions() as s, s.begin():
         accounts.create_user(s, body.username, password, body.role, one_time=True)
-    audit.append(svc.sessions, p.name, "user.create", body.username, {"role": body.role})
+        audit.append_in(s, p.name, "user.create", body.username, {"role": body.role})
     return {"username": body.username, "role": body.role, "password": password}
 
 

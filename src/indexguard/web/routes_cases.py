@@ -15,7 +15,7 @@ from indexguard.cases import service as cases
 from indexguard.cases.actions import ActionResult
 from indexguard.cases.webhooks import notifier
 from indexguard.hotline.escalation import escalator
-from indexguard.store import cases_repo
+from indexguard.store import audit, cases_repo
 from indexguard.store.accounts import Principal
 from indexguard.web.auth import require
 from indexguard.web.deps import Services, services
@@ -108,6 +108,7 @@ async def bulk(body: BulkIn, request: Request, p: CasesP) -> dict[str, Any]:
 def do_reveal(svc: Services, case_id: int, media_id: int, p: Principal, reason: str) -> bytes | None:
     with svc.sessions() as s, s.begin():
         shown, fx = cases.reveal(s, svc.cipher, case_id, media_id, p.name, p.role if p.kind == "user" else None, reason)
+        cases.audit_in(s, fx)
     cases.emit(svc.sessions, fx)
     return shown.png if shown is not None else None
 
@@ -141,7 +142,5 @@ def _set_trust(request: Request, p: Principal, prefix: str, name: str, trusted: 
     svc = services(request)
     with svc.sessions() as s, s.begin():
         cases_repo.set_trusted(s, prefix, name, p.name, trusted)
-    cases.emit(
-        svc.sessions, cases.Effects(audit=[(p.name, "flagger.trust" if trusted else "flagger.untrust", prefix, {})])
-    )
+        audit.append_in(s, p.name, "flagger.trust" if trusted else "flagger.untrust", prefix, {})
     return {"prefix": prefix, "trusted": trusted}

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
 from indexguard.lists.packed_bank import PackedBank
 from indexguard.store import audit, lists_repo
@@ -34,7 +35,13 @@ _IMPORT_BODY = {
 
 
 def _audit(request: Request, p: Principal, action: str, target: str, detail: dict[str, Any]) -> None:
+    """An audit row in a transaction of its own: for reads that must be recorded (a reveal)."""
     audit.append(services(request).sessions, p.name, action, target, detail)
+
+
+def _audit_in(s: Session, p: Principal, action: str, target: str, detail: dict[str, Any]) -> None:
+    """A change's audit row, in the change's transaction: both commit or neither."""
+    audit.append_in(s, p.name, action, target, detail)
 
 
 @router.post("", status_code=201, openapi_extra=_IMPORT_BODY, summary="Import a new version of a list")
@@ -74,11 +81,10 @@ def _import(
             log.exception("could not write the snapshot of list %s", name)
     with svc.sessions() as s, s.begin():
         info, created = lists_repo.import_version(s, svc.cipher, name, kind, fmt, text, p.name, parsed)
+        _audit_in(s, p, "list.import", name, {"number": info.number, "version": info.version, "kind": kind})
         if activate:
             info = lists_repo.activate(s, name, str(info.number))
-    _audit(request, p, "list.import", name, {"number": info.number, "version": info.version, "kind": kind})
-    if activate:
-        _audit(request, p, "list.activate", name, {"number": info.number, "version": info.version})
+            _audit_in(s, p, "list.activate", name, {"number": info.number, "version": info.version})
     return {**info.to_json(), "created": created}
 
 
@@ -119,7 +125,7 @@ def diff(
 def activate(name: Name, ref: Ref, request: Request, p: Lists) -> dict[str, Any]:
     with services(request).sessions() as s, s.begin():
         info = lists_repo.activate(s, name, ref)
-    _audit(request, p, "list.activate", name, {"number": info.number, "version": info.version})
+        _audit_in(s, p, "list.activate", name, {"number": info.number, "version": info.version})
     return info.to_json()
 
 
@@ -127,7 +133,7 @@ def activate(name: Name, ref: Ref, request: Request, p: Lists) -> dict[str, Any]
 def rollback(name: Name, request: Request, p: Lists) -> dict[str, Any]:
     with services(request).sessions() as s, s.begin():
         info = lists_repo.rollback(s, name)
-    _audit(request, p, "list.rollback", name, {"number": info.number, "version": info.version})
+        _audit_in(s, p, "list.rollback", name, {"number": info.number, "version": info.version})
     return info.to_json()
 
 
@@ -135,7 +141,7 @@ def rollback(name: Name, request: Request, p: Lists) -> dict[str, Any]:
 def deactivate(name: Name, request: Request, p: Lists) -> dict[str, Any]:
     with services(request).sessions() as s, s.begin():
         lists_repo.deactivate(s, name)
-    _audit(request, p, "list.deactivate", name, {})
+        _audit_in(s, p, "list.deactivate", name, {})
     return {"name": name, "live": None}
 
 
@@ -143,8 +149,8 @@ def deactivate(name: Name, request: Request, p: Lists) -> dict[str, Any]:
 def shadow_start(name: Name, ref: Ref, request: Request, p: Lists) -> dict[str, Any]:
     with services(request).sessions() as s, s.begin():
         info = lists_repo.set_shadow(s, name, ref)
-    assert info is not None
-    _audit(request, p, "list.shadow.start", name, {"number": info.number, "version": info.version})
+        assert info is not None
+        _audit_in(s, p, "list.shadow.start", name, {"number": info.number, "version": info.version})
     return info.to_json()
 
 
@@ -159,7 +165,7 @@ def shadow_stop(name: Name, request: Request, p: Lists) -> dict[str, Any]:
     with services(request).sessions() as s, s.begin():
         report = lists_repo.shadow_report(s, name)
         lists_repo.set_shadow(s, name, None)
-    _audit(request, p, "list.shadow.stop", name, {"compared": report["compared"], "changed": report["changed"]})
+        _audit_in(s, p, "list.shadow.stop", name, {"compared": report["compared"], "changed": report["changed"]})
     return report
 
 
