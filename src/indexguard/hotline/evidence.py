@@ -115,9 +115,8 @@ def preserve(
         }
         repo.add_custody(s, pkg.id, actor, "preserve", reason, digest, detail)
         package_id = pkg.id
-    audit.append(
-        factory, actor, "evidence.preserve", f"evidence:{package_id}", {"case": kept.case_id, "digest": digest}
-    )
+        detail = {"case": kept.case_id, "digest": digest}
+        audit.append_in(s, actor, "evidence.preserve", f"evidence:{package_id}", detail)
     return package_id
 
 
@@ -146,7 +145,7 @@ def place_hold(factory: sessionmaker[Session], package_id: int, actor: str, reas
         s.flush()
         repo.add_custody(s, package_id, actor, "hold", reason, pkg.digest, {"hold": hold.id})
         hold_id = hold.id
-    audit.append(factory, actor, "evidence.hold", f"evidence:{package_id}", {"hold": hold_id, "reason": reason[:512]})
+        audit.append_in(s, actor, "evidence.hold", f"evidence:{package_id}", {"hold": hold_id, "reason": reason[:512]})
     return hold_id
 
 
@@ -158,10 +157,7 @@ def release_hold(factory: sessionmaker[Session], hold_id: int, actor: str, reaso
         hold.released_at, hold.released_by = utcnow(), actor[:128]
         pkg = _get(s, hold.package_id)
         repo.add_custody(s, pkg.id, actor, "release", reason, pkg.digest, {"hold": hold_id})
-        package_id = pkg.id
-    audit.append(
-        factory, actor, "evidence.release", f"evidence:{package_id}", {"hold": hold_id, "reason": reason[:512]}
-    )
+        audit.append_in(s, actor, "evidence.release", f"evidence:{pkg.id}", {"hold": hold_id, "reason": reason[:512]})
 
 
 def purge_expired(
@@ -187,10 +183,10 @@ def purge_expired(
                 s, pkg.id, actor, "purge", "retention period ended", pkg.digest, {"expires_at": _iso(pkg.expires_at)}
             )
             purged.append({"package": pkg.id, "case": pkg.case_ref, "digest": pkg.digest})
-    seq = None
-    if purged or held:
-        detail = {"purged": purged, "held": held, "at": now.isoformat()}
-        seq = audit.append(factory, actor, "evidence.purge", "evidence", detail)
+        seq = None
+        if purged or held:
+            detail = {"purged": purged, "held": held, "at": now.isoformat()}
+            seq = audit.append_in(s, actor, "evidence.purge", "evidence", detail)
     return PurgeResult([p["package"] for p in purged], held, seq)
 
 

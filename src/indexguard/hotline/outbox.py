@@ -117,7 +117,7 @@ class Outbox:
             s.add(row)
             s.flush()
             row_id = row.id
-        audit.append(self.factory, actor, "hotline.enqueue", f"case:{snap.case_id}", {"outbox": row_id})
+            audit.append_in(s, actor, "hotline.enqueue", f"case:{snap.case_id}", {"outbox": row_id})
         return row_id
 
     def report_xml(self, row_id: int) -> bytes:
@@ -245,7 +245,7 @@ class Outbox:
         with self.factory() as s, s.begin():
             if case_ref.isdigit():
                 cases_repo.mark_reported(s, int(case_ref), ACTOR, f"NCMEC {remote}", now)
-        audit.append(self.factory, ACTOR, "hotline.filed", f"case:{case_ref}", {"hotline": HOTLINE, "report": remote})
+            audit.append_in(s, ACTOR, "hotline.filed", f"case:{case_ref}", {"hotline": HOTLINE, "report": remote})
         return False
 
     def retract(self, row_id: int, actor: str, reason: str) -> None:
@@ -283,8 +283,9 @@ class Outbox:
                 row.next_attempt_at = self.clock() + timedelta(seconds=delay * (0.5 + self.rng.random() / 2))
             row.history = [*row.history, self._event("error", error=str(e)[:300], attempt=row.attempts)]
             state, case_ref = row.state, row.case_ref
-        if state == "failed":
-            audit.append(self.factory, ACTOR, "hotline.failed", f"case:{case_ref}", {"outbox": row_id, "error": str(e)})
+            if state == "failed":
+                detail = {"outbox": row_id, "error": str(e)}
+                audit.append_in(s, ACTOR, "hotline.failed", f"case:{case_ref}", detail)
         return state
 
     def _expired(self, row: HotlineReport) -> bool:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import json
@@ -221,8 +222,14 @@ def url_digest(key: bytes, canonical_key: str) -> str:
     """The keyed digest a URL identity is kept as: HMAC-SHA256 under `key` of the URL's canonical
     key (what `normalize_identities` makes of it), so every spelling of one address meets the same
     digest and the address cannot be read back (nor confirmed by guessing without the key)."""
-    mac = hmac.new(key, canonical_key.encode("utf-8", "surrogatepass"), hashlib.sha256)
+    mac = _keyed_mac(key).copy()  # the key's pads are hashed once, not per URL
+    mac.update(canonical_key.encode("utf-8", "surrogatepass"))
     return URL_DIGEST_PREFIX + mac.hexdigest()
+
+
+@functools.lru_cache(maxsize=8)
+def _keyed_mac(key: bytes) -> hmac.HMAC:
+    return hmac.new(key, digestmod=hashlib.sha256)
 
 
 def is_url_digest(v: str) -> bool:
