@@ -126,8 +126,13 @@ def test_blocked_listing_urls_are_keyed_at_rest(env: Env, caplog: pytest.LogCapt
     # The hotline report needs the exact address: the snapshot opens the sealed copy with the key.
     case_b1 = next(c["id"] for c in cases if c["item"] == "B1")
     with env.svc.sessions() as s:
-        assert snapshot_from_case(s, case_b1, env.svc.cipher).urls == (url,)
+        snap = snapshot_from_case(s, case_b1, env.svc.cipher)
+        assert snap.urls == (url,)
         assert snapshot_from_case(s, case_b1).urls == ()  # without the key: left out, never the host form
+    from indexguard.hotline.ncmec_xml import build_report
+    from indexguard.settings import preview_reporter
+
+    assert url.replace("&", "&amp;") in build_report(snap, preview_reporter()).decode()  # the NCMEC report has it
 
 
 def test_trusted_flagger_key_files_reports_but_reads_no_case(env: Env) -> None:

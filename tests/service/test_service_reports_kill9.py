@@ -98,6 +98,7 @@ def test_kill_9_in_a_burst_of_reports_loses_no_acknowledged_report(tmp_path: Pat
         for th in threads:
             th.join(timeout=30)
     assert len(answered) >= 120
+    print(f"kill -9 after {len(answered)} acknowledged reports ({db_url.split(':', 1)[0]})")
 
     # Started again on the same database: it comes up, takes a report, and the chain is intact.
     with _serving(env, tmp_path) as (proc, base):
