@@ -19,6 +19,7 @@ from indexguard.store.models import AbuseReport, Base, Case, DecisionRecord, Den
 
 OLD = "https://files.example.com/zq-old-path/a?b=1"
 TRACKER = "https://tracker.example.com/zqpasskey/announce"
+LISTED = "https://listed.example.com/zq-old-path/listed"
 
 
 @pytest.fixture
@@ -50,6 +51,14 @@ def _old_rows(engine: Engine) -> None:
         s.add(Case(item_id="old-1", kind="listing", status="open", severity="block", category="csam",
                    source="screen", meta=_meta()))  # fmt: skip
         s.add(RecordQueueEntry(payload={"item_id": "old-3", "meta": _meta()}))
+        # A case whose first URL a URL list matched: withheld in the case, kept only by its decision.
+        s.add(DecisionRecord(item_id="old-4", kind="listing", action="block", reasons=[], list_versions={},
+                             identities=[["url", LISTED], ["url", OLD]], client_hash="h"))  # fmt: skip
+        withheld = CaseMeta.from_json({"kind": "listing", "urls": [
+            {"name": "urls[0]", "text": "[withheld: matched a list]", "matched": True},
+            {"name": "urls[1]", "text": OLD}]}).to_json()  # fmt: skip
+        s.add(Case(item_id="old-4", kind="listing", status="open", severity="block", category="csam",
+                   source="hotline", meta=withheld))  # fmt: skip
         s.add(AbuseReport(reference="r-1", item_id="old-1", category="csam", url=OLD, reporter="public",
                           client_hash="c"))  # fmt: skip
 
@@ -71,11 +80,12 @@ def test_stored_urls_are_converted_with_the_key(engine: Engine) -> None:
     factory = db.session_factory(engine)
     with factory() as s:
         assert list(s.scalars(select(DenyEntry.value).where(DenyEntry.kind == "url"))) == [digest]  # merged
-        pairs = s.scalars(select(DecisionRecord.identities)).one()
+        pairs = s.scalars(select(DecisionRecord.identities).where(DecisionRecord.item_id == "old-1")).one()
         assert sorted(map(tuple, pairs)) == sorted(
             [("md5", "1" * 32), ("url", digest), (SHOWN, "https://files.example.com/\u2026")]
         )
-        meta = CaseMeta.from_json(s.scalars(select(Case.meta)).one())
+        meta = CaseMeta.from_json(s.scalars(select(Case.meta).where(Case.item_id == "old-1")).one())
+        listed = CaseMeta.from_json(s.scalars(select(Case.meta).where(Case.item_id == "old-4")).one())
         queued = CaseMeta.from_json(s.scalars(select(RecordQueueEntry.payload)).one()["meta"])
         report_url = s.scalars(select(AbuseReport.url)).one()
     for m in (meta, queued):
@@ -83,6 +93,8 @@ def test_stored_urls_are_converted_with_the_key(engine: Engine) -> None:
         assert full_fields(m, cipher)["magnet.trackers[0]"] == TRACKER
         assert m.identities["url"] == (digest,)
     assert [u.text for u in meta.urls] == ["https://files.example.com/\u2026"]
+    assert full_urls(listed, cipher) == (LISTED, OLD)  # the withheld one sealed from its decision's copy
+    assert listed.urls[0].text == "[withheld: matched a list]"
     from indexguard.cases.filing import open_url
 
     assert open_url(cipher, report_url) == OLD

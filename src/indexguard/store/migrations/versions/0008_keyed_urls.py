@@ -38,7 +38,9 @@ _CHUNK = 500
 _URLISH = ("%://%", "%urls[%")  # metadata with an address in it, or with the item's URLs
 _deny = sa.table("deny_set", sa.column("id", sa.Integer), sa.column("kind", sa.String), sa.column("value", sa.String))
 _decisions = sa.table("decisions", sa.column("id", sa.Integer), sa.column("identities", sa.JSON))
-_cases = sa.table("cases", sa.column("id", sa.Integer), sa.column("meta", sa.JSON))
+_cases = sa.table("cases", sa.column("id", sa.Integer), sa.column("item_id", sa.String), sa.column("meta", sa.JSON))
+_decision_items = sa.table("decisions", sa.column("id", sa.Integer), sa.column("item_id", sa.String),
+                           sa.column("identities", sa.JSON))  # fmt: skip
 _queue = sa.table("record_queue", sa.column("id", sa.Integer), sa.column("payload", sa.JSON))
 _reports = sa.table("abuse_reports", sa.column("id", sa.Integer), sa.column("url", sa.String))
 
@@ -56,8 +58,8 @@ def upgrade() -> None:
     keys = UrlKeys(cipher) if isinstance(cipher, Cipher) else None
     conn = op.get_bind()
     _deny_set(conn, keys)
+    _case_rows(conn, keys)  # before the decisions: a URL the case withheld is sealed from its decision's copy
     _rows(conn, _decisions, _decisions.c.identities, ('%"url"%',), keys, _pairs, "decisions")
-    _rows(conn, _cases, _cases.c.meta, _URLISH, keys, _meta, "cases")
     _rows(conn, _queue, _queue.c.payload, _URLISH, keys, _payload, "record_queue")
     _report_urls(conn, cipher if keys is not None else None)
 
@@ -119,6 +121,45 @@ def _rows(
             if keys is None:
                 raise NeedsKey(what)
             conn.execute(sa.update(table).where(table.c.id == row_id).values({col.name: new}))
+
+
+def _case_rows(conn: sa.Connection, keys: UrlKeys | None) -> None:
+    last = 0
+    text = sa.cast(_cases.c.meta, sa.Text)
+    while True:
+        q = sa.select(_cases.c.id, _cases.c.item_id, _cases.c.meta).where(
+            _cases.c.id > last, sa.or_(*(text.like(p) for p in _URLISH))
+        )
+        rows = list(conn.execute(q.order_by(_cases.c.id).limit(_CHUNK)))
+        if not rows:
+            return
+        last = rows[-1][0]
+        for row_id, item_id, raw in rows:
+            meta = _json(raw)
+            if not isinstance(meta, dict):
+                continue
+            if keys is None:
+                if _meta(None, meta) is not None:
+                    raise NeedsKey("cases")
+                continue
+            old = CaseMeta.from_json(meta)
+            new = keys.meta(old, _withheld_originals(conn, item_id, old))
+            if new != old:
+                conn.execute(sa.update(_cases).where(_cases.c.id == row_id).values(meta=new.to_json()))
+
+
+def _withheld_originals(conn: sa.Connection, item_id: str, meta: CaseMeta) -> dict[str, str]:
+    """The exact URLs of the case's `urls[i]` a list matched (withheld from view, so not in the case
+    row): decision records kept the item's URLs in order, so when their count matches, by position."""
+    if not any(u.text == WITHHELD for u in meta.urls):
+        return {}
+    q = sa.select(_decision_items.c.identities).where(_decision_items.c.item_id == item_id)
+    for (raw,) in conn.execute(q.order_by(_decision_items.c.id.desc())):
+        pairs = _json(raw)
+        urls = [str(p[1]) for p in pairs or [] if isinstance(p, list | tuple) and len(p) == 2 and p[0] == "url"]
+        if urls and not any(is_url_digest(u) for u in urls) and len(urls) == len(meta.urls):
+            return {u.name: urls[i] for i, u in enumerate(meta.urls) if u.text == WITHHELD}
+    return {}
 
 
 def _pairs(keys: UrlKeys | None, pairs: Any) -> list[list[str]] | None:
