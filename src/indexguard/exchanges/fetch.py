@@ -31,7 +31,7 @@ from indexguard.crypto import Cipher
 from indexguard.exchanges import sources
 from indexguard.exchanges.sources import Credentials, ExchangeError, SourceConfig
 from indexguard.lists.hash_list import HashType, default_severity, normalise_hash
-from indexguard.store import lists_repo
+from indexguard.store import audit, lists_repo
 from indexguard.store.exchange_models import ExchangeRecord, ExchangeState
 from indexguard.store.models import LiveList
 
@@ -272,6 +272,10 @@ def _fetch(
         st.last_success, st.last_error, st.failures = now(), None, 0
         st.lease_owner, st.lease_until = None, None
         st.updated_at = now()
+        if info is not None and created:  # the new bank version and its audit row commit together
+            detail = {"source": cfg.name, "number": info.number, "version": info.version, "entries": entries,
+                      "updated": updated, "deleted": deleted, "activated": activated}  # fmt: skip
+            audit.append_in(s, f"exchange:{cfg.name}", "list.import", cfg.bank, detail)
     return FetchOutcome(
         cfg.name, True, False, resumed, batches, updated, deleted, records, entries, skipped,
         info.number if info else None, info.version if info else None, created, activated,

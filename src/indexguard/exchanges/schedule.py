@@ -22,7 +22,6 @@ from indexguard.crypto import Cipher
 from indexguard.exchanges import sources
 from indexguard.exchanges.fetch import FetchOutcome, fetch_source, utc
 from indexguard.exchanges.sources import Credentials, SourceConfig
-from indexguard.store import audit
 from indexguard.store.exchange_models import ExchangeState
 
 MIN_BACKOFF_SECONDS = 60.0
@@ -106,13 +105,9 @@ def owner_name(kind: str) -> str:
 def run_source(
     factory: sessionmaker[Session], cipher: Cipher, cfg: SourceConfig, creds: Credentials, owner: str
 ) -> FetchOutcome:
-    """One fetch, audited when it stored a new bank version (never with a credential or a hash)."""
-    out = fetch_source(factory, cipher, cfg, creds, owner=owner)
-    if out.ok and out.created:
-        detail = {"source": cfg.name, "number": out.list_number, "version": out.list_version, "entries": out.entries,
-                  "updated": out.updated, "deleted": out.deleted, "activated": out.activated}  # fmt: skip
-        audit.append(factory, f"exchange:{cfg.name}", "list.import", cfg.bank, detail)
-    return out
+    """One fetch; a new bank version is audited in the transaction that stores it (never with a
+    credential or a hash)."""
+    return fetch_source(factory, cipher, cfg, creds, owner=owner)
 
 
 class ExchangeScheduler:
