@@ -128,18 +128,16 @@ def record_durable(s: Session, screenings: Sequence[Screening], deny: DatabaseDe
 
 
 def drain_queue(factory: sessionmaker[Session], limit: int = 500, notify: cases.Notify | None = None) -> int:
-    """Open or join the cases of up to `limit` queued items in one transaction that also removes
-    their rows (claimed with DELETE ... RETURNING, so two drainers never take the same row; on an
-    error everything rolls back and stays queued), with the cases' audit rows; webhooks after the
-    commit. Returns how many were done."""
-    fx = cases.Effects()
+    """Open or join the cases of up to `limit` queued items (in bulk: `cases.open_or_join_many`) in
+    one transaction that also removes their rows (claimed with DELETE ... RETURNING, so two
+    drainers never take the same row; on an error everything rolls back and stays queued), with the
+    cases' audit rows (one statement, `audit.append_many_in`); webhooks after the commit. Returns
+    how many were done."""
     with factory() as s, s.begin():
         claimed = _claim(s, limit)
-        for payload in claimed:
-            fx.add(cases.open_or_join(s, cases.Signal.from_json(payload))[1])
-        # The cases' audit rows commit with them: one transaction, not one per row.
-        for actor, action, target, detail in fx.audit:
-            audit.append_in(s, actor, action, target, detail)
+        fx = cases.open_or_join_many(s, [cases.Signal.from_json(p) for p in claimed])
+        # The cases' audit rows commit with them: one transaction, one statement, chained in memory.
+        audit.append_many_in(s, fx.audit)
     if claimed and notify is not None and fx.events:
         notify(fx.events)
     return len(claimed)
