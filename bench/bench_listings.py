@@ -11,6 +11,7 @@ per run: listings/s, p50, p99, non-2xx, socket errors, the load average before a
 depth when wrk stops and how long it takes to drain, the cases opened, and the server's CPU time
 per listing (user + system over all its processes, answers and queue together: the figure that does
 not depend on how busy the machine is). Skips cleanly without wrk or (for pg) PostgreSQL.
+BENCH_LISTINGS_SRC runs the server from another checkout's src/ (before/after in the same conditions).
 """
 
 from __future__ import annotations
@@ -90,6 +91,8 @@ def _one(work: Path, db: str, workers: int, n: int, rounds: int, seconds: int) -
     shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir(parents=True)
     ig = Indexguard(run_dir, db, workers)
+    if os.environ.get("BENCH_LISTINGS_SRC"):  # another checkout's src/, for before/after in the same conditions
+        ig.env["PYTHONPATH"] = os.environ["BENCH_LISTINGS_SRC"]
     res: dict[str, Any] = {"db": db, "workers": workers, "bank": n, "load_at_start": _load()}
     script = TOOLS / "wrk_ig_listings.lua"
     try:

@@ -35,6 +35,7 @@ from indexguard.store.models import (
     DecisionRecord,
     ItemState,
     RevealRecord,
+    table_of,
     utcnow,
 )
 
@@ -187,9 +188,17 @@ def _open_many(s: Session, sigs: Sequence[Signal]) -> Effects:
             "meta": sig.meta.to_json() if sig.meta else {}, "opened_at": now, "last_signal_at": now,
             "updated_at": now, "hidden_at": now if _delists(sig) else None,
         })  # fmt: skip
-    ids = s.execute(insert(Case).returning(Case.id, sort_by_parameter_order=True), rows).scalars().all()
+    # One executemany, then the ids by item (unique per case, and once in `sigs`): RETURNING in
+    # parameter order would send one INSERT per row.
+    s.execute(insert(table_of(Case)), rows)
+    ids: dict[str, int] = {}
+    names = [sig.item_id for sig in sigs]
+    for i in range(0, len(names), 500):
+        found = s.execute(select(Case.item_id, Case.id).where(Case.item_id.in_(names[i : i + 500])))
+        ids.update((str(k), int(v)) for k, v in found)
     signals, events, hidden = [], [], []
-    for sig, case_id in zip(sigs, ids, strict=True):
+    for sig in sigs:
+        case_id = ids[sig.item_id]
         signals.append({
             "case_id": case_id, "source": sig.source, "severity": sig.severity, "category": sig.category,
             "confidence": sig.confidence, "reporter": sig.reporter[:128], "decision_id": sig.decision_id,
@@ -205,8 +214,8 @@ def _open_many(s: Session, sigs: Sequence[Signal]) -> Effects:
             fx.audit.append((sig.reporter, "case.hide", f"case:{case_id}", {"item": sig.item_id, **why}))
             fx.events.append(("item.hidden", {"case": case_id, "item": sig.item_id, "why": why["why"]}))
             hidden.append(sig)
-    s.execute(insert(CaseSignal), signals)
-    s.execute(insert(CaseEvent), events)
+    s.execute(insert(table_of(CaseSignal)), signals)  # tables: one executemany each
+    s.execute(insert(table_of(CaseEvent)), events)
     _hide_items(s, hidden, now)
     return fx
 
@@ -223,7 +232,7 @@ def _hide_items(s: Session, sigs: Sequence[Signal], now: Any) -> None:
                 "updated_at": now} for sig in sigs if sig.item_id not in states]  # fmt: skip
     allowed = [n for n in names if states.get(n) == "allowed"]
     if missing:
-        s.execute(insert(ItemState), missing)
+        s.execute(insert(table_of(ItemState)), missing)
     if allowed:
         s.execute(update(ItemState).where(ItemState.item_id.in_(allowed)).values(state="hidden", updated_at=now))
 

@@ -35,7 +35,7 @@ from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from indexguard.errors import IndexguardError
-from indexguard.store.models import AuditEntry
+from indexguard.store.models import AuditEntry, table_of
 
 if TYPE_CHECKING:
     from indexguard.crypto import Cipher
@@ -252,7 +252,7 @@ def append_many_in(s: Session, entries: Sequence[tuple[str, str, str, dict[str, 
         rows.append({"seq": seq, "at": at, "actor": actor, "action": action, "target": target, "detail": detail,
                      "prev_hash": prev, "hash": mac})  # fmt: skip
         prev = mac
-    s.execute(insert(AuditEntry), rows)
+    s.execute(insert(table_of(AuditEntry)), rows)
     if chain is not None:
         _pend(s, chain, Head(seq, prev, keyed_from))
     return [r["seq"] for r in rows[len(rows) - len(entries) :]]
