@@ -9,7 +9,8 @@ or through the recorder thread (queries, batches).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +23,7 @@ from indexguard.screen.decision import Decision
 from indexguard.screen.deny_set import DENY_LIST, record_for
 from indexguard.store import audit, deny_repo, records
 from indexguard.store.deny_repo import DatabaseDenySet, Pending
-from indexguard.store.models import RecordQueueEntry, utcnow
+from indexguard.store.models import RecordQueueEntry, table_of, utcnow
 
 
 @dataclass(frozen=True)
@@ -124,23 +125,26 @@ def record_durable(s: Session, screenings: Sequence[Screening], deny: DatabaseDe
         if sc.item.case_meta is not None:
             queue.append({"payload": _signal(sc, decision_id).to_json(), "created_at": utcnow()})
     if queue:
-        s.execute(insert(RecordQueueEntry), queue)
+        s.execute(insert(table_of(RecordQueueEntry)), queue)  # one executemany
     return pending
 
 
-def drain_queue(factory: sessionmaker[Session], limit: int = 500, notify: cases.Notify | None = None) -> int:
-    """Open or join the cases of up to `limit` queued items in one transaction that also removes
-    their rows (claimed with DELETE ... RETURNING, so two drainers never take the same row; on an
-    error everything rolls back and stays queued), with the cases' audit rows; webhooks after the
-    commit. Returns how many were done."""
-    fx = cases.Effects()
-    with factory() as s, s.begin():
+def drain_queue(
+    factory: sessionmaker[Session],
+    limit: int = 500,
+    notify: cases.Notify | None = None,
+    turn: Callable[[], AbstractContextManager[None]] = nullcontext,
+) -> int:
+    """Open or join the cases of up to `limit` queued items (in bulk: `cases.open_or_join_many`) in
+    one transaction that also removes their rows (claimed with DELETE ... RETURNING, so two
+    drainers never take the same row; on an error everything rolls back and stays queued), with the
+    cases' audit rows (one statement, `audit.append_many_in`); webhooks after the commit. Returns
+    how many were done. `turn` is taken around the transaction (a `WriteGate`)."""
+    with turn(), factory() as s, s.begin():
         claimed = _claim(s, limit)
-        for payload in claimed:
-            fx.add(cases.open_or_join(s, cases.Signal.from_json(payload))[1])
-        # The cases' audit rows commit with them: one transaction, not one per row.
-        for actor, action, target, detail in fx.audit:
-            audit.append_in(s, actor, action, target, detail)
+        fx = cases.open_or_join_many(s, [cases.Signal.from_json(p) for p in claimed])
+        # The cases' audit rows commit with them: one transaction, one statement, chained in memory.
+        audit.append_many_in(s, fx.audit)
     if claimed and notify is not None and fx.events:
         notify(fx.events)
     return len(claimed)

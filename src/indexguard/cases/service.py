@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 from PIL import Image, UnidentifiedImageError
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,6 +35,7 @@ from indexguard.store.models import (
     DecisionRecord,
     ItemState,
     RevealRecord,
+    table_of,
     utcnow,
 )
 
@@ -151,6 +153,98 @@ def open_or_join(s: Session, sig: Signal) -> tuple[Case, Effects]:
             fx.events.append(("case.opened", {"case": c.id, "item": c.item_id, "source": sig.source}))
     _join(s, c, sig, fx)
     return c, fx
+
+
+def open_or_join_many(s: Session, sigs: Sequence[Signal]) -> Effects:
+    """`open_or_join` for many signals in a few statements (the listing queue's drainer): the same
+    rows, audit entries and events as one call per signal. An item whose case exists already, or
+    that has more than one signal here, takes `open_or_join`; the rest (new items, the common case
+    at volume) are opened in bulk. If another writer opened one of them meanwhile, the whole bulk
+    part falls back to `open_or_join` one by one."""
+    fx = Effects()
+    if not sigs:
+        return fx
+    names = list({sig.item_id for sig in sigs})
+    existing: set[str] = set()
+    for i in range(0, len(names), 500):
+        existing.update(s.scalars(select(Case.item_id).where(Case.item_id.in_(names[i : i + 500]))))
+    counts = Counter(sig.item_id for sig in sigs)
+    fresh = [sig for sig in sigs if counts[sig.item_id] == 1 and sig.item_id not in existing]
+    rest = [sig for sig in sigs if counts[sig.item_id] > 1 or sig.item_id in existing]
+    if fresh:
+        try:
+            with s.begin_nested():
+                fx.add(_open_many(s, fresh))
+        except IntegrityError:
+            rest = list(sigs)  # opened by someone else a moment ago: one by one, in order
+            fx = Effects()
+    for sig in rest:
+        fx.add(open_or_join(s, sig)[1])
+    return fx
+
+
+def _open_many(s: Session, sigs: Sequence[Signal]) -> Effects:
+    """New cases for items that have none, each with its one signal: what `open_or_join` writes
+    for such an item (open, join, delist first, priority), as bulk statements."""
+    fx = Effects()
+    now = utcnow()
+    rows = []
+    for sig in sigs:
+        rows.append({
+            "item_id": sig.item_id, "kind": sig.kind, "status": "open", "severity": sig.severity,
+            "category": sig.category, "source": sig.source, "trusted": sig.trusted, "signal_count": 1,
+            "priority": priority.score(sig.severity, 0.9 if sig.severity == "block" else 0.6, sig.trusted, 0.0,
+                                       sig.source == "hotline"),
+            "meta": sig.meta.to_json() if sig.meta else {}, "opened_at": now, "last_signal_at": now,
+            "updated_at": now, "hidden_at": now if _delists(sig) else None,
+        })  # fmt: skip
+    # One executemany, then the ids by item (unique per case, and once in `sigs`): RETURNING in
+    # parameter order would send one INSERT per row.
+    s.execute(insert(table_of(Case)), rows)
+    ids: dict[str, int] = {}
+    names = [sig.item_id for sig in sigs]
+    for i in range(0, len(names), 500):
+        found = s.execute(select(Case.item_id, Case.id).where(Case.item_id.in_(names[i : i + 500])))
+        ids.update((str(k), int(v)) for k, v in found)
+    signals, events, hidden = [], [], []
+    for sig in sigs:
+        case_id = ids[sig.item_id]
+        signals.append({
+            "case_id": case_id, "source": sig.source, "severity": sig.severity, "category": sig.category,
+            "confidence": sig.confidence, "reporter": sig.reporter[:128], "decision_id": sig.decision_id,
+            "report_id": sig.report_id, "reasons": sig.reasons, "at": now,
+        })  # fmt: skip
+        opened = {"source": sig.source, "category": sig.category}
+        events.append({"case_id": case_id, "actor": sig.reporter, "action": "open", "detail": opened, "at": now})
+        fx.audit.append((sig.reporter, "case.open", f"case:{case_id}", {"item": sig.item_id, **opened}))
+        fx.events.append(("case.opened", {"case": case_id, "item": sig.item_id, "source": sig.source}))
+        if _delists(sig):
+            why = {"why": f"delist first: {sig.source}"}
+            events.append({"case_id": case_id, "actor": sig.reporter, "action": "hide", "detail": why, "at": now})
+            fx.audit.append((sig.reporter, "case.hide", f"case:{case_id}", {"item": sig.item_id, **why}))
+            fx.events.append(("item.hidden", {"case": case_id, "item": sig.item_id, "why": why["why"]}))
+            hidden.append(sig)
+    s.execute(insert(table_of(CaseSignal)), signals)  # tables: one executemany each
+    s.execute(insert(table_of(CaseEvent)), events)
+    _hide_items(s, hidden, now)
+    return fx
+
+
+def _hide_items(s: Session, sigs: Sequence[Signal], now: Any) -> None:
+    """What `_hide` does to the item states of new cases: hidden where allowed or unknown."""
+    names = [sig.item_id for sig in sigs]
+    states: dict[str, str] = {}
+    for i in range(0, len(names), 500):
+        chunk = names[i : i + 500]
+        found = s.execute(select(ItemState.item_id, ItemState.state).where(ItemState.item_id.in_(chunk)))
+        states.update((str(k), str(v)) for k, v in found)
+    missing = [{"item_id": sig.item_id, "kind": sig.kind, "state": "hidden", "action": "review", "decision_id": None,
+                "updated_at": now} for sig in sigs if sig.item_id not in states]  # fmt: skip
+    allowed = [n for n in names if states.get(n) == "allowed"]
+    if missing:
+        s.execute(insert(table_of(ItemState)), missing)
+    if allowed:
+        s.execute(update(ItemState).where(ItemState.item_id.in_(allowed)).values(state="hidden", updated_at=now))
 
 
 def _new_case(s: Session, sig: Signal) -> Case | None:

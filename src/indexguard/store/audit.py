@@ -25,16 +25,17 @@ import json
 import logging
 import logging.handlers
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, func, select, text
+from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from indexguard.errors import IndexguardError
-from indexguard.store.models import AuditEntry
+from indexguard.store.models import AuditEntry, table_of
 
 if TYPE_CHECKING:
     from indexguard.crypto import Cipher
@@ -226,6 +227,35 @@ def append_in(s: Session, actor: str, action: str, target: str, detail: dict[str
     if chain is not None:
         _pend(s, chain, Head(e.seq, e.hash, keyed_from))
     return e.seq
+
+
+def append_many_in(s: Session, entries: Sequence[tuple[str, str, str, dict[str, Any]]]) -> list[int]:
+    """`append_in` for many rows (actor, action, target, detail) at once: one lock, one read of the
+    last row, the chain computed in memory and the rows inserted in one statement; the anchor moves
+    to the last of them once the transaction commits. Returns their seqs."""
+    if not entries:
+        return []
+    chain: Chain | None = s.info.get(INFO_KEY)
+    _lock(s)
+    last = s.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).first()
+    keyed_from = _keyed_from(s, chain, last)
+    seq, prev = (0, GENESIS) if last is None else (last.seq, last.hash)
+    todo = [(a[:128], b[:64], c[:256], json.loads(json.dumps(d))) for a, b, c, d in entries]
+    if chain is not None and last is not None and keyed_from > last.seq:
+        todo.insert(0, ("system", KEYED_ACTION, "audit", {"legacy_rows": last.seq}))
+    rows: list[dict[str, Any]] = []
+    for actor, action, target, detail in todo:
+        seq += 1
+        at = datetime.now(UTC).isoformat(timespec="microseconds")
+        body = canonical(seq, at, actor, action, target, detail, prev)
+        mac = (hmac.new(chain.key, body, hashlib.sha256) if chain is not None else hashlib.sha256(body)).hexdigest()
+        rows.append({"seq": seq, "at": at, "actor": actor, "action": action, "target": target, "detail": detail,
+                     "prev_hash": prev, "hash": mac})  # fmt: skip
+        prev = mac
+    s.execute(insert(table_of(AuditEntry)), rows)
+    if chain is not None:
+        _pend(s, chain, Head(seq, prev, keyed_from))
+    return [r["seq"] for r in rows[len(rows) - len(entries) :]]
 
 
 def _keyed_from(s: Session, chain: Chain | None, last: AuditEntry | None) -> int:

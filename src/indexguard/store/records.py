@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from indexguard.store.models import DecisionRecord, ItemState, iso, utcnow
+from indexguard.store.models import DecisionRecord, ItemState, iso, table_of, utcnow
 
 STATE_OF_ACTION: dict[str, str] = {
     "allow": "allowed",
@@ -96,13 +96,26 @@ def save_many(s: Session, recs: Sequence[Record]) -> list[int | None]:
         for r, d in zip(recs, out, strict=True) if r.item_id
     }  # fmt: skip
     if states:
-        ins = (pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert)(ItemState)
-        upsert = ins.on_conflict_do_update(
-            index_elements=[ItemState.item_id],
+        s.execute(_upsert_states(s.get_bind().dialect.name), list(states.values()))
+    return out
+
+
+_UPSERTS: dict[str, Any] = {}
+
+
+def _upsert_states(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT DO UPDATE of item states, on the table (not the mapped class), so the
+    driver runs it as one executemany rather than a statement per row; built once per dialect."""
+    stmt = _UPSERTS.get(dialect)
+    if stmt is None:
+        table = table_of(ItemState)
+        ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+        stmt = ins.on_conflict_do_update(
+            index_elements=[table.c.item_id],
             set_={k: ins.excluded[k] for k in ("kind", "state", "action", "decision_id", "updated_at")},
         )
-        s.execute(upsert, list(states.values()))
-    return out
+        _UPSERTS[dialect] = stmt
+    return stmt
 
 
 def _set_state(s: Session, rec: Record, decision_id: int | None) -> None:

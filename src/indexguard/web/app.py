@@ -28,6 +28,7 @@ from indexguard.errors import IndexguardError, ListFormatError
 from indexguard.hotline.directory import load_directory
 from indexguard.settings import Settings, SettingsError, load, policy
 from indexguard.store import accounts, audit, db, lists_repo, migrate
+from indexguard.store.gate import Lease, WriteGate
 from indexguard.store.list_kinds import ListKindUnavailable
 from indexguard.store.list_snapshots import Snapshots, default_dir
 from indexguard.web import (
@@ -91,7 +92,9 @@ def build_services(settings: Settings) -> Services:
     hotlines = load_directory(settings.hotlines_file)  # a bad file stops start-up with its error
     recorder = Recorder(factory, settings=settings, deny=live.deny)
     pool = ScreenPool(settings.screen_threads, settings.screen_queue)
-    listings = ListingWriter(factory, live.deny, lambda: notifier(settings))
+    listings = ListingWriter(
+        factory, live.deny, lambda: notifier(settings), gate=WriteGate.for_engine(engine), lease=Lease(engine, "drain")
+    )
     return Services(settings, engine, factory, cipher, live, metrics, keys, recorder, hotlines, pool, listings)
 
 

@@ -27,11 +27,13 @@ from indexguard.cases.recording import Screening
 from indexguard.cases.service import Notify
 from indexguard.errors import IndexguardError
 from indexguard.store.deny_repo import DatabaseDenySet, Pending
+from indexguard.store.gate import Lease, WriteGate
 from indexguard.web.logging import get as get_logger
 
 log = get_logger("listings")
 _GROUP = 256  # listings per commit at most
 _TRIES = 4
+_LEASE_CHECK = 2.0  # seconds between looks at the drainer's lease
 
 
 class WriteFailed(IndexguardError):
@@ -53,11 +55,15 @@ class ListingWriter:
         deny: DatabaseDenySet | None,
         notify: Callable[[], Notify | None] = lambda: None,
         drain_batch: int = 32,
+        gate: WriteGate | None = None,
+        lease: Lease | None = None,
     ) -> None:
         self._factory = factory
         self._deny = deny
         self._notify = notify  # asked each time: webhook settings can change while running
         self._drain_batch = drain_batch
+        self._gate = gate or WriteGate(None)  # SQLite: the writers of all workers take turns without sleeping
+        self._lease = lease  # only the worker holding it runs the drainer thread's loop (None: always)
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._stop = threading.Event()
         self._queued = threading.Event()  # something was committed to the queue: drain soon
@@ -113,7 +119,7 @@ class ListingWriter:
         delay = 0.02
         for attempt in range(_TRIES):
             try:
-                with self._factory() as s, s.begin():
+                with self._gate(), self._factory() as s, s.begin():
                     return recording.record_durable(s, screenings, self._deny)
             except Exception:  # a write conflict or a lost connection: the whole group is retried
                 log.warning("storing %d listings failed (attempt %d)", len(screenings), attempt + 1, exc_info=True)
@@ -123,8 +129,33 @@ class ListingWriter:
 
     # the drainer -------------------------------------------------------------------------------
     def _run_drainer(self) -> None:
-        delay, failures = 0.1, 0
+        try:
+            self._drain_loop()
+        finally:
+            if self._lease is not None:
+                self._lease.release()
+
+    def _leased(self) -> bool:
+        """One worker drains (its writes do not queue behind another worker's drainer); the others
+        try again now and then, and take over when the holder has gone."""
+        if self._lease is None:
+            return True
+        try:
+            if self._lease.held and self._lease.check():
+                return True
+            return self._lease.take()
+        except Exception:
+            log.warning("could not take the listing queue's lease", exc_info=True)
+            return False
+
+    def _drain_loop(self) -> None:
+        delay, failures, checked = 0.1, 0, 0.0
         while not self._stop.is_set():
+            if time.monotonic() - checked > _LEASE_CHECK:
+                if not self._leased():
+                    self._stop.wait(_LEASE_CHECK)
+                    continue
+                checked = time.monotonic()
             # Listings waiting for their answer go first (SQLite has one writer), but only for a
             # moment: under a steady stream the queue must still be worked off.
             yielded = time.monotonic() + 0.05
@@ -132,7 +163,7 @@ class ListingWriter:
                 self._stop.wait(0.005)
             batch = 1 if failures else self._drain_batch  # after a failure, one row at a time
             try:
-                n = recording.drain_queue(self._factory, batch, self._notify())
+                n = recording.drain_queue(self._factory, batch, self._notify(), self._gate)
                 delay, failures = 0.1, 0
             except Exception:  # stays queued; tried again after a pause
                 log.exception("working off the listing queue failed; retrying")
@@ -158,7 +189,7 @@ class ListingWriter:
         """Work the queue off now (tests, shutdown); True when it is empty."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if recording.drain_queue(self._factory, self._drain_batch, self._notify()):
+            if recording.drain_queue(self._factory, self._drain_batch, self._notify(), self._gate):
                 continue
             with self._factory() as s:  # rows the drainer thread holds still count until it commits
                 if recording.queued(s) == 0:

@@ -1,0 +1,135 @@
+"""The queue drainer opens cases in bulk (issue 15): `open_or_join_many` writes what `open_or_join`
+one signal at a time writes, and `audit.append_many_in` keeps the keyed chain and its anchor
+(placeholder pseudo-words only; SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ig_service_helpers import Env
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from indexguard.cases import service as cases
+from indexguard.store import audit
+from indexguard.store.models import AuditEntry, Case, CaseEvent, CaseSignal, ItemState
+
+
+def _signals(prefix: str) -> list[cases.Signal]:
+    def sig(item: str, source: str = "screen", severity: str = "review", **kw: Any) -> cases.Signal:
+        reasons = [{"list": "site", "list_version": "v1", "entry": "site:1", "category": "csam", "field": "title"}]
+        return cases.Signal(f"{prefix}{item}", "listing", source, severity, "csam", 0.6, "screening",
+                            reasons=reasons, **kw)  # fmt: skip
+
+    return [
+        sig("new-1"),
+        sig("new-2", "hotline", "block"),
+        sig("dup", "screen", "review"),
+        sig("old", "deny", "block"),  # joins a case opened before
+        sig("dup", "hotline", "block"),  # a second signal for the same item in one batch
+        sig("allowed", "screen", "review"),  # its item state was "allowed": hidden now
+        sig("report-only", "report", "report"),  # does not delist
+    ]
+
+
+def _prepare(s: Session, prefix: str) -> None:
+    cases.open_or_join(s, cases.Signal(f"{prefix}old", "listing", "report", "report", "csam", 0.5, "someone"))
+    s.add(ItemState(item_id=f"{prefix}allowed", kind="listing", state="allowed", action="allow", decision_id=None))
+
+
+def _snapshot(s: Session, prefix: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for c in s.scalars(select(Case).where(Case.item_id.like(f"{prefix}%")).order_by(Case.item_id)):
+        item = c.item_id.removeprefix(prefix)
+        sigs = s.scalars(select(CaseSignal).where(CaseSignal.case_id == c.id).order_by(CaseSignal.id)).all()
+        evs = s.scalars(select(CaseEvent).where(CaseEvent.case_id == c.id).order_by(CaseEvent.id)).all()
+        st = s.get(ItemState, c.item_id)
+        out[item] = {
+            "case": (c.kind, c.status, c.severity, c.category, c.source, c.trusted, c.signal_count, c.priority,
+                     c.meta, c.hidden_at is not None),
+            "signals": [(x.source, x.severity, x.category, x.confidence, x.reporter, x.reasons) for x in sigs],
+            "events": [(e.actor, e.action, e.detail) for e in evs],
+            "state": (st.state, st.action) if st is not None else None,
+        }  # fmt: skip
+    return out
+
+
+def _norm_fx(fx: cases.Effects, prefix: str, ids: dict[int, str]) -> tuple[list[Any], list[Any]]:
+    def name(target: str) -> str:
+        return ids[int(target.split(":")[1])] if target.startswith("case:") else target
+
+    aud = sorted((a, b, name(c), d["item"].removeprefix(prefix)) for a, b, c, d in fx.audit)
+    evs = sorted((t, d["item"].removeprefix(prefix), ids[d["case"]]) for t, d in fx.events)
+    return aud, evs
+
+
+def test_bulk_opening_writes_what_one_by_one_writes(env: Env) -> None:
+    with env.svc.sessions() as s, s.begin():
+        _prepare(s, "a-")
+        _prepare(s, "b-")
+    with env.svc.sessions() as s, s.begin():
+        one = cases.Effects()
+        for sig in _signals("a-"):
+            one.add(cases.open_or_join(s, sig)[1])
+        many = cases.open_or_join_many(s, _signals("b-"))
+    with env.svc.sessions() as s:
+        a, b = _snapshot(s, "a-"), _snapshot(s, "b-")
+        ids = {c.id: c.item_id.split("-", 1)[1] for c in s.scalars(select(Case))}
+    assert set(a) == {"new-1", "new-2", "dup", "old", "allowed", "report-only"}
+    assert a == b
+    assert _norm_fx(one, "a-", ids) == _norm_fx(many, "b-", ids)
+
+
+def test_bulk_opening_falls_back_when_someone_opened_the_case_meanwhile(env: Env) -> None:
+    sigs = _signals("c-")
+    with env.svc.sessions() as s, s.begin():
+        # another writer opens "new-1" between our look-up and our insert: simulated by the bulk
+        # insert meeting the unique constraint, which sends the whole batch one by one
+        real = cases._open_many
+
+        def racing(s2: Session, fresh: Any) -> cases.Effects:
+            cases.open_or_join(s2, cases.Signal("c-new-1", "listing", "report", "report", "csam", 0.5, "other"))
+            s2.flush()
+            return real(s2, fresh)
+
+        cases._open_many = racing  # type: ignore[assignment]
+        try:
+            cases.open_or_join_many(s, sigs)
+        finally:
+            cases._open_many = real  # type: ignore[assignment]
+    with env.svc.sessions() as s:
+        got = _snapshot(s, "c-")
+    assert set(got) == {"new-1", "new-2", "dup", "old", "allowed", "report-only"}
+    assert got["new-1"]["case"][6] == 1  # one signal: the racing case was rolled back with the savepoint
+
+
+@pytest.mark.parametrize("before", [0, 3])
+def test_append_many_keeps_the_chain_and_moves_the_anchor_after_commit(env: Env, before: int, tmp_path: Path) -> None:
+    chain = audit.chain_of(env.svc.sessions)
+    assert chain is not None
+    if chain.anchor.path is None:  # PostgreSQL with the key from the environment: anchor in a file here
+        chain = audit.Chain(chain.key, audit.Anchor(tmp_path / "audit-head"))
+        audit.bind(env.svc.sessions, chain)
+    for i in range(before):
+        audit.append(env.svc.sessions, "tester", "test.single", f"t:{i}", {"n": i})
+    start = audit.count(env.svc.sessions)
+    rows = [("tester", "test.bulk", f"t:{i}", {"n": i, "nested": {"k": [1, 2]}}) for i in range(50)]
+    with env.svc.sessions() as s, s.begin():
+        seqs = audit.append_many_in(s, rows)
+        head = chain.anchor.read(chain.key)
+        assert head is None or head.seq <= start  # not moved before the commit
+    assert seqs == list(range(start + 1, start + 51))
+    head = chain.anchor.read(chain.key)
+    assert head is not None and head.seq == start + 50
+    audit.append(env.svc.sessions, "tester", "test.single", "t:after", {})  # one by one continues the chain
+    res = audit.verify(env.svc.sessions)
+    assert res.ok and res.anchored, res
+    with env.svc.sessions() as s, s.begin():  # rolled back: nothing written, anchor unmoved
+        audit.append_many_in(s, rows[:3])
+        s.rollback()
+    assert chain.anchor.read(chain.key).seq == start + 51  # type: ignore[union-attr]
+    assert audit.verify(env.svc.sessions).ok
+    with env.svc.sessions() as s:
+        assert s.scalar(select(AuditEntry.action).where(AuditEntry.seq == start + 1)) == "test.bulk"
