@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from collections.abc import Iterator
+import re
+import secrets
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from xml.sax.saxutils import quoteattr
@@ -319,6 +321,85 @@ def merge_caps(roots: list[Element]) -> Element:
 
 def serialize(root: Element) -> bytes:
     return etree.tostring(root, encoding="UTF-8", xml_declaration=True)
+
+
+# --- answers written as bytes ------------------------------------------------------------------
+# The proxy keeps what it made of each result item as serialized bytes and writes a page by joining
+# them into the serialized channel of the upstream answer: no tree is copied, moved or written per
+# search. lxml serializes a lone <item> with every namespace in scope declared on it; those
+# declarations are cut off when the page's channel binds the same prefixes to the same URIs, so the
+# page reads exactly as if the tree had been written whole.
+
+Bindings = frozenset[tuple[str, str]]
+_LEADING_DECLS = re.compile(rb'<item((?:\s+xmlns:[A-Za-z_][\w.\-]*="[^"&<]*")+)')
+_DECL = re.compile(rb'xmlns:([^=\s]+)="([^"]*)"')
+
+
+@dataclass(frozen=True, slots=True)
+class KeptItem:
+    """A kept result item as written to clients (links rewritten)."""
+
+    data: bytes  # the item's bytes without its leading namespace declarations
+    decls: bytes  # those declarations (b"" when none were cut)
+    bindings: Bindings  # what the cut declarations bind
+    pub_date: str
+
+    def for_page(self, bound: Bindings) -> bytes:
+        """The item's bytes inside a channel where `bound` is in scope."""
+        if not self.decls or self.bindings <= bound:
+            return self.data
+        return b"<item" + self.decls + self.data[5:]
+
+
+def kept_item(el: Element, pub_date: str) -> KeptItem:
+    data = etree.tostring(el)  # with its tail, as the tree would write it
+    m = _LEADING_DECLS.match(data)
+    if m is None:
+        return KeptItem(data, b"", frozenset(), pub_date)
+    decls = m.group(1)
+    bindings = frozenset((p.decode(), u.decode()) for p, u in _DECL.findall(decls))
+    return KeptItem(b"<item" + data[m.end():], decls, bindings, pub_date)
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A result feed without its items, serialized once: `render` writes a page of kept items into it."""
+
+    pieces: tuple[bytes, ...]  # literal bytes, with a slot between each two
+    slots: tuple[int, ...]  # what each slot holds: _OFFSET, _TOTAL or _ITEMS
+    bound: Bindings  # the prefixes bound where the items go
+    namespace: str
+
+    def render(self, items: Iterable[KeptItem], offset: int, total: int) -> bytes:
+        body = b"".join(k.for_page(self.bound) for k in items)
+        values = {_OFFSET: str(offset).encode(), _TOTAL: str(total).encode(), _ITEMS: body}
+        out = [self.pieces[0]]
+        for slot, piece in zip(self.slots, self.pieces[1:], strict=True):
+            out.append(values[slot])
+            out.append(piece)
+        return b"".join(out)
+
+
+_OFFSET, _TOTAL, _ITEMS = range(3)
+
+
+def make_template(feed: Feed) -> Template:
+    """The feed's document with its items taken out (this edits `feed`: use it last)."""
+    mark = "ig" + secrets.token_hex(8)
+    set_response(feed, 0, 0)  # first: a response element the upstream left out goes before the items
+    replace_items(feed, [feed.channel.makeelement(mark)])
+    response = _find_response(feed.channel)
+    assert response is not None
+    response.set("offset", mark + "o")
+    response.set("total", mark + "t")
+    data = serialize(feed.root)
+    tokens = {f"<{mark}/>".encode(): _ITEMS, f"{mark}o".encode(): _OFFSET, f"{mark}t".encode(): _TOTAL}
+    parts = re.split(b"(" + b"|".join(re.escape(t) for t in tokens) + b")", data)
+    slots = tuple(tokens[t] for t in parts[1::2])
+    if sorted(slots) != [_OFFSET, _TOTAL, _ITEMS]:
+        raise FeedError("the feed could not be written back")
+    bound = frozenset((p, u) for p, u in feed.channel.nsmap.items() if p is not None)
+    return Template(tuple(parts[0::2]), slots, bound, feed.namespace)
 
 
 def error_document(code: int, description: str | None = None) -> bytes:
