@@ -82,6 +82,7 @@ class _Reading:
     size: int = 0
     complete: bool = False
     too_large: bool = False
+    keep_alive: bool = False
     parser: object = None
 
     def on_header(self, name: bytes, value: bytes) -> None:
@@ -89,6 +90,8 @@ class _Reading:
 
     def on_headers_complete(self) -> None:
         self.status = self.parser.get_status_code()  # type: ignore[attr-defined]
+        # Asked here: once the message is complete, httptools answers False whatever the headers said.
+        self.keep_alive = bool(self.parser.should_keep_alive())  # type: ignore[attr-defined]
 
     def on_body(self, body: bytes) -> None:
         self.size += len(body)
@@ -200,7 +203,7 @@ class UpstreamClient:
         except BaseException:
             conn.close()
             raise
-        keep = reading.complete and parser.should_keep_alive()
+        keep = reading.complete and reading.keep_alive
         body = b"".join(reading.chunks)
         encoding = reading.headers.get(b"content-encoding", b"identity").strip().lower()
         if keep:

@@ -351,13 +351,18 @@ class KeptItem:
         return b"<item" + self.decls + self.data[5:]
 
 
-def kept_item(el: Element, pub_date: str) -> KeptItem:
+def kept_item(el: Element, pub_date: str, seen: dict[bytes, Bindings] | None = None) -> KeptItem:
+    """`seen`: declarations already read (the items of one document all carry the same ones)."""
     data = etree.tostring(el)  # with its tail, as the tree would write it
     m = _LEADING_DECLS.match(data)
     if m is None:
         return KeptItem(data, b"", frozenset(), pub_date)
     decls = m.group(1)
-    bindings = frozenset((p.decode(), u.decode()) for p, u in _DECL.findall(decls))
+    bindings = seen.get(decls) if seen is not None else None
+    if bindings is None:
+        bindings = frozenset((p.decode(), u.decode()) for p, u in _DECL.findall(decls))
+        if seen is not None:
+            seen[decls] = bindings
     return KeptItem(b"<item" + data[m.end():], decls, bindings, pub_date)
 
 

@@ -390,6 +390,7 @@ class TorznabProxy:
         decisions = iter(screener.screen_many([fi.to_item() for fi in fresh]))
         fresh_items = iter(fresh)
         outcomes: list[Outcome] = []
+        seen: dict[bytes, tf.Bindings] = {}
         expires = now + self._items.ttl
         for k, hit in zip(keys, known, strict=True):
             if hit is not None:
@@ -404,7 +405,7 @@ class TorznabProxy:
             self._rewrite_links(fi, feed.namespace, indexer, dl_base)
             if not fi.has_indexer:
                 tf.set_indexer(fi.element, indexer.id, indexer.title)
-            kept = tf.kept_item(fi.element, fi.pub_date)
+            kept = tf.kept_item(fi.element, fi.pub_date, seen)
             # A kept item's decision is not kept: fewer objects for the garbage collector to walk.
             self._items.put(k, kept, None, now)
             outcomes.append(kept)
