@@ -29,6 +29,7 @@ one place.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import socket
@@ -163,6 +164,8 @@ class _Server:
 
 
 def _run_server(app: Any, port: int) -> None:
+    gc.collect()
+    gc.freeze()  # as `indexguard proxy` does once its lists are loaded
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False)
 
 

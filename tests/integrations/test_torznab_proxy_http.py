@@ -154,7 +154,8 @@ def test_targets_are_plain_http_urls_without_a_query() -> None:
                                                                           "idx.example:8443")
     v6 = Target.of("http://[::1]/api")
     assert v6 is not None and (v6.host, v6.port, v6.host_header) == ("::1", 80, "[::1]")
-    for url in ("http://h/api?apikey=k", "ftp://h/api", "http://u:p@h/api", "http://h:99999/api", "/api"):
+    for url in ("http://h/api?apikey=k", "ftp://h/api", "http://u:p@h/api", "http://h:99999/api", "/api",
+                "http://h/a pi", "http://h/\u00e9", "http://h\u00e9.example/api"):
         assert Target.of(url) is None
 
 

@@ -14,6 +14,7 @@ It logs nothing: an upstream URL carries the indexer's key and the client's sear
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 import zlib
 from collections.abc import Mapping
@@ -27,6 +28,7 @@ try:  # uvicorn[standard] brings it on CPython; without it the proxy uses httpx 
 except ImportError:  # pragma: no cover - exercised only where httptools is missing
     AVAILABLE = False
 MAX_IDLE = 8  # idle connections kept per origin
+_PLAIN = re.compile(r"[!-~]+")  # printable ASCII, no spaces: goes into the request line and Host as it is
 _READ = 256 * 1024
 
 
@@ -62,8 +64,9 @@ class Target:
         except ValueError:
             return None
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
-                or parts.username is not None or parts.password is not None:
-            return None
+                or parts.username is not None or parts.password is not None \
+                or not _PLAIN.fullmatch(parts.hostname + parts.path):
+            return None  # httpx, which validates and quotes, takes the others
         host = parts.hostname
         shown = f"[{host}]" if ":" in host else host
         default = 443 if parts.scheme == "https" else 80
