@@ -190,3 +190,26 @@ def test_items_under_other_prefixes_keep_their_declarations() -> None:
     attr = root.find("channel/item/{http://torznab.com/schemas/2015/feed}attr")
     assert attr is not None and attr.get("value") == "1"
     assert b'<item xmlns:atom="http://www.w3.org/2005/Atom" xmlns:tz=' in page
+
+
+def test_item_bytes_are_cut_only_when_certain() -> None:
+    body = FEED % b""
+    assert tf.item_bytes(body, 2) is None  # a comment could hide tags
+    plain = body.replace(b"<!-- a comment -->", b"")
+    feed = tf.feed_from_root(tf.parse_document(plain), read_items=False)
+    assert tf.item_bytes(plain, len(feed.elements)) == [
+        b'<item><title>one</title><torznab:attr name="seeders" value="1"/></item>',
+        b'<item><title>two</title><atom:link href="x"/></item>']
+    assert tf.item_bytes(plain, 1) is None  # any count but the parser's: not certain
+    spaced = plain.replace(b"<item><title>two", b'<item\n a="x>y"><title>two').replace(b"</item>\n</ch",
+                                                                                     b"</item >\n</ch")
+    assert tf.item_bytes(spaced, 2) == [b'<item><title>one</title><torznab:attr name="seeders" value="1"/></item>',
+                                        b'<item\n a="x>y"><title>two</title><atom:link href="x"/></item >']
+    for other in (b"<item/>", b'<item xmlns="urn:x"><title>x</title></item>', b"<x><item>n</item></x>",
+                  b"<![CDATA[<item>]]>", b"<?pi x?>"):
+        variant = plain.replace(b"</channel>", other + b"</channel>")
+        count = len(tf.feed_from_root(tf.parse_document(variant), read_items=False).elements)
+        assert tf.item_bytes(variant, count) is None
+    assert tf.item_bytes(plain.replace(b"<title>one</title>", b"<title>one</title><item>in</item>"), 2) is None
+    assert tf.item_bytes(plain.replace(b"<title>one", b"<items/><title>one"), 2) is None  # <items> inside
+    assert tf.item_bytes(plain.replace(b"<channel>", b"<channel><itemize/>"), 2) is not None

@@ -366,6 +366,44 @@ def kept_item(el: Element, pub_date: str, seen: dict[bytes, Bindings] | None = N
     return KeptItem(b"<item" + data[m.end():], decls, bindings, pub_date)
 
 
+def item_bytes(body: bytes, count: int) -> list[bytes] | None:
+    """The source bytes of each of the `count` items a feed's channel holds, in order, or None when
+    they cannot be cut out with certainty: markup that may hide tags (CDATA, comments, processing
+    instructions), items elsewhere than in the channel, self-closing or namespaced items, or any other
+    count of item tags than the parser found. Attribute values and text cannot hold a raw `<`, so
+    outside those constructs every `<item` and `</item` is a tag. Identical bytes are the same item."""
+    if b"<![CDATA[" in body or b"<!--" in body or body.find(b"<?", 1) >= 0:
+        return None
+    out: list[bytes] = []
+    pos = 0
+    find = body.find
+    while True:
+        start = find(b"<item", pos)
+        if start < 0:
+            break
+        after = body[start + 5:start + 6]
+        if after == b"/":
+            return None  # a self-closing item
+        if after not in _ITEM_START_NEXT:
+            pos = start + 5  # <items>, <itemfoo>: another element
+            continue
+        end = find(b"</item", start)
+        if end < 0:
+            return None
+        close = find(b">", end)
+        nxt = find(b"<item", start + 5)
+        if close < 0 or body[end + 6:close].strip() or (0 <= nxt < close):
+            return None  # a nested item, or an end tag that is not one
+        out.append(body[start:close + 1])
+        pos = close + 1
+        if len(out) > count:
+            return None
+    return out if len(out) == count else None
+
+
+_ITEM_START_NEXT = frozenset((b" ", b"\t", b"\r", b"\n", b">"))
+
+
 @dataclass(frozen=True, slots=True)
 class Template:
     """A result feed without its items, serialized once: `render` writes a page of kept items into it."""

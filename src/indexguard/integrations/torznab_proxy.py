@@ -383,7 +383,7 @@ class TorznabProxy:
             raise ProxyError(err.code, err.description)
         feed = self._feed(root, indexer)
         _, total = feed.response()
-        keys = [(indexer.id, dl_base, etree.tostring(el)) for el in feed.elements]
+        keys = [(indexer.id, dl_base, b) for b in _item_keys(body, feed)]
         known = [self._items.get(k, now) for k in keys]
         fresh = [tf.read_item(el, i) for i, (el, hit) in enumerate(zip(feed.elements, known, strict=True))
                  if hit is None]
@@ -558,6 +558,16 @@ def _non_negative(params: dict[str, str], name: str, default: int) -> int:
 def _scan_key(indexer_id: str, function: str, params: dict[str, str], dl_base: str) -> str:
     rest = sorted(_passthrough(params).items())
     return hashlib.sha256(json.dumps([indexer_id, function, rest, dl_base]).encode()).hexdigest()
+
+
+def _item_keys(body: bytes, feed: tf.Feed) -> list[bytes]:
+    """What names each item for the memory of items: its source bytes with the namespace bindings in
+    scope (so a prefix bound elsewhere is another item), or else its serialization, which has both."""
+    sources = tf.item_bytes(body, len(feed.elements))
+    if sources is None:
+        return [etree.tostring(el) for el in feed.elements]
+    scope = repr(sorted((p or "", u) for p, u in feed.channel.nsmap.items())).encode() + b"\n"
+    return [scope + b for b in sources]
 
 
 def _decision(d: Decision | None) -> Decision:
