@@ -376,6 +376,7 @@ def item_bytes(body: bytes, count: int) -> list[bytes] | None:
         return None
     out: list[bytes] = []
     pos = 0
+    others = 0  # <items>, <itemfoo>: other elements
     find = body.find
     while True:
         start = find(b"<item", pos)
@@ -385,20 +386,19 @@ def item_bytes(body: bytes, count: int) -> list[bytes] | None:
         if after == b"/":
             return None  # a self-closing item
         if after not in _ITEM_START_NEXT:
-            pos = start + 5  # <items>, <itemfoo>: another element
+            others += 1
+            pos = start + 5
             continue
         end = find(b"</item", start)
-        if end < 0:
-            return None
-        close = find(b">", end)
-        nxt = find(b"<item", start + 5)
-        if close < 0 or body[end + 6:close].strip() or (0 <= nxt < close):
-            return None  # a nested item, or an end tag that is not one
+        close = find(b">", end) if end >= 0 else -1
+        if close < 0 or body[end + 6:close].strip():
+            return None  # no end tag, or one of another element (</items>)
         out.append(body[start:close + 1])
         pos = close + 1
         if len(out) > count:
             return None
-    return out if len(out) == count else None
+    # Every `<item` was seen above unless one lay inside a cut (a nested item or <items>): then not certain.
+    return out if len(out) == count and len(out) + others == body.count(b"<item") else None
 
 
 _ITEM_START_NEXT = frozenset((b" ", b"\t", b"\r", b"\n", b">"))
@@ -437,12 +437,16 @@ def make_template(feed: Feed) -> Template:
     response.set("total", mark + "t")
     data = serialize(feed.root)
     tokens = {f"<{mark}/>".encode(): _ITEMS, f"{mark}o".encode(): _OFFSET, f"{mark}t".encode(): _TOTAL}
-    parts = re.split(b"(" + b"|".join(re.escape(t) for t in tokens) + b")", data)
-    slots = tuple(tokens[t] for t in parts[1::2])
-    if sorted(slots) != [_OFFSET, _TOTAL, _ITEMS]:
+    if any(data.count(t) != 1 for t in tokens):
         raise FeedError("the feed could not be written back")
+    cuts = sorted((data.find(t), t) for t in tokens)
+    pieces, at = [], 0
+    for where, t in cuts:
+        pieces.append(data[at:where])
+        at = where + len(t)
+    pieces.append(data[at:])
     bound = frozenset((p, u) for p, u in feed.channel.nsmap.items() if p is not None)
-    return Template(tuple(parts[0::2]), slots, bound, feed.namespace)
+    return Template(tuple(pieces), tuple(tokens[t] for _, t in cuts), bound, feed.namespace)
 
 
 def error_document(code: int, description: str | None = None) -> bytes:
