@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import secrets
@@ -76,8 +77,13 @@ def proxy(
     import uvicorn
 
     configure_logging(log_level)
+    app = make_proxy_app(cfg, screener)
+    # Everything loaded so far (the screener's lists above all) lives as long as the process: the
+    # collector stops walking it, which made a tenth of a search's time when items were new.
+    gc.collect()
+    gc.freeze()
     # access_log off and never uvicorn's "trace" level: both would write request lines with search text.
-    uvicorn.run(make_proxy_app(cfg, screener), host=host, port=int(port), log_level=log_level.lower(),
+    uvicorn.run(app, host=host, port=int(port), log_level=log_level.lower(),
                 access_log=False, log_config=None)
 
 

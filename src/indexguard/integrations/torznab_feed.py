@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from collections.abc import Iterator
+import re
+import secrets
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from xml.sax.saxutils import quoteattr
@@ -319,6 +321,132 @@ def merge_caps(roots: list[Element]) -> Element:
 
 def serialize(root: Element) -> bytes:
     return etree.tostring(root, encoding="UTF-8", xml_declaration=True)
+
+
+# --- answers written as bytes ------------------------------------------------------------------
+# The proxy keeps what it made of each result item as serialized bytes and writes a page by joining
+# them into the serialized channel of the upstream answer: no tree is copied, moved or written per
+# search. lxml serializes a lone <item> with every namespace in scope declared on it; those
+# declarations are cut off when the page's channel binds the same prefixes to the same URIs, so the
+# page reads exactly as if the tree had been written whole.
+
+Bindings = frozenset[tuple[str, str]]
+_LEADING_DECLS = re.compile(rb'<item((?:\s+xmlns:[A-Za-z_][\w.\-]*="[^"&<]*")+)')
+_DECL = re.compile(rb'xmlns:([^=\s]+)="([^"]*)"')
+
+
+@dataclass(frozen=True, slots=True)
+class KeptItem:
+    """A kept result item as written to clients (links rewritten)."""
+
+    data: bytes  # the item's bytes without its leading namespace declarations
+    decls: bytes  # those declarations (b"" when none were cut)
+    bindings: Bindings  # what the cut declarations bind
+    pub_date: str
+
+    def for_page(self, bound: Bindings) -> bytes:
+        """The item's bytes inside a channel where `bound` is in scope."""
+        if not self.decls or self.bindings <= bound:
+            return self.data
+        return b"<item" + self.decls + self.data[5:]
+
+
+def kept_item(el: Element, pub_date: str, seen: dict[bytes, Bindings] | None = None) -> KeptItem:
+    """`seen`: declarations already read (the items of one document all carry the same ones)."""
+    data = etree.tostring(el)  # with its tail, as the tree would write it
+    m = _LEADING_DECLS.match(data)
+    if m is None:
+        return KeptItem(data, b"", frozenset(), pub_date)
+    decls = m.group(1)
+    bindings = seen.get(decls) if seen is not None else None
+    if bindings is None:
+        bindings = frozenset((p.decode(), u.decode()) for p, u in _DECL.findall(decls))
+        if seen is not None:
+            seen[decls] = bindings
+    return KeptItem(b"<item" + data[m.end():], decls, bindings, pub_date)
+
+
+def item_bytes(body: bytes, count: int) -> list[bytes] | None:
+    """The source bytes of each of the `count` items a feed's channel holds, in order, or None when
+    they cannot be cut out with certainty: markup that may hide tags (CDATA, comments, processing
+    instructions), items elsewhere than in the channel, self-closing or namespaced items, or any other
+    count of item tags than the parser found. Attribute values and text cannot hold a raw `<`, so
+    outside those constructs every `<item` and `</item` is a tag. Identical bytes are the same item."""
+    if b"<![CDATA[" in body or b"<!--" in body or body.find(b"<?", 1) >= 0:
+        return None
+    out: list[bytes] = []
+    pos = 0
+    others = 0  # <items>, <itemfoo>: other elements
+    find = body.find
+    while True:
+        start = find(b"<item", pos)
+        if start < 0:
+            break
+        after = body[start + 5:start + 6]
+        if after == b"/":
+            return None  # a self-closing item
+        if after not in _ITEM_START_NEXT:
+            others += 1
+            pos = start + 5
+            continue
+        end = find(b"</item", start)
+        close = find(b">", end) if end >= 0 else -1
+        if close < 0 or body[end + 6:close].strip():
+            return None  # no end tag, or one of another element (</items>)
+        out.append(body[start:close + 1])
+        pos = close + 1
+        if len(out) > count:
+            return None
+    # Every `<item` was seen above unless one lay inside a cut (a nested item or <items>): then not certain.
+    return out if len(out) == count and len(out) + others == body.count(b"<item") else None
+
+
+_ITEM_START_NEXT = frozenset((b" ", b"\t", b"\r", b"\n", b">"))
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A result feed without its items, serialized once: `render` writes a page of kept items into it."""
+
+    pieces: tuple[bytes, ...]  # literal bytes, with a slot between each two
+    slots: tuple[int, ...]  # what each slot holds: _OFFSET, _TOTAL or _ITEMS
+    bound: Bindings  # the prefixes bound where the items go
+    namespace: str
+
+    def render(self, items: Iterable[KeptItem], offset: int, total: int) -> bytes:
+        body = b"".join(k.for_page(self.bound) for k in items)
+        values = {_OFFSET: str(offset).encode(), _TOTAL: str(total).encode(), _ITEMS: body}
+        out = [self.pieces[0]]
+        for slot, piece in zip(self.slots, self.pieces[1:], strict=True):
+            out.append(values[slot])
+            out.append(piece)
+        return b"".join(out)
+
+
+_OFFSET, _TOTAL, _ITEMS = range(3)
+
+
+def make_template(feed: Feed) -> Template:
+    """The feed's document with its items taken out (this edits `feed`: use it last)."""
+    mark = "ig" + secrets.token_hex(8)
+    set_response(feed, 0, 0)  # first: a response element the upstream left out goes before the items
+    replace_items(feed, [feed.channel.makeelement(mark)])
+    response = _find_response(feed.channel)
+    assert response is not None
+    response.set("offset", mark + "o")
+    response.set("total", mark + "t")
+    data = serialize(feed.root)
+    tokens = {f"<{mark}/>".encode(): _ITEMS, f"{mark}o".encode(): _OFFSET, f"{mark}t".encode(): _TOTAL}
+    if any(data.count(t) != 1 for t in tokens):
+        raise FeedError("the feed could not be written back")
+    cuts = sorted((data.find(t), t) for t in tokens)
+    pieces, at = [], 0
+    for where, t in cuts:
+        pieces.append(data[at:where])
+        at = where + len(t)
+    pieces.append(data[at:])
+    bound = frozenset((p, u) for p, u in feed.channel.nsmap.items() if p is not None)
+    return Template(tuple(pieces), tuple(tokens[t] for _, t in cuts), bound, feed.namespace)
 
 
 def error_document(code: int, description: str | None = None) -> bytes:

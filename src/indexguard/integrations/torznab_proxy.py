@@ -20,7 +20,6 @@ qBittorrent's Jackett plugin, FlexGet) and one or more compliant indexers.
 from __future__ import annotations
 
 import asyncio
-import copy
 import hashlib
 import hmac
 import json
@@ -44,10 +43,11 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from indexguard.errors import IndexguardError
+from indexguard.integrations import proxy_http
 from indexguard.integrations import torznab_feed as tf
 from indexguard.integrations.proxy_fetch import DownloadRefused, GuardedFetcher, Resolver, system_resolve
 from indexguard.integrations.proxy_indexers import Indexer, single_indexer
-from indexguard.integrations.proxy_items import ItemCache
+from indexguard.integrations.proxy_items import Answer, ItemCache, Outcome, answer_key
 from indexguard.integrations.proxy_links import LinkTable, content_disposition, safe_filename
 from indexguard.screen.decision import Decision
 from indexguard.screen.item import Item
@@ -129,13 +129,12 @@ class ProxyError(Exception):
 class _Scan:
     """The filtered result sequence of one search on one indexer, as far as it has been read upstream."""
 
-    kept: list[tuple[str, tf.Element]] = field(default_factory=list)  # (pubDate, item)
+    kept: list[tf.KeptItem] = field(default_factory=list)
     scanned: int = 0
     dropped: int = 0
     upstream_total: int | None = None
     exhausted: bool = False
-    template: tf.Element | None = None  # the first answer's document without its items
-    namespace: str = tf.TORZNAB_NS
+    template: tf.Template | None = None  # the first answer's document without its items
     created: float = field(default_factory=time.monotonic)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -159,6 +158,13 @@ class TorznabProxy:
         self._secrets = _secret_forms(ix.apikey for ix in self.indexers.values())
         self._http_client: httpx.AsyncClient | None = None
         self._http_loop: asyncio.AbstractEventLoop | None = None
+        self._api_client: proxy_http.UpstreamClient | None = None
+        self._api_loop: asyncio.AbstractEventLoop | None = None
+        # The indexers whose API the light client can call (plain http(s) URLs without a query of
+        # their own); the others, and every call when a transport is configured, go through httpx.
+        self._targets = {ix.id: t for ix in self.indexers.values()
+                         if config.transport is None and proxy_http.AVAILABLE
+                         and (t := proxy_http.Target.of(ix.url)) is not None}
         self._fetcher = GuardedFetcher(self._http, max_bytes=config.max_download_bytes,
                                        max_redirects=config.max_redirects, resolve=config.resolve or system_resolve)
 
@@ -283,8 +289,7 @@ class TorznabProxy:
         need = offset + limit
         if len(selected) == 1:
             scan = await self._filled(selected[0], function, params, need, limit, dl_base)
-            page = [el for _, el in scan.kept[offset:need]]
-            return self._page(scan, page, offset, scan.total())
+            return self._page(scan, scan.kept[offset:need], offset, scan.total())
         results = await asyncio.gather(*(self._filled(ix, function, params, need, limit, dl_base)
                                          for ix in selected), return_exceptions=True)
         scans = [r for r in results if isinstance(r, _Scan)]
@@ -299,17 +304,9 @@ class TorznabProxy:
         merged = _newest_first([scan.kept[:need] for scan in scans])
         return self._page(scans[0], merged[offset:need], offset, sum(s.total() for s in scans))
 
-    def _page(self, scan: _Scan, items: list[tf.Element], offset: int, total: int) -> Response:
+    def _page(self, scan: _Scan, items: list[tf.KeptItem], offset: int, total: int) -> Response:
         assert scan.template is not None
-        root = copy.deepcopy(scan.template)
-        channel = root.find("channel")
-        assert channel is not None
-        feed = tf.Feed(root, channel, scan.namespace, [])
-        # An lxml element has one parent: this moves the cached items into the new page, and an item
-        # that occurs twice (upstream pages that overlap) is copied rather than moved twice.
-        tf.replace_items(feed, _distinct(items))
-        tf.set_response(feed, offset, total)
-        return Response(self._scrub(tf.serialize(root)), media_type=RSS_TYPE)
+        return Response(self._scrub(scan.template.render(items, offset, total)), media_type=RSS_TYPE)
 
     def _check_query(self, function: str, params: dict[str, str]) -> bool:
         texts = [params[p] for p in TEXT_PARAMS if params.get(p, "").strip()]
@@ -354,53 +351,67 @@ class TorznabProxy:
                 return  # bounded work per request; the next page request continues the scan
             fetches += 1
             query = _passthrough(params) | {"t": function, "offset": str(scan.scanned), "limit": str(chunk)}
-            root = self._parse(await self._get_upstream(indexer, query), indexer)
-            err = tf.upstream_error(root)
-            if err is not None:
-                raise ProxyError(err.code, err.description)
-            feed = self._feed(root, indexer)
-            self._take(scan, feed, indexer, function, dl_base)
-            _, total = feed.response()
+            answer = self._answer(await self._get_upstream(indexer, query), indexer, dl_base)
+            for outcome in answer.outcomes:
+                if isinstance(outcome, tf.KeptItem):
+                    scan.kept.append(outcome)
+                else:
+                    scan.dropped += 1
+                    self._emit("item", function, outcome)
+            n = len(answer.outcomes)
+            scan.scanned += n
+            if scan.template is None:
+                scan.template = answer.template
+            total = answer.total
             scan.upstream_total = total if total is not None else scan.upstream_total
-            n = len(feed.elements)
             if n == 0 or (total is not None and scan.scanned >= total) or (total is None and n < chunk):
                 scan.exhausted = True
 
-    def _take(self, scan: _Scan, feed: tf.Feed, indexer: Indexer, function: str, dl_base: str) -> None:
+    def _answer(self, body: bytes, indexer: Indexer, dl_base: str) -> Answer:
+        """What an upstream answer comes to: from memory when the same bytes came before (same
+        indexer, same lists), else parsed, and its items screened (or found in memory) one by one."""
         screener = self.screener()
         self._items.bind(screener)
         now = time.monotonic()
-        keys = [(indexer.id, dl_base, etree.tostring(el)) for el in feed.elements]
-        known = [self._items.get(key, now) for key in keys]
+        key = answer_key(indexer.id, dl_base, body)
+        known_answer = self._items.answer(key, now)
+        if known_answer is not None:
+            return known_answer
+        root = self._parse(body, indexer)
+        err = tf.upstream_error(root)
+        if err is not None:
+            raise ProxyError(err.code, err.description)
+        feed = self._feed(root, indexer)
+        _, total = feed.response()
+        keys = [(indexer.id, dl_base, b) for b in _item_keys(body, feed)]
+        known = [self._items.get(k, now) for k in keys]
         fresh = [tf.read_item(el, i) for i, (el, hit) in enumerate(zip(feed.elements, known, strict=True))
                  if hit is None]
         decisions = iter(screener.screen_many([fi.to_item() for fi in fresh]))
         fresh_items = iter(fresh)
-        decision: Decision | None
-        for key, hit in zip(keys, known, strict=True):
-            if hit is None:
-                fi, d = next(fresh_items), next(decisions)
-                kept = d.action not in self.config.drop_actions
-                if kept:
-                    self._rewrite_links(fi, feed.namespace, indexer, dl_base)
-                    if not fi.has_indexer:
-                        tf.set_indexer(fi.element, indexer.id, indexer.title)
-                # A kept item's decision is not kept: fewer objects for the garbage collector to walk.
-                self._items.put(key, fi.element if kept else None, fi.pub_date, None if kept else d, now)
-                element, pub_date, decision = (fi.element if kept else None), fi.pub_date, d
-            else:
-                element, pub_date, decision = hit.element, hit.pub_date, hit.decision
-            if element is None:
-                scan.dropped += 1
-                if decision is not None:
-                    self._emit("item", function, decision)
-            else:
-                scan.kept.append((pub_date, element))
-        scan.scanned += len(feed.elements)
-        if scan.template is None:
-            tf.replace_items(feed, [])
-            scan.template = feed.root
-            scan.namespace = feed.namespace
+        outcomes: list[Outcome] = []
+        seen: dict[bytes, tf.Bindings] = {}
+        expires = now + self._items.ttl
+        for k, hit in zip(keys, known, strict=True):
+            if hit is not None:
+                expires = min(expires, hit.expires)  # the links it holds were made for that long
+                outcomes.append(hit.kept if hit.kept is not None else _decision(hit.decision))
+                continue
+            fi, d = next(fresh_items), next(decisions)
+            if d.action in self.config.drop_actions:
+                self._items.put(k, None, d, now)
+                outcomes.append(d)
+                continue
+            self._rewrite_links(fi, feed.namespace, indexer, dl_base)
+            if not fi.has_indexer:
+                tf.set_indexer(fi.element, indexer.id, indexer.title)
+            kept = tf.kept_item(fi.element, fi.pub_date, seen)
+            # A kept item's decision is not kept: fewer objects for the garbage collector to walk.
+            self._items.put(k, kept, None, now)
+            outcomes.append(kept)
+        answer = Answer(tuple(outcomes), total, tf.make_template(feed))
+        self._items.put_answer(key, answer, expires)
+        return answer
 
     # --- links and downloads ---------------------------------------------------------------
 
@@ -439,10 +450,28 @@ class TorznabProxy:
             self._http_loop = loop
         return self._http_client
 
+    def _api(self) -> proxy_http.UpstreamClient:
+        loop = asyncio.get_running_loop()
+        if self._api_client is None or self._api_loop is not loop:
+            self._api_client = proxy_http.UpstreamClient(self.config.timeout, tf.MAX_FEED_BYTES)
+            self._api_loop = loop
+        return self._api_client
+
     async def _get_upstream(self, indexer: Indexer, params: dict[str, str]) -> bytes:
         query = dict(params)
         if indexer.apikey:
             query["apikey"] = indexer.apikey
+        target = self._targets.get(indexer.id)
+        if target is not None:
+            try:
+                reply = await self._api().get(target, query)
+            except proxy_http.UpstreamTooLarge:
+                raise ProxyError(900, "Unknown error (the upstream answer is too large)") from None
+            except proxy_http.UpstreamFailed:
+                raise ProxyError(900, "Unknown error (the upstream indexer is unreachable)") from None
+            if reply.status != 200:
+                raise ProxyError(900, f"Unknown error (the upstream indexer answered HTTP {reply.status})")
+            return reply.body
         try:
             resp = await self._http().get(indexer.url, params=query)
         except httpx.HTTPError:
@@ -531,19 +560,25 @@ def _scan_key(indexer_id: str, function: str, params: dict[str, str], dl_base: s
     return hashlib.sha256(json.dumps([indexer_id, function, rest, dl_base]).encode()).hexdigest()
 
 
-def _distinct(items: list[tf.Element]) -> list[tf.Element]:
-    seen: set[int] = set()
-    out = []
-    for el in items:
-        out.append(copy.deepcopy(el) if id(el) in seen else el)
-        seen.add(id(el))
-    return out
+def _item_keys(body: bytes, feed: tf.Feed) -> list[bytes]:
+    """What names each item for the memory of items: its source bytes with the namespace bindings in
+    scope (so a prefix bound elsewhere is another item), or else its serialization, which has both."""
+    sources = tf.item_bytes(body, len(feed.elements))
+    if sources is None:
+        return [etree.tostring(el) for el in feed.elements]
+    scope = repr(sorted((p or "", u) for p, u in feed.channel.nsmap.items())).encode() + b"\n"
+    return [scope + b for b in sources]
 
 
-def _newest_first(lists: list[list[tuple[str, tf.Element]]]) -> list[tf.Element]:
-    dated = [(tf.published(date), n, el) for n, kept in enumerate(lists) for date, el in kept]
+def _decision(d: Decision | None) -> Decision:
+    assert d is not None  # a dropped item's entry always holds its decision
+    return d
+
+
+def _newest_first(lists: list[list[tf.KeptItem]]) -> list[tf.KeptItem]:
+    dated = [(tf.published(k.pub_date), n, k) for n, kept in enumerate(lists) for k in kept]
     dated.sort(key=lambda t: (-t[0], t[1]))  # stable: equal dates keep indexer order, then upstream order
-    return [el for _, _, el in dated]
+    return [k for _, _, k in dated]
 
 
 def _public_base(request: Request, public_url: str | None) -> str:
