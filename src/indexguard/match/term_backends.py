@@ -131,8 +131,21 @@ class HyperscanBackend:
         text = folded.text
         if self._db_k is None:
             return []
-        if text.isascii() and not _MULTI_RE.search(text) and not self._flag_ascii(text.encode("ascii")):
-            return []
+        if text.isascii() and not _MULTI_RE.search(text):
+            data = text.encode("ascii")
+            if not _has_symbols(data):
+                # One compact view, every unit one byte: scan the translated bytes once, locate units
+                # only when something may match (the same candidates, in the same order, as below).
+                hits = self._scan(data.translate(LOWER_COLLAPSE_BYTES, SEPARATOR_BYTES))
+                if not hits:
+                    return []
+                kept = _KEPT[SEPARATOR_BYTES]
+                at = [i for i, c in enumerate(data) if kept[c]]
+                lengths = self._lengths
+                return [(pid, at[end - lengths[pid] : end], [i + 1 for i in at[end - lengths[pid] : end]])
+                        for pid, end in hits]
+            if not self._flag_ascii(data):
+                return []
         out: list[Candidate] = []
         for k in _views(text):
             hits = self._scan(k.text.encode("utf-8"))
