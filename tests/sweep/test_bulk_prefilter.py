@@ -101,8 +101,11 @@ def test_spaced_view_flags_exactly_the_lines_the_compact_view_flags(titles: list
 
 
 def test_each_shape_takes_its_route() -> None:
-    spaced = {k: getattr(m.backend, "_spaced", None) for k, m in SHAPE_MATCHERS.items()}
-    assert spaced["two"] is None and spaced["long"] is not None and spaced["three"] is not None
+    spaced: dict[str, Any] = {k: vars(m.backend)["_spaced"] for k, m in SHAPE_MATCHERS.items()}
+    assert not spaced["two"].usable and spaced["long"].usable and spaced["three"].usable
+    long = spaced["long"]
+    for lit in (b"kamoiori", b"kamo iori"):  # a phrase of six tokens: its first two (collapsed) route
+        assert long.routes[long.literals.index(lit)]
     assert b" q  " in spaced["long"].literals and b" q " not in spaced["long"].literals
     assert b" q " in spaced["three"].literals
 

@@ -83,36 +83,35 @@ class HyperscanBackend:
         import hyperscan
 
         self._hs: Any = hyperscan
-        self._literals = [p.collapsed for p in patterns]
-        self._lengths = [len(lit.encode("utf-8")) for lit in self._literals]
+        self._lengths = [len(p.collapsed.encode("utf-8")) for p in patterns]
         self._local = threading.local()
-        self._db_k: Any = _literal_db(hyperscan, self._literals) if patterns else None
-        self._db_multi: Any = _raw_db(hyperscan)
+        # One literal database serves both views: each pattern's letters joined (what the compact view
+        # holds) and its whole tokens one space apart plus the routing literals (the spaced view only:
+        # they hold a space, which the compact view never does).
         self._spaced = _SpacedLiterals.build(patterns)
-        self._db_s: Any = _literal_db(hyperscan, self._spaced.literals) if self._spaced else None
+        self._db_k: Any = _literal_db(hyperscan, self._spaced.literals) if patterns else None
+        self._db_multi: Any = _raw_db(hyperscan)
 
     def __getstate__(self) -> dict[str, Any]:
         # Compiled databases travel serialized: a sweep worker loads them instead of compiling.
         dump = self._hs.dumpb
-        return {"literals": self._literals, "lengths": self._lengths,
-                "db_k": None if self._db_k is None else dump(self._db_k), "db_multi": dump(self._db_multi),
-                "spaced": self._spaced, "db_s": None if self._db_s is None else dump(self._db_s)}
+        return {"lengths": self._lengths, "spaced": self._spaced,
+                "db_k": None if self._db_k is None else dump(self._db_k), "db_multi": dump(self._db_multi)}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         import hyperscan
 
         self._hs = hyperscan
-        self._literals = state["literals"]
         self._lengths = state["lengths"]
+        self._spaced = state["spaced"]
         self._local = threading.local()
         load = hyperscan.loadb
         self._db_k = None if state["db_k"] is None else load(state["db_k"], hyperscan.HS_MODE_BLOCK)
         self._db_multi = load(state["db_multi"], hyperscan.HS_MODE_BLOCK)
-        self._spaced = state["spaced"]
-        self._db_s = None if state["db_s"] is None else load(state["db_s"], hyperscan.HS_MODE_BLOCK)
 
-    def _scan(self, data: bytes, which: str = "k") -> list[tuple[int, int]]:
-        db = self._db_k if which == "k" else self._db_s if which == "s" else self._db_multi
+    def _scan_ids(self, data: bytes, which: str = "k") -> list[tuple[int, int]]:
+        """(id, end) of every match: literal ids of the term database, or ids of the raw one."""
+        db = self._db_k if which == "k" else self._db_multi
         scratch = getattr(self._local, which, None)
         if scratch is None:
             # Hyperscan scratch space is per thread; a service scans from many threads at once.
@@ -126,6 +125,11 @@ class HyperscanBackend:
 
         db.scan(data, match_event_handler=on_match, scratch=scratch)
         return hits
+
+    def _scan(self, data: bytes) -> list[tuple[int, int]]:
+        """(pattern, end) of every pattern in a compact view."""
+        pids = self._spaced.pids
+        return [(pid, end) for lid, end in self._scan_ids(data) for pid in pids[lid]]
 
     def candidates(self, folded: Folded) -> list[Candidate]:
         text = folded.text
@@ -195,16 +199,16 @@ class HyperscanBackend:
         if newlines is None:
             newlines = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == 10)
         sp = self._spaced
-        if self._db_s is None or self._db_k is None or sp is None:
+        if self._db_k is None or not sp.usable:
             return self._compact_candidates(buf, newlines)
         out = LineCandidates(set(), [], newlines)
-        raw = self._scan(buf, "multi")
+        raw = self._scan_ids(buf, "multi")
         multi = [end for pid, end in raw if pid < _RAW_CERTAIN]
         if multi:
             # Multi-character leet (`|<`, `()`), markup, held letters: those lines go whole.
             out.certain.update(np.searchsorted(newlines, np.asarray(multi) - 1).tolist())
-        hits = self._scan(buf.translate(SPACED_BYTES), "s")
-        routed = [end for pid, end in raw if pid >= _RAW_CERTAIN] + [end for lid, end in hits if sp.pids[lid] is None]
+        hits = self._scan_ids(buf.translate(SPACED_BYTES))
+        routed = [end for pid, end in raw if pid >= _RAW_CERTAIN] + [end for lid, end in hits if sp.routes[lid]]
         ends = np.fromiter((end for _, end in hits), dtype=np.int64, count=len(hits))
         lines = np.searchsorted(newlines, ends - 1).tolist()
         skip = set(out.certain)
@@ -213,7 +217,7 @@ class HyperscanBackend:
         last = len(newlines)
         for (lid, end), line in zip(hits, lines, strict=True):
             pids = sp.pids[lid]
-            if pids is None or line in skip:
+            if not pids or line in skip:
                 continue
             start = int(newlines[line - 1]) + 1 if line else 0
             stop = int(newlines[line]) if line < last else len(buf)
@@ -244,7 +248,7 @@ class HyperscanBackend:
         out = LineCandidates(set(), [], newlines)
         if self._db_k is None:
             return out
-        multi = [end for pid, end in self._scan(buf, "multi") if pid < _RAW_CERTAIN]
+        multi = [end for pid, end in self._scan_ids(buf, "multi") if pid < _RAW_CERTAIN]
         if multi:
             out.certain.update(np.searchsorted(newlines, np.asarray(multi) - 1).tolist())
         views = [SEPARATOR_BYTES, SEPARATOR_AND_SYMBOL_BYTES] if _has_symbols(buf) else [SEPARATOR_BYTES]
@@ -359,54 +363,62 @@ MAX_TOKENS_SPELLED_OUT = 4  # phrases of more tokens are found by their first tw
 
 @dataclass(frozen=True, slots=True)
 class _SpacedLiterals:
-    """The literals scanned in the spaced view. A literal either stands for patterns (`pids`), with its
-    letter units at `units` (offsets in the literal), or (`pids` None) routes its line to the compact
-    view: a token followed by two or more separators, letters spelled out one by one."""
+    """The literals of the term database. A literal stands for patterns (`pids`), with its letter units
+    at `units` (offsets in the literal), and/or (`routes`) sends its line in the spaced view to the
+    compact view: a token followed by two or more separators, letters spelled out one by one, the
+    first tokens of a phrase of many."""
 
     literals: list[bytes]
-    pids: list[tuple[int, ...] | None]
+    pids: list[tuple[int, ...]]
     units: list[tuple[int, ...]]
     lengths: list[int]
+    routes: list[bool]  # a hit sends its line to the compact view
+    usable: bool
 
     @staticmethod
-    def build(patterns: Sequence[Pattern]) -> _SpacedLiterals | None:
-        """None when the spaced view cannot be used (a token of two letters: any two letters a
+    def build(patterns: Sequence[Pattern]) -> _SpacedLiterals:
+        """`usable` False when the spaced view cannot be used (a token of two letters: any two letters a
         separator apart might spell it, so every line would need the compact view)."""
         found: dict[bytes, list[int]] = {}
         route: set[bytes] = set()
         shortest = 99
         for pid, p in enumerate(patterns):
-            if not p.collapsed.isascii():
-                continue  # can never match ASCII text
             tokens, first = [], 0
             for i in sorted(p.token_ends):
                 tokens.append(p.collapsed[first : i + 1])
                 first = i + 1
+            found.setdefault(p.collapsed.encode("utf-8"), []).append(pid)  # the compact view's literal
+            if not p.collapsed.isascii():
+                continue  # can never match ASCII text: the compact view of non-ASCII text only
             shortest = min([shortest, *(len(t) for t in tokens if len(t) > 1)])
             whole = tokens if len(tokens) <= MAX_TOKENS_SPELLED_OUT else tokens[:2]
             for gaps in itertools.product(("", " "), repeat=len(whole) - 1):
+                if not any(gaps):
+                    continue
                 lit = (whole[0] + "".join(g + t for g, t in zip(gaps, whole[1:], strict=True))).encode()
                 if whole is tokens:
                     found.setdefault(lit, []).append(pid)
                 else:
                     route.add(lit)
+            if whole is not tokens:
+                route.add("".join(whole).encode())
             route.update((t + "  ").encode() for t in whole[:-1])
-        if shortest <= 2:
-            return None
-        if shortest == 3:
+        usable = shortest > 2
+        if not usable:
+            route.clear()
+        elif shortest == 3:
             route.update(f" {a} ".encode() for a in _AZ)  # the middle letter of three spelled out
         else:
             # Two inner letters of a token spelled out: one separator apart, or more.
             route.update(f" {a} {b} ".encode() for a in _AZ for b in _AZ)
             route.update(f" {a}  ".encode() for a in _AZ)
-        literals = list(found) + sorted(route - set(found))  # (disjoint: no exact literal ends in a space)
-        pids: list[tuple[int, ...] | None] = [tuple(found[lit]) for lit in found]
-        pids += [None] * (len(literals) - len(found))
+        # A literal may both stand for patterns and route (the first tokens of a long phrase may be
+        # another pattern): its line is routed, and the compact view finds that pattern there.
+        literals = list(found) + sorted(route - set(found))
+        pids = [tuple(found.get(lit, ())) for lit in literals]
+        routes = [lit in route for lit in literals]
         units = [tuple(i for i, c in enumerate(lit) if c != 0x20) for lit in literals]
-        return _SpacedLiterals(literals, pids, units, [len(lit) for lit in literals])
-
-    def __bool__(self) -> bool:
-        return bool(self.literals)
+        return _SpacedLiterals(literals, pids, units, [len(lit) for lit in literals], routes, usable)
 
 
 def _byte_to_char(text: str) -> list[int]:
