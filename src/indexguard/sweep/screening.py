@@ -50,13 +50,14 @@ class ChunkResult:
     errors: int = 0
     flagged: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # CPU time of the screening process for this chunk
     worker: str = ""  # host:pid of the process that screened the chunk
     ready_at: float = 0.0  # when that worker's Screener became usable (epoch seconds)
     load_s: float = 0.0  # how long loading (or compiling) it took
 
 
 def screen_chunk(chunk: Chunk, screener: Screener, *, with_items: bool = False) -> ChunkResult:
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     result = ChunkResult(chunk.index)
     reader = _READERS[chunk.kind]
     clean, entries = reader(chunk, screener)
@@ -64,6 +65,7 @@ def screen_chunk(chunk: Chunk, screener: Screener, *, with_items: bool = False) 
     result.actions["allow"] += clean
     _decide(chunk, screener, entries, result, with_items)
     result.seconds = time.perf_counter() - t0
+    result.cpu_seconds = time.process_time() - c0
     return result
 
 
