@@ -92,6 +92,7 @@ def sweep(source: Path, bundle: ListBundle, work: Path, *, workers: int = 1, das
     WORKER_CACHE.clear()
     out = work / f"flagged-{source.stem}-{label or workers}.jsonl"
     cfg = SweepConfig([str(source)], bundle, output=out, workers=workers, dask=dask, noop=noop)
+    load = os.getloadavg()
     with _Peak() as peak:
         t0, c0 = time.perf_counter(), _cpu()
         s = run_sweep(cfg)
@@ -104,13 +105,15 @@ def sweep(source: Path, bundle: ListBundle, work: Path, *, workers: int = 1, das
         "flagged_sha256": hashlib.sha256(out.read_bytes()).hexdigest()[:16],
         "seconds": round(wall, 3), "titles_per_s": round(s["items"] / wall) if not noop else None,
         "titles_per_s_per_core": round(run["items_per_busy_s"]), "busy_s": run["busy_seconds"],
+        # CPU seconds the screening processes spent on the chunks (reading and screening, no start-up).
+        "busy_cpu_s": run["busy_cpu_seconds"], "titles_per_busy_cpu_s": round(run["items_per_busy_cpu_s"]),
         # CPU seconds of this process (all of a one-process sweep; only the coordinator's share otherwise):
         # on a shared machine the fairer per-core figure.
         "cpu_s_this_process": round(cpu, 3), "titles_per_cpu_s_this_process": round(s["items"] / max(cpu, 1e-6)),
         "workers_seen": len(starts),
         "worker_ready_after_s_max": max((w["ready_after_s"] for w in starts), default=0.0),
         "worker_load_s_max": max((w["load_s"] for w in starts), default=0.0),
-        "worker_startup": starts, "peak_rss_tree_mb": peak.peak,
+        "worker_startup": starts, "peak_rss_tree_mb": peak.peak, "load_average_at_start": load,
     }
 
 
@@ -146,12 +149,15 @@ def _cpu() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
-def raw_vs_bulk(txt: Path, terms: Path) -> dict[str, Any]:
-    """Raw Hyperscan (literal terms, un-normalised bytes) and the in-process bulk path (flag_lines,
-    then full decisions for flagged lines) over the same 8 MiB pieces of titles.txt, one core."""
+def raw_vs_bulk(txt: Path, terms: Path, reps: int = 3) -> dict[str, Any]:
+    """Raw Hyperscan (literal terms, un-normalised bytes) and the in-process bulk path over the same
+    8 MiB pieces of titles.txt, one core, CPU time (best of `reps`, the two interleaved). The bulk path
+    is what a sweep does per chunk: newline offsets once, flag_lines, then the full decision
+    (Screener.screen) of each flagged line. Also each stage of it on its own, in CPU seconds."""
     import hyperscan
     import numpy as np
 
+    from indexguard.match import term_backends as tb
     from indexguard.screen.screener import Screener
 
     data = txt.read_bytes()
@@ -171,26 +177,80 @@ def raw_vs_bulk(txt: Path, terms: Path) -> dict[str, Any]:
     def on_match(pid: int, start: int, end: int, flags: int, ctx: object) -> None:
         hits.append(pid)
 
-    t0, c0 = time.perf_counter(), time.process_time()
-    for p in pieces:
-        db.scan(p, match_event_handler=on_match, scratch=scratch)
-    hs_s, hs_cpu = time.perf_counter() - t0, time.process_time() - c0
+    def raw() -> int:
+        hits.clear()
+        for p in pieces:
+            db.scan(p, match_event_handler=on_match, scratch=scratch)
+        return len(hits)
+
     screener = Screener.build([tl])
+
+    def newlines(p: bytes) -> Any:
+        return np.flatnonzero(np.frombuffer(p, dtype=np.uint8) == 10)
+
+    def bulk() -> tuple[int, int]:
+        flagged = blocked = 0
+        for p in pieces:
+            nl = newlines(p)
+            lines = screener.flag_lines(p, nl) or []
+            flagged += len(lines)
+            for i in lines:
+                title = p[int(nl[i - 1]) + 1 if i else 0 : int(nl[i])].decode()
+                blocked += screener.screen(Item(id=str(i), title=title)).action == "block"
+        return flagged, blocked
+
+    def best(fn: Any) -> tuple[float, float, Any]:
+        cpu, wall, out = 1e9, 1e9, None
+        for _ in range(reps):
+            t0, c0 = time.perf_counter(), time.process_time()
+            out = fn()
+            cpu, wall = min(cpu, time.process_time() - c0), min(wall, time.perf_counter() - t0)
+        return cpu, wall, out
+
+    raw_cpu = raw_wall = bulk_cpu = bulk_wall = 1e9
+    for _ in range(reps):  # interleaved, so that a burst of load on the machine hits both alike
+        c, w, raw_hits = _once(raw)
+        raw_cpu, raw_wall = min(raw_cpu, c), min(raw_wall, w)
+        c, w, (flagged, blocked) = _once(bulk)
+        bulk_cpu, bulk_wall = min(bulk_cpu, c), min(bulk_wall, w)
+    be: Any = screener.terms.backend
+    nls = [newlines(p) for p in pieces]
+    spaced = [p.translate(tb.SPACED_BYTES) for p in pieces]
+    found = [be.line_candidates(p, n) for p, n in zip(pieces, nls, strict=True)]
+    flagged_lines = [screener.flag_lines(p, n) or [] for p, n in zip(pieces, nls, strict=True)]
+    items = [Item(id=str(i), title=p[int(n[i - 1]) + 1 if i else 0 : int(n[i])].decode())
+             for p, n, lines in zip(pieces, nls, flagged_lines, strict=True) for i in lines]
+    stages = {
+        "newline offsets (numpy)": best(lambda: [newlines(p) for p in pieces])[0],
+        "raw scan: multi-character leet, markup, held letters, leet symbols":
+            best(lambda: [be._scan_ids(p, "multi") for p in pieces])[0],
+        "spaced view: one bytes.translate": best(lambda: [p.translate(tb.SPACED_BYTES) for p in pieces])[0],
+        "spaced view: Hyperscan scan (Python callback per hit included)":
+            best(lambda: [be._scan_ids(v) for v in spaced])[0],
+        "stage one in all (line_candidates: the above but newlines, hit -> line, routed lines' compact view)":
+            best(lambda: [be.line_candidates(p, n) for p, n in zip(pieces, nls, strict=True)])[0],
+        "flag_lines in all (stage one + stage two verify per candidate)":
+            best(lambda: [screener.flag_lines(p, n) for p, n in zip(pieces, nls, strict=True)])[0],
+        "full decisions of the flagged lines (Screener.screen, per item)":
+            best(lambda: [screener.screen(it) for it in items])[0],
+    }
+    routed = sum(1 for v in spaced for lid, _ in be._scan_ids(v) if be._spaced.routes[lid])
+    return {"titles": titles, "hyperscan_s": round(raw_wall, 3), "hyperscan_titles_per_s": round(titles / raw_wall),
+            "raw_hits": raw_hits, "bulk_s": round(bulk_wall, 3), "bulk_titles_per_s": round(titles / bulk_wall),
+            "bulk_flagged": flagged, "bulk_blocked": blocked, "ratio": round(bulk_wall / raw_wall, 2),
+            "hyperscan_cpu_s": round(raw_cpu, 4), "bulk_cpu_s": round(bulk_cpu, 4),
+            "ratio_cpu": round(bulk_cpu / max(raw_cpu, 1e-6), 2),
+            "stages_cpu_s": {k: round(v, 4) for k, v in stages.items()},
+            "stages_over_raw": {k: round(v / max(raw_cpu, 1e-6), 2) for k, v in stages.items()},
+            "candidates": sum(len(f.hits) for f in found), "routing_hits": routed,
+            "target_ratio": TARGETS["ratio_to_hyperscan"],
+            "met": bulk_cpu / max(raw_cpu, 1e-6) <= TARGETS["ratio_to_hyperscan"]}
+
+
+def _once(fn: Any) -> tuple[float, float, Any]:
     t0, c0 = time.perf_counter(), time.process_time()
-    blocked = flagged = 0
-    for p in pieces:
-        lines = screener.flag_lines(p) or []
-        flagged += len(lines)
-        ends = np.flatnonzero(np.frombuffer(p, dtype=np.uint8) == 10) if lines else []
-        items = [Item(id=str(i), title=p[int(ends[i - 1]) + 1 if i else 0 : int(ends[i])].decode()) for i in lines]
-        blocked += sum(d.action == "block" for d in screener.screen_many(items))
-    bulk_s, bulk_cpu = time.perf_counter() - t0, time.process_time() - c0
-    return {"titles": titles, "hyperscan_s": round(hs_s, 3), "hyperscan_titles_per_s": round(titles / hs_s),
-            "raw_hits": len(hits), "bulk_s": round(bulk_s, 3), "bulk_titles_per_s": round(titles / bulk_s),
-            "bulk_flagged": flagged, "bulk_blocked": blocked, "ratio": round(bulk_s / hs_s, 2),
-            "hyperscan_cpu_s": round(hs_cpu, 3), "bulk_cpu_s": round(bulk_cpu, 3),
-            "ratio_cpu": round(bulk_cpu / max(hs_cpu, 1e-6), 2),
-            "target_ratio": TARGETS["ratio_to_hyperscan"], "met": bulk_s / hs_s <= TARGETS["ratio_to_hyperscan"]}
+    out = fn()
+    return time.process_time() - c0, time.perf_counter() - t0, out
 
 
 def regex_cost(jsonl: Path, terms: Path, work: Path, rows_max: int = 200_000) -> dict[str, Any]:
@@ -212,8 +272,9 @@ def regex_cost(jsonl: Path, terms: Path, work: Path, rows_max: int = 200_000) ->
     with_rx = sweep(jsonl, ListBundle((ListText.read(csv),)), work, label="one-regex")
     ratio = with_rx["seconds"] / base["seconds"]
     return {"rows": base["items"], "without_regex_s": base["seconds"], "with_one_regex_s": with_rx["seconds"],
-            "cost": round(ratio, 2), "same_flagged": (base["flagged"], base["blocked"]) == (with_rx["flagged"],
-                                                                                        with_rx["blocked"]),
+            "cost": round(ratio, 2),
+            "cost_cpu": round(with_rx["cpu_s_this_process"] / max(base["cpu_s_this_process"], 1e-6), 2),
+            "same_flagged": (base["flagged"], base["blocked"]) == (with_rx["flagged"], with_rx["blocked"]),
             "target": TARGETS["regex_cost"], "met": ratio <= TARGETS["regex_cost"]}
 
 
@@ -235,6 +296,9 @@ def measure(corpus: Path, workers: list[int], dask_workers: int, *, regex: bool 
             save.write_text(json.dumps({**out, "partial": True}, indent=2) + "\n")
         return value
 
+    c0 = _cpu()
+    bundle.build()
+    out["list_compile_cpu_s"] = round(_cpu() - c0, 3)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         for name in ("titles.txt", "titles.jsonl"):
@@ -268,12 +332,18 @@ def measure(corpus: Path, workers: list[int], dask_workers: int, *, regex: bool 
                                "target": TARGETS["coordinator_only"],
                                "met": min(r["titles_per_s"] for r in noop) >= TARGETS["coordinator_only"]}
     one = {r["source"]: r for r in runs if r["mode"] == "1 processes"}
-    out["per_process"] = {
-        "txt_titles_per_s": one["titles.txt"]["titles_per_s"], "txt_target": TARGETS["txt_per_process"],
-        "jsonl_titles_per_s": one["titles.jsonl"]["titles_per_s"], "jsonl_target": TARGETS["jsonl_per_process"],
-        "met": one["titles.txt"]["titles_per_s"] >= TARGETS["txt_per_process"]
-        and one["titles.jsonl"]["titles_per_s"] >= TARGETS["jsonl_per_process"],
-    }
+    per: dict[str, Any] = {}
+    for key, name in (("txt", "titles.txt"), ("jsonl", "titles.jsonl")):
+        r = one[name]
+        per[key] = {"titles_per_s": r["titles_per_s"],
+                    # The whole one-process sweep, compiling the 10,000-term list included (once per
+                    # sweep, whatever its size: it weighs on a 1M-title corpus, not on 100M).
+                    "titles_per_cpu_s_whole_sweep": r["titles_per_cpu_s_this_process"],
+                    # Per core: reading and screening the chunks, CPU time.
+                    "titles_per_cpu_s": r["titles_per_busy_cpu_s"],
+                    "target_titles_per_cpu_s": TARGETS[f"{key}_per_process"]}
+        per[key]["met"] = per[key]["titles_per_cpu_s"] >= TARGETS[f"{key}_per_process"]
+    out["per_process"] = {**per, "note": "one sweep process (in-process executor)"}
     out["scaling"] = {r["source"] + " " + r["mode"]: round(r["titles_per_s"] / one[r["source"]]["titles_per_s"], 2)
                       for r in runs}
     # The same with each run's start-up (until its last worker was ready) taken out: what the
@@ -284,6 +354,12 @@ def measure(corpus: Path, workers: list[int], dask_workers: int, *, regex: bool 
         r["source"] + " " + r["mode"]: round(r["titles_per_s_after_startup"]
                                              / one[r["source"]]["titles_per_s_after_startup"], 2) for r in runs}
     out["identical_output"] = len({(r["source"], r["flagged_sha256"]) for r in runs}) == 2
+    if 2 in workers:
+        s = out["scaling"]
+        ratio = min(s["titles.txt 2 processes"], s["titles.jsonl 2 processes"])
+        out["scaling_1_to_2"] = {"wall_ratio_min": ratio, "txt": s["titles.txt 2 processes"],
+                                 "jsonl": s["titles.jsonl 2 processes"], "target": TARGETS["scaling_1_to_2"],
+                                 "met": ratio >= TARGETS["scaling_1_to_2"]}
     out["load_after"] = os.getloadavg()
     return out
 
@@ -294,10 +370,6 @@ def run(quick: bool) -> dict[str, Any]:
 
     d = corpus_dir(200_000 if quick else 1_000_000)
     out = measure(d, [1, 2], 2)
-    s = out["scaling"]
-    ratio = min(s["titles.txt 2 processes"], s["titles.jsonl 2 processes"])
-    out["scaling_1_to_2"] = {"ratio": ratio, "target": TARGETS["scaling_1_to_2"],
-                             "met": ratio >= TARGETS["scaling_1_to_2"]}
     out["note"] = "2-core machine shared with other developers while measured: figures are pessimistic"
     return out
 

@@ -61,6 +61,55 @@ def test_bulk_path_never_clears_a_text_the_full_path_flags(titles: list[str], wi
     assert needs == set(flagged) and all(i in needs for i, t in enumerate(titles) if m.match(t).matches)
 
 
+# Term lists whose shortest token differs: the spaced view routes spelled-out letters to the compact
+# view by literal detectors (tokens of 4+ letters), by the lone middle letter (3), or not at all (2:
+# the compact view does everything); phrases of more than four tokens are found by their first two.
+SHAPES = {
+    "long": [*TERMS, ("t6", "mira sola veku", "phrase"), ("t7", "kamo lori misa ravu sute nepo", "phrase")],
+    "three": [*TERMS, ("t8", "zub", "token"), ("t9", "mira sola vek", "phrase")],
+    "two": [*TERMS, ("t10", "ox", "token")],
+}
+SHAPE_MATCHERS = {k: TermMatcher([parse_term_list(_csv(rows), "terms", "csv")],
+                                 [parse_term_list(_csv(ALLOW), "allow", "csv", allowlist=True)])
+                  for k, rows in SHAPES.items()}
+SHAPE_PIECES = [*PIECES, "vuzo - rilke", "vuzo__rilke", "VUZO  RILKE", "b - a - k - o - m - i", "b  a  k  o  m  i",
+                "k a t o", "k - a t o", "ka to", "v|u|z|o rilke", "k@t0", "mira sola vek", "mira  sola.vek",
+                "MiraSolaVeku", "m i r a sola veku", "mira - sola - veku", "mirasola veku", "veku",
+                "kamo lori misa ravu sute nepo", "kamo.lori.misa.ravu.sute.nepo",
+                "kamolori  misa ravu sute nepo", "kamo lori", "k a m o lori misa",
+                "zub", "z u b", "z.u.b", "xzub", "ox", "o x", "o.x", "a b c d", "q r"]
+SHAPE_TITLE = st.lists(st.sampled_from(SHAPE_PIECES), min_size=0, max_size=8).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(SHAPE_TITLE, min_size=1, max_size=12), st.sampled_from(sorted(SHAPES)))
+def test_spaced_view_flags_exactly_the_lines_the_compact_view_flags(titles: list[str], shape: str) -> None:
+    m = SHAPE_MATCHERS[shape]
+    buf = "\n".join(titles).encode()
+    flagged = m.flag_lines(buf)
+    assert flagged is not None
+    backend: Any = m.backend
+    saved = backend.line_candidates
+    try:
+        backend.line_candidates = backend._compact_candidates
+        assert m.flag_lines(buf) == flagged
+    finally:
+        backend.line_candidates = saved
+    for i, t in enumerate(titles):
+        if m.match(t).matches:
+            assert i in flagged, (shape, t)
+
+
+def test_each_shape_takes_its_route() -> None:
+    spaced: dict[str, Any] = {k: vars(m.backend)["_spaced"] for k, m in SHAPE_MATCHERS.items()}
+    assert not spaced["two"].usable and spaced["long"].usable and spaced["three"].usable
+    long = spaced["long"]
+    for lit in (b"kamoiori", b"kamo iori"):  # a phrase of six tokens: its first two (collapsed) route
+        assert long.routes[long.literals.index(lit)]
+    assert b" q  " in spaced["long"].literals and b" q " not in spaced["long"].literals
+    assert b" q " in spaced["three"].literals
+
+
 def test_flagged_lines_are_few_for_clean_titles() -> None:
     # Stage two runs in place: a cross-word join like `ba komi` is verified away, not flagged.
     m = MATCHERS[True]

@@ -9,6 +9,7 @@ offset-carrying view only when something may match.
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 from collections.abc import Callable, Sequence
@@ -82,30 +83,34 @@ class HyperscanBackend:
         import hyperscan
 
         self._hs: Any = hyperscan
-        self._literals = [p.collapsed for p in patterns]
-        self._lengths = [len(lit.encode("utf-8")) for lit in self._literals]
+        self._lengths = [len(p.collapsed.encode("utf-8")) for p in patterns]
         self._local = threading.local()
-        self._db_k: Any = _literal_db(hyperscan, self._literals) if patterns else None
+        # One literal database serves both views: each pattern's letters joined (what the compact view
+        # holds) and its whole tokens one space apart plus the routing literals (the spaced view only:
+        # they hold a space, which the compact view never does).
+        self._spaced = _SpacedLiterals.build(patterns)
+        self._db_k: Any = _literal_db(hyperscan, self._spaced.literals) if patterns else None
         self._db_multi: Any = _raw_db(hyperscan)
 
     def __getstate__(self) -> dict[str, Any]:
         # Compiled databases travel serialized: a sweep worker loads them instead of compiling.
         dump = self._hs.dumpb
-        return {"literals": self._literals, "lengths": self._lengths,
+        return {"lengths": self._lengths, "spaced": self._spaced,
                 "db_k": None if self._db_k is None else dump(self._db_k), "db_multi": dump(self._db_multi)}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         import hyperscan
 
         self._hs = hyperscan
-        self._literals = state["literals"]
         self._lengths = state["lengths"]
+        self._spaced = state["spaced"]
         self._local = threading.local()
         load = hyperscan.loadb
         self._db_k = None if state["db_k"] is None else load(state["db_k"], hyperscan.HS_MODE_BLOCK)
         self._db_multi = load(state["db_multi"], hyperscan.HS_MODE_BLOCK)
 
-    def _scan(self, data: bytes, which: str = "k") -> list[tuple[int, int]]:
+    def _scan_ids(self, data: bytes, which: str = "k") -> list[tuple[int, int]]:
+        """(id, end) of every match: literal ids of the term database, or ids of the raw one."""
         db = self._db_k if which == "k" else self._db_multi
         scratch = getattr(self._local, which, None)
         if scratch is None:
@@ -121,12 +126,30 @@ class HyperscanBackend:
         db.scan(data, match_event_handler=on_match, scratch=scratch)
         return hits
 
+    def _scan(self, data: bytes) -> list[tuple[int, int]]:
+        """(pattern, end) of every pattern in a compact view."""
+        pids = self._spaced.pids
+        return [(pid, end) for lid, end in self._scan_ids(data) for pid in pids[lid]]
+
     def candidates(self, folded: Folded) -> list[Candidate]:
         text = folded.text
         if self._db_k is None:
             return []
-        if text.isascii() and not _MULTI_RE.search(text) and not self._flag_ascii(text.encode("ascii")):
-            return []
+        if text.isascii() and not _MULTI_RE.search(text):
+            data = text.encode("ascii")
+            if not _has_symbols(data):
+                # One compact view, every unit one byte: scan the translated bytes once, locate units
+                # only when something may match (the same candidates, in the same order, as below).
+                hits = self._scan(data.translate(LOWER_COLLAPSE_BYTES, SEPARATOR_BYTES))
+                if not hits:
+                    return []
+                kept = _KEPT[SEPARATOR_BYTES]
+                at = [i for i, c in enumerate(data) if kept[c]]
+                lengths = self._lengths
+                return [(pid, at[end - lengths[pid] : end], [i + 1 for i in at[end - lengths[pid] : end]])
+                        for pid, end in hits]
+            if not self._flag_ascii(data):
+                return []
         out: list[Candidate] = []
         for k in _views(text):
             hits = self._scan(k.text.encode("utf-8"))
@@ -163,7 +186,61 @@ class HyperscanBackend:
     def line_candidates(self, buf: bytes, newlines: Any = None) -> LineCandidates:
         """Stage one over an ASCII, newline-separated buffer, with every candidate located in its line
         so stage two can verify it without building the per-text compact view. `newlines` (offsets
-        of b"\\n" in `buf`) may be passed when the caller has them."""
+        of b"\\n" in `buf`) may be passed when the caller has them.
+
+        One byte-for-byte translation of the whole buffer (the spaced view: lower case, leet collapsed,
+        every separator a space, newlines kept, so offsets are those of `buf`) and one scan find each
+        term written as whole tokens joined or one separator apart, with its letter units; lines where
+        a term may be written otherwise (a separator run between tokens, letters spelled out one by one,
+        leet symbols) are routed to the compact view (_compact_candidates), which finds every candidate
+        there. Every line the compact view alone would flag is flagged (tests/sweep/test_bulk_prefilter.py)."""
+        import numpy as np
+
+        if newlines is None:
+            newlines = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == 10)
+        sp = self._spaced
+        if self._db_k is None or not sp.usable:
+            return self._compact_candidates(buf, newlines)
+        out = LineCandidates(set(), [], newlines)
+        raw = self._scan_ids(buf, "multi")
+        multi = [end for pid, end in raw if pid < _RAW_CERTAIN]
+        if multi:
+            # Multi-character leet (`|<`, `()`), markup, held letters: those lines go whole.
+            out.certain.update(np.searchsorted(newlines, np.asarray(multi) - 1).tolist())
+        hits = self._scan_ids(buf.translate(SPACED_BYTES))
+        routed = [end for pid, end in raw if pid >= _RAW_CERTAIN] + [end for lid, end in hits if sp.routes[lid]]
+        ends = np.fromiter((end for _, end in hits), dtype=np.int64, count=len(hits))
+        lines = np.searchsorted(newlines, ends - 1).tolist()
+        skip = set(out.certain)
+        route = set(np.searchsorted(newlines, np.asarray(routed) - 1).tolist()) - skip if routed else set()
+        skip |= route
+        last = len(newlines)
+        for (lid, end), line in zip(hits, lines, strict=True):
+            pids = sp.pids[lid]
+            if not pids or line in skip:
+                continue
+            start = int(newlines[line - 1]) + 1 if line else 0
+            stop = int(newlines[line]) if line < last else len(buf)
+            first = end - sp.lengths[lid] - start
+            units = [first + i for i in sp.units[lid]]
+            for pid in pids:
+                out.hits.append(LineHit(pid, line, start, stop, units))
+        if route:
+            self._route(buf, newlines, sorted(route), out)
+        return out
+
+    def _route(self, buf: bytes, newlines: Any, lines: list[int], out: LineCandidates) -> None:
+        """The compact view over just `lines` of `buf`, its findings placed back in `buf`."""
+        last = len(newlines)
+        bounds = [(int(newlines[i - 1]) + 1 if i else 0, int(newlines[i]) if i < last else len(buf)) for i in lines]
+        sub = self._compact_candidates(b"\n".join(buf[a:b] for a, b in bounds))
+        out.certain.update(lines[i] for i in sub.certain)
+        for h in sub.hits:
+            a, b = bounds[h.line]
+            out.hits.append(LineHit(h.pid, lines[h.line], a, b, h.units))
+
+    def _compact_candidates(self, buf: bytes, newlines: Any = None) -> LineCandidates:
+        """Stage one in the compact view (separators deleted) of the whole buffer: every candidate."""
         import numpy as np
 
         if newlines is None:
@@ -171,9 +248,8 @@ class HyperscanBackend:
         out = LineCandidates(set(), [], newlines)
         if self._db_k is None:
             return out
-        multi = [end for _, end in self._scan(buf, "multi")]
+        multi = [end for pid, end in self._scan_ids(buf, "multi") if pid < _RAW_CERTAIN]
         if multi:
-            # Multi-character leet (`|<`, `()`) makes units wider than a byte: those lines go whole.
             out.certain.update(np.searchsorted(newlines, np.asarray(multi) - 1).tolist())
         views = [SEPARATOR_BYTES, SEPARATOR_AND_SYMBOL_BYTES] if _has_symbols(buf) else [SEPARATOR_BYTES]
         for dropped in views:
@@ -237,10 +313,10 @@ def _has_symbols(data: bytes) -> bool:
     return any(sym in data for sym in _SYMBOL_BYTES)
 
 
-def _literal_db(hs: Any, literals: list[str]) -> Any:
+def _literal_db(hs: Any, literals: Sequence[str | bytes]) -> Any:
     db = hs.Database(mode=hs.HS_MODE_BLOCK)
     db.compile(
-        expressions=[lit.encode("utf-8") for lit in literals],
+        expressions=[lit if isinstance(lit, bytes) else lit.encode("utf-8") for lit in literals],
         ids=list(range(len(literals))),
         flags=0,
         literal=True,
@@ -254,15 +330,95 @@ def _raw_db(hs: Any) -> Any:
     differently from how they are stored take the full path."""
     exact = [m.encode("ascii") for m in MULTI] + list(MARKUP_LITERALS)
     caseless = list(BBCODE_LITERALS) + list(REPEAT_LITERALS)
-    expressions = exact + caseless
+    expressions = exact + caseless + list(_SYMBOL_BYTES)  # ids from _RAW_CERTAIN on: leet symbols
+    assert len(exact) + len(caseless) == _RAW_CERTAIN
     db = hs.Database(mode=hs.HS_MODE_BLOCK)
     db.compile(
         expressions=expressions,
         ids=list(range(len(expressions))),
-        flags=[0] * len(exact) + [hs.HS_FLAG_CASELESS] * len(caseless),
+        flags=[0] * len(exact) + [hs.HS_FLAG_CASELESS] * len(caseless) + [0] * len(_SYMBOL_BYTES),
         literal=True,
     )
     return db
+
+
+_RAW_CERTAIN = len(MULTI) + len(MARKUP_LITERALS) + len(BBCODE_LITERALS) + len(REPEAT_LITERALS)
+
+
+# --- the spaced view ----------------------------------------------------------------------------------
+
+def _spaced_bytes() -> bytes:
+    table = bytearray(LOWER_COLLAPSE_BYTES)
+    for c in SEPARATOR_BYTES:
+        table[c] = 0x20
+    return bytes(table)
+
+
+# Lower case and leet collapsed as in the compact view, but every separator becomes a space instead of
+# being dropped: one `bytes.translate` with no deletion, the same length as its input.
+SPACED_BYTES = _spaced_bytes()
+_AZ = "abcdefghijklmnopqrstuvwxyz"
+MAX_TOKENS_SPELLED_OUT = 4  # phrases of more tokens are found by their first two (and routed)
+
+
+@dataclass(frozen=True, slots=True)
+class _SpacedLiterals:
+    """The literals of the term database. A literal stands for patterns (`pids`), with its letter units
+    at `units` (offsets in the literal), and/or (`routes`) sends its line in the spaced view to the
+    compact view: a token followed by two or more separators, letters spelled out one by one, the
+    first tokens of a phrase of many."""
+
+    literals: list[bytes]
+    pids: list[tuple[int, ...]]
+    units: list[tuple[int, ...]]
+    lengths: list[int]
+    routes: list[bool]  # a hit sends its line to the compact view
+    usable: bool
+
+    @staticmethod
+    def build(patterns: Sequence[Pattern]) -> _SpacedLiterals:
+        """`usable` False when the spaced view cannot be used (a token of two letters: any two letters a
+        separator apart might spell it, so every line would need the compact view)."""
+        found: dict[bytes, list[int]] = {}
+        route: set[bytes] = set()
+        shortest = 99
+        for pid, p in enumerate(patterns):
+            tokens, first = [], 0
+            for i in sorted(p.token_ends):
+                tokens.append(p.collapsed[first : i + 1])
+                first = i + 1
+            found.setdefault(p.collapsed.encode("utf-8"), []).append(pid)  # the compact view's literal
+            if not p.collapsed.isascii():
+                continue  # can never match ASCII text: the compact view of non-ASCII text only
+            shortest = min([shortest, *(len(t) for t in tokens if len(t) > 1)])
+            whole = tokens if len(tokens) <= MAX_TOKENS_SPELLED_OUT else tokens[:2]
+            for gaps in itertools.product(("", " "), repeat=len(whole) - 1):
+                if not any(gaps):
+                    continue
+                lit = (whole[0] + "".join(g + t for g, t in zip(gaps, whole[1:], strict=True))).encode()
+                if whole is tokens:
+                    found.setdefault(lit, []).append(pid)
+                else:
+                    route.add(lit)
+            if whole is not tokens:
+                route.add("".join(whole).encode())
+            route.update((t + "  ").encode() for t in whole[:-1])
+        usable = shortest > 2
+        if not usable:
+            route.clear()
+        elif shortest == 3:
+            route.update(f" {a} ".encode() for a in _AZ)  # the middle letter of three spelled out
+        else:
+            # Two inner letters of a token spelled out: one separator apart, or more.
+            route.update(f" {a} {b} ".encode() for a in _AZ for b in _AZ)
+            route.update(f" {a}  ".encode() for a in _AZ)
+        # A literal may both stand for patterns and route (the first tokens of a long phrase may be
+        # another pattern): its line is routed, and the compact view finds that pattern there.
+        literals = list(found) + sorted(route - set(found))
+        pids = [tuple(found.get(lit, ())) for lit in literals]
+        routes = [lit in route for lit in literals]
+        units = [tuple(i for i, c in enumerate(lit) if c != 0x20) for lit in literals]
+        return _SpacedLiterals(literals, pids, units, [len(lit) for lit in literals], routes, usable)
 
 
 def _byte_to_char(text: str) -> list[int]:

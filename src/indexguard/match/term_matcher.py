@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import regex
 
@@ -118,15 +119,16 @@ class TermMatcher:
                 errors.append(f"regex entry {ref.entry.id} of {ref.list.name} timed out")
         return out
 
-    def flag_lines(self, buf: bytes) -> list[int] | None:
+    def flag_lines(self, buf: bytes, newlines: Any = None) -> list[int] | None:
         """For an ASCII newline-separated buffer: the lines that may match, or None when this
         backend has no bulk path (the caller then screens every line). Stage two runs here on each
-        located candidate, so only lines with a verified term (or multi-character leet) are returned."""
+        located candidate, so only lines with a verified term (or multi-character leet) are returned.
+        `newlines`: the offsets of b"\\n" in `buf` (a numpy array), when the caller has them."""
         find = getattr(self.backend, "line_candidates", None)
         rx = self._regex_filter
         if find is None or not buf.isascii() or (self._regex and (rx is None or not rx.usable)):
             return None
-        found: LineCandidates = find(buf)
+        found: LineCandidates = find(buf, newlines)
         lines = set(found.certain)
         if self._regex and rx is not None:
             lines |= rx.lines(buf, found.newlines)

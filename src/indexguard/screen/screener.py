@@ -139,11 +139,11 @@ class Screener:
                 out.append(self.examine(it, reveal=reveal))
         return out
 
-    def flag_lines(self, buf: bytes) -> list[int] | None:
+    def flag_lines(self, buf: bytes, newlines: Any = None) -> list[int] | None:
         """The bulk prefilter for plain-text rows: of an ASCII newline-separated buffer, the lines that
         may match. None when it cannot say (URL lists are loaded, a regex entry, non-ASCII): then every
         line needs `screen`."""
-        return None if self.url_matchers else self.terms.flag_lines(buf)
+        return None if self.url_matchers else self.terms.flag_lines(buf, newlines)
 
     def needs_full_path(self, texts: Sequence[str]) -> list[int]:
         """Like flag_lines for a list of plain texts; every index when URL lists are loaded."""

@@ -83,7 +83,7 @@ def run_sweep(cfg: SweepConfig, on_flagged: FlaggedHook | None = None) -> dict[s
     totals = Totals.from_json(state.totals) if state.totals else Totals()
     started = time.perf_counter()
     items_before = totals.items
-    busy = 0.0
+    busy = busy_cpu = 0.0
     workers = WorkerStats()
     if not state.done:
         resume_at = state.output_bytes if state.next_chunk > 0 else None
@@ -97,6 +97,7 @@ def run_sweep(cfg: SweepConfig, on_flagged: FlaggedHook | None = None) -> dict[s
                     writer.write(chunk.index, result.flagged)
                     totals.add(result)
                     busy += result.seconds
+                    busy_cpu += result.cpu_seconds
                     workers.add(result)
                     if on_flagged and result.flagged:
                         on_flagged(result.flagged)
@@ -116,6 +117,9 @@ def run_sweep(cfg: SweepConfig, on_flagged: FlaggedHook | None = None) -> dict[s
     summary = build_summary(cfg, totals, seconds, totals.items - items_before)
     summary["run"]["busy_seconds"] = round(busy, 3)
     summary["run"]["items_per_busy_s"] = round((totals.items - items_before) / busy, 1) if busy > 0 else 0.0
+    summary["run"]["busy_cpu_seconds"] = round(busy_cpu, 3)
+    summary["run"]["items_per_busy_cpu_s"] = (round((totals.items - items_before) / busy_cpu, 1)
+                                              if busy_cpu > 0 else 0.0)
     summary["run"]["worker_startup"] = workers.to_json()
     slow = screener_for(cfg.bundle).terms.regex_without_bulk_path
     if slow:

@@ -37,6 +37,7 @@ class Entry:
     item: Item | None
     error: str = ""
     id: str = ""
+    checked: bool = False  # the bulk path already found that it may match: straight to Screener.screen
 
 
 @dataclass(slots=True)
@@ -49,13 +50,14 @@ class ChunkResult:
     errors: int = 0
     flagged: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # CPU time of the screening process for this chunk
     worker: str = ""  # host:pid of the process that screened the chunk
     ready_at: float = 0.0  # when that worker's Screener became usable (epoch seconds)
     load_s: float = 0.0  # how long loading (or compiling) it took
 
 
 def screen_chunk(chunk: Chunk, screener: Screener, *, with_items: bool = False) -> ChunkResult:
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     result = ChunkResult(chunk.index)
     reader = _READERS[chunk.kind]
     clean, entries = reader(chunk, screener)
@@ -63,15 +65,17 @@ def screen_chunk(chunk: Chunk, screener: Screener, *, with_items: bool = False) 
     result.actions["allow"] += clean
     _decide(chunk, screener, entries, result, with_items)
     result.seconds = time.perf_counter() - t0
+    result.cpu_seconds = time.process_time() - c0
     return result
 
 
 def _decide(chunk: Chunk, screener: Screener, entries: list[Entry], result: ChunkResult, with_items: bool) -> None:
-    items = [e.item for e in entries if e.item is not None]
+    # Entries the bulk path flagged skip screen_many's own prefilter (the same scan again, same answer).
+    items = [e.item for e in entries if e.item is not None and not e.checked]
     decided = iter(screener.screen_many(items))
     for e in entries:
         if e.item is not None:
-            d = next(decided)
+            d = screener.screen(e.item) if e.checked else next(decided)
         else:
             d = Decision(e.id, screener.policy.error_action, [], screener.canonicalizer)
             d.extra["error"] = e.error
@@ -128,13 +132,16 @@ def _jsonl(chunk: Chunk, screener: Screener) -> tuple[int, list[Entry]]:
     name = os.path.basename(chunk.source)
     simple = _id_title_lines(data) if chunk.fields == FieldMap() else None
     if simple is not None:
-        titles, others, nl = simple
-        flagged = screener.flag_lines(titles)
+        titles, others, nl, title_nl = simple
+        flagged = screener.flag_lines(titles, title_nl)
         if flagged is not None:
             slow = sorted(set(flagged) | set(others))
             starts = [int(nl[i - 1]) + 1 if i else 0 for i in slow]
             entries = [_jsonl_entry(data[a : int(nl[i])], chunk.first_row + i, name, chunk)
                        for a, i in zip(starts, slow, strict=True)]
+            hit = set(flagged)
+            for e, i in zip(entries, slow, strict=True):
+                e.checked = i in hit
             return len(nl) - len(slow), entries
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":
@@ -152,12 +159,12 @@ def _jsonl(chunk: Chunk, screener: Screener) -> tuple[int, list[Entry]]:
     return 0, entries
 
 
-def _id_title_lines(data: bytes) -> tuple[bytes, list[int], Any] | None:
+def _id_title_lines(data: bytes) -> tuple[bytes, list[int], Any, Any] | None:
     """The common export shape, read without a JSON parser: when every line of the chunk is exactly
     `{"id": "...", "title": "..."}` (json.dumps' separators or the compact ones) with no escapes and no
     control characters, the titles as one newline-separated buffer (non-ASCII titles left empty) and
-    the indexes of the non-ASCII lines, which take the per-item path, and the newline offsets. None for
-    any other chunk (then Arrow reads it)."""
+    the indexes of the non-ASCII lines, which take the per-item path, and the newline offsets of `data`
+    and of the titles. None for any other chunk (then Arrow reads it)."""
     if not data or b"\\" in data:
         return None
     arr = np.frombuffer(data if data.endswith(b"\n") else data + b"\n", dtype=np.uint8)
@@ -185,8 +192,9 @@ def _id_title_lines(data: bytes) -> tuple[bytes, list[int], Any] | None:
     delta[first] += 1
     delta[q[7] + 1] -= 1
     out = arr[np.cumsum(delta[:-1], dtype=np.int8).view(bool)]  # values are 0 or 1
-    out[np.cumsum(q[7] - first + 1) - 1] = 10
-    return out.tobytes(), wide.tolist(), nl
+    title_nl = np.cumsum(q[7] - first + 1) - 1
+    out[title_nl] = 10
+    return out.tobytes(), wide.tolist(), nl, title_nl
 
 
 def _jsonl_entry(raw: bytes, lineno: int, name: str, chunk: Chunk) -> Entry:
@@ -251,11 +259,11 @@ def _txt(chunk: Chunk, screener: Screener) -> tuple[int, list[Entry]]:
 def _txt_ascii(chunk: Chunk, screener: Screener, data: bytes, name: str) -> tuple[int, list[Entry]] | None:
     """The common case with no Python loop per line: line bounds from numpy, blank lines found by
     their first byte (only lines starting with whitespace are looked at one by one)."""
-    flagged = screener.flag_lines(data)
-    if flagged is None:
-        return None
     arr = np.frombuffer(data, dtype=np.uint8)
     newlines = np.flatnonzero(arr == 10)
+    flagged = screener.flag_lines(data, newlines)
+    if flagged is None:
+        return None
     starts = np.concatenate(([0], newlines + 1))
     ends = np.concatenate((newlines, [len(data)]))
     if data.endswith(b"\n") or not data:
@@ -268,7 +276,7 @@ def _txt_ascii(chunk: Chunk, screener: Screener, data: bytes, name: str) -> tupl
         return data[int(starts[i]) : int(ends[i])]
 
     slow = [i for i in flagged if i not in blank]
-    entries = [_txt_entry(line(i), chunk.first_row + i, name) for i in slow]
+    entries = [_txt_entry(line(i), chunk.first_row + i, name, checked=True) for i in slow]
     return len(starts) - len(blank) - len(slow), entries
 
 
@@ -276,10 +284,10 @@ _WHITESPACE = np.zeros(256, dtype=bool)
 _WHITESPACE[list(b" \t\n\r\x0b\x0c")] = True
 
 
-def _txt_entry(raw: bytes, lineno: int, name: str) -> Entry:
+def _txt_entry(raw: bytes, lineno: int, name: str, *, checked: bool = False) -> Entry:
     ident = f"{name}:{lineno}"
     try:
-        return Entry(lineno, Item(id=ident, title=raw.decode("utf-8").rstrip("\r")))
+        return Entry(lineno, Item(id=ident, title=raw.decode("utf-8").rstrip("\r")), checked=checked)
     except UnicodeDecodeError as e:
         return Entry(lineno, None, f"{ident}: not valid UTF-8 (byte {e.start})", ident)
 
