@@ -101,12 +101,15 @@ class UrlKeys:
         digests: dict[str, None] = {}
         shown: dict[str, None] = dict.fromkeys(ids.get(SHOWN, ()))
         for u in ids.get("url", ()):
-            d = self.digest(u)
-            if d is None:
+            if is_url_digest(u):
+                digests[u] = None
                 continue
-            digests[d] = None
-            if not is_url_digest(u):
-                shown[display(u)] = None
+            try:
+                c = canonicalize(u.strip())  # once for both forms
+            except UrlError:
+                continue
+            digests[url_digest(self.key, c.key)] = None
+            shown[f"{c.scheme}://{c.host}/\u2026" if c.host else HIDDEN] = None
         if digests:
             out["url"] = list(digests)
         if shown:
