@@ -25,6 +25,7 @@ from indexguard.errors import IndexguardError
 KEY_ENV = "INDEXGUARD_KEY"
 KEY_FILE_ENV = "INDEXGUARD_KEY_FILE"
 KEY_BYTES = 32
+IDENTITY_URL = "identity-url"  # purpose of the subkey URL digests are made with (service and CLI deny sets)
 _NONCE_BYTES = 12
 _FORMAT = b"ig1"  # leading tag so a future key rotation can tell ciphertext generations apart
 

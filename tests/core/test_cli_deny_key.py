@@ -15,9 +15,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
+from indexguard.cases.private_urls import url_key
 from indexguard.cli.main import build_app
+from indexguard.crypto import Cipher
+from indexguard.formats.url import canonicalize
 from indexguard.integrations.exporters import FORMATS
-from indexguard.screen.deny_set import DenyRecord, JsonlDenySet, is_url_digest
+from indexguard.screen.deny_set import DenyRecord, JsonlDenySet, is_url_digest, url_digest
 
 URL = "https://Bizu.Example.test:443/gal/t1?x=1#top"
 OTHER_SPELLING = "HTTP://bizu.EXAMPLE.test./gal/./%74%31?x=1"
@@ -73,7 +76,11 @@ def test_blocked_url_is_kept_keyed_and_a_reupload_in_another_spelling_is_refused
 
     key = deny.with_name("deny.jsonl.key")
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
-    assert len(base64.b64decode(key.read_text().strip(), validate=True)) == 32
+    raw_key = base64.b64decode(key.read_text().strip(), validate=True)
+    assert len(raw_key) == 32
+    # The digest the service would make with this key file (its `identity-url` subkey).
+    service = url_digest(url_key(Cipher(raw_key)), canonicalize(URL).key)
+    assert lines[1]["identities"]["url"] == [service]
 
     key_bytes = key.read_bytes()
     again = _screen(tmp_path, deny, {"id": "b", "title": "holiday photos", "url": OTHER_SPELLING})

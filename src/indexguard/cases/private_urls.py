@@ -21,11 +21,10 @@ from dataclasses import replace
 
 from indexguard.cases.meta import WITHHELD, CaseMeta, MetaField
 from indexguard.cases.recording import ItemFacts
-from indexguard.crypto import Cipher, KeyUnavailable
+from indexguard.crypto import IDENTITY_URL, Cipher, KeyUnavailable
 from indexguard.formats.url import UrlError, canonicalize
 from indexguard.screen.deny_set import is_url_digest, url_digest
 
-IDENTITY_URL = "identity-url"  # purpose of the subkey URL digests are made with
 SEALED_PREFIX = "sealed:"
 SHOWN = "url_shown"  # decision records: a URL identity's display form, beside its digest
 ITEM_URL_CONTEXT = b"item-url"

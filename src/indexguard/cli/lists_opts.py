@@ -133,7 +133,6 @@ def open_deny_set(path: Path, key_file: Path | None, *, write: bool) -> JsonlDen
 def _url_key(key_path: Path, *, create: bool) -> bytes:
     """The deny set's URL key: the `identity-url` subkey of the key in the key file, as the service
     derives it from its key (so a deny file keyed with the service's key file has its digests)."""
-    from indexguard.cases.private_urls import url_key  # lazy: only a command with --deny needs it
-    from indexguard.crypto import Cipher, load_key_file
+    from indexguard.crypto import IDENTITY_URL, Cipher, load_key_file
 
-    return url_key(Cipher(load_key_file(key_path, create=create).key))
+    return Cipher(load_key_file(key_path, create=create).key).subkey(IDENTITY_URL)
