@@ -25,6 +25,7 @@ from indexguard.errors import IndexguardError
 KEY_ENV = "INDEXGUARD_KEY"
 KEY_FILE_ENV = "INDEXGUARD_KEY_FILE"
 KEY_BYTES = 32
+IDENTITY_URL = "identity-url"  # purpose of the subkey URL digests are made with (service and CLI deny sets)
 _NONCE_BYTES = 12
 _FORMAT = b"ig1"  # leading tag so a future key rotation can tell ciphertext generations apart
 
@@ -71,16 +72,31 @@ def resolve_key(key_file: str | None, sqlite_path: Path | None, *, create: bool)
             "a key is created automatically only for an SQLite database"
         )
     path = sqlite_path.with_name(sqlite_path.name + ".key")
-    if path.is_file():
-        return KeySource(decode_key(path.read_text("ascii"), str(path)), f"file:{path}")
-    if not create:
+    if not create and not path.is_file():
         raise KeyUnavailable(f"no encryption key: {path} does not exist and {KEY_ENV} is not set")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    text = new_key_text()
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(text + "\n")
-    return KeySource(decode_key(text, str(path)), f"created:{path}", created=True)
+    return load_key_file(path, create=create)
+
+
+def load_key_file(path: Path, *, create: bool) -> KeySource:
+    """The key in a key file (base64 of 32 bytes, one line). With `create`, a missing file is made:
+    a new random key, mode 0600, created exclusively (O_EXCL): a key file already there is never
+    overwritten (a process that loses the race to create it reads the winner's)."""
+    if not path.is_file():
+        if not create:
+            raise KeyUnavailable(f"key file {path} not found")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            text = new_key_text()
+            with os.fdopen(fd, "w", encoding="ascii") as f:
+                f.write(text + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+            return KeySource(decode_key(text, str(path)), f"created:{path}", created=True)
+    return KeySource(decode_key(path.read_text("ascii"), str(path)), f"file:{path}")
 
 
 class Cipher:

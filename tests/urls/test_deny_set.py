@@ -17,6 +17,7 @@ from indexguard.screen.deny_set import (
     DenyRecord,
     DenySet,
     DenySetError,
+    DenySetKeyError,
     JsonlDenySet,
     MemoryDenySet,
     deny_hits,
@@ -216,3 +217,32 @@ def test_a_banned_uploader_is_refused_but_a_block_never_bans_one(deny: DenySet) 
         assert screener.screen_many([Item.from_json(item)])[0].action == "block"  # not skipped as text-only
     with pytest.raises(DenySetError, match="uploader"):
         deny.add({"uploader": ["x" * 201]}, _rec("long"))
+
+
+def test_keyed_file_converts_clear_urls_on_its_next_save_and_refuses_a_wrong_or_missing_key(tmp_path: Path) -> None:
+    path = tmp_path / "deny.jsonl"
+    JsonlDenySet(path).add({"url": ["http://bizu.example.test/t/1"]}, _rec("d-old"))  # an older, clear file
+    key = b"\x05" * 32
+    a = JsonlDenySet(path, url_key=key)
+    assert (a.clear_urls, a.needs_rewrite) == (1, True)
+    assert [r.decision_id for r in a.lookup({"url": ["HTTP://BIZU.example.test:80/t/%31"]})] == ["d-old"]
+    a.add({"infohash_v1": [V1]}, _rec("d-new"))  # the next save rewrites the whole file keyed
+    text = path.read_text()
+    assert "bizu" not in text and not a.needs_rewrite
+    assert [json.loads(x)["op"] for x in text.splitlines()] == ["key", "add", "add"]
+    a.remove("d-new")
+    b = JsonlDenySet(path, url_key=key)
+    assert [r.decision_id for r in b] == ["d-old"] and not b.needs_rewrite
+    assert [r.decision_id for r in b.lookup({"url": ["bizu.example.test/t/1"]})] == ["d-old"]
+    with pytest.raises(DenySetKeyError, match="no key was given"):
+        JsonlDenySet(path)
+    with pytest.raises(DenySetKeyError, match="another key"):
+        JsonlDenySet(path, url_key=b"\x06" * 32)
+    assert [r.decision_id for r in JsonlDenySet(path, keyless=True)] == ["d-old"]  # exporters
+
+
+def test_new_keyed_file_starts_with_its_key_line(tmp_path: Path) -> None:
+    path = tmp_path / "deny.jsonl"
+    JsonlDenySet(path, url_key=b"\x05" * 32).add({"url": ["http://h.test/z"]}, _rec("d-1"))
+    lines = [json.loads(x) for x in path.read_text().splitlines()]
+    assert [x["op"] for x in lines] == ["key", "add"] and "h.test" not in path.read_text()

@@ -21,11 +21,10 @@ from dataclasses import replace
 
 from indexguard.cases.meta import WITHHELD, CaseMeta, MetaField
 from indexguard.cases.recording import ItemFacts
-from indexguard.crypto import Cipher, KeyUnavailable
+from indexguard.crypto import IDENTITY_URL, Cipher, KeyUnavailable
 from indexguard.formats.url import UrlError, canonicalize
 from indexguard.screen.deny_set import is_url_digest, url_digest
 
-IDENTITY_URL = "identity-url"  # purpose of the subkey URL digests are made with
 SEALED_PREFIX = "sealed:"
 SHOWN = "url_shown"  # decision records: a URL identity's display form, beside its digest
 ITEM_URL_CONTEXT = b"item-url"
@@ -101,12 +100,15 @@ class UrlKeys:
         digests: dict[str, None] = {}
         shown: dict[str, None] = dict.fromkeys(ids.get(SHOWN, ()))
         for u in ids.get("url", ()):
-            d = self.digest(u)
-            if d is None:
+            if is_url_digest(u):
+                digests[u] = None
                 continue
-            digests[d] = None
-            if not is_url_digest(u):
-                shown[display(u)] = None
+            try:
+                c = canonicalize(u.strip())  # once for both forms
+            except UrlError:
+                continue
+            digests[url_digest(self.key, c.key)] = None
+            shown[f"{c.scheme}://{c.host}/\u2026" if c.host else HIDDEN] = None
         if digests:
             out["url"] = list(digests)
         if shown:

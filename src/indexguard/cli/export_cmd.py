@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
 
 def export_command(
     format: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help=f"one of: {', '.join(FORMATS)}")],
-    deny: Annotated[Path | None, typer.Option("--deny", help="deny set (JSONL file)")] = None,
+    deny: Annotated[Path | None, typer.Option("--deny", help="deny set (JSONL file; no key needed)")] = None,
     database: Annotated[
         str | None, typer.Option("--database", metavar="URL", help="the service's database URL: export its deny set")
     ] = None,
@@ -43,7 +43,9 @@ def export_command(
         if deny is not None:
             if not deny.is_file():
                 raise IndexguardError(f"{deny}: no such deny-set file")
-            records = list(JsonlDenySet(deny))
+            # Only infohashes are exported, so the URL key is not needed: URL identities (keyed
+            # digests, or clear URLs in a file from before they were keyed) are never read out.
+            records = list(JsonlDenySet(deny, keyless=True))
         if database is not None:
             records += service_deny_set(database)
         term_lists = [load_term_list(p) for p in terms or []]

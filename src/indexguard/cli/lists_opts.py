@@ -15,7 +15,7 @@ from indexguard.lists.hash_list import HASH_TYPES, BankKind, HashBank, load_hash
 from indexguard.lists.terms import TermList, load_term_list
 from indexguard.lists.url_list import load_url_list
 from indexguard.screen.assemble import assemble
-from indexguard.screen.deny_set import JsonlDenySet
+from indexguard.screen.deny_set import DenySetKeyError, JsonlDenySet
 from indexguard.screen.screener import Screener
 from indexguard.text.canonicalize import Canonicalizer
 
@@ -33,6 +33,11 @@ AllowUrlsOpt = Annotated[list[Path] | None, typer.Option("--allow-urls", help="U
 DenyOpt = Annotated[
     Path | None, typer.Option("--deny", help="deny-set file (JSONL): refuse re-uploads, remember new blocks")
 ]
+DenyKeyOpt = Annotated[
+    Path | None,
+    typer.Option("--deny-key", metavar="FILE",
+                 help="key file the deny set keys its URLs with (default: the deny file's name + .key)"),
+]
 BackendOpt = Annotated[str, typer.Option(metavar="auto|hyperscan|ahocorasick",
                                          help="term matcher backend: auto, hyperscan or ahocorasick")]
 
@@ -48,6 +53,7 @@ class ListArgs:
     deny: Path | None = None
     backend: str = "auto"
     extra: dict[str, str] = field(default_factory=dict)
+    deny_key: Path | None = None
 
 
 def _hash_bank(spec: str, allowlist: bool) -> HashBank:
@@ -58,8 +64,12 @@ def _hash_bank(spec: str, allowlist: bool) -> HashBank:
     return load_hash_list(spec, kind=kind)
 
 
-def load_screener(args: ListArgs, *, quiet: bool = False) -> tuple[Screener, JsonlDenySet | None]:
-    """Raises ListFormatError (file:line: reason) when a list is broken."""
+def load_screener(
+    args: ListArgs, *, quiet: bool = False, writes_deny: bool = False
+) -> tuple[Screener, JsonlDenySet | None]:
+    """Raises ListFormatError (file:line: reason) when a list is broken. `writes_deny`: this
+    command remembers new blocks in the deny set (the one writer: it may create the deny set's key
+    and rewrite an older file's clear URLs as digests)."""
     canon = Canonicalizer()
     term_lists: list[TermList]
     if args.terms:
@@ -76,10 +86,53 @@ def load_screener(args: ListArgs, *, quiet: bool = False) -> tuple[Screener, Jso
     deny = None
     if args.deny is not None:
         try:
-            deny = JsonlDenySet(args.deny)
+            deny = open_deny_set(args.deny, args.deny_key, write=writes_deny)
         except OSError as e:
             raise ListFormatError(str(args.deny), None, f"cannot open deny set: {e.strerror or e}") from None
-        for w in deny.warnings:
-            print(f"indexguard: {w}", file=sys.stderr)
     screener = assemble(term_lists, allow_lists, banks=banks, urls=url_lists, deny=deny, backend=args.backend)
     return screener, deny
+
+
+def deny_key_path(deny: Path, key_file: Path | None = None) -> Path:
+    """Where the deny set's key is: the named key file, or the deny file's name + `.key`."""
+    return key_file if key_file is not None else deny.with_name(deny.name + ".key")
+
+
+def open_deny_set(path: Path, key_file: Path | None, *, write: bool) -> JsonlDenySet:
+    """The CLI's deny set, its URLs keyed with the key in `deny_key_path` (see docs/urls-and-deny-set.md
+    section 4). A writer creates the key file when it is missing and the deny file holds no digest,
+    and rewrites an older file's clear URLs as digests at once. A file that holds digests while its
+    key file is missing, or that was written with another key, is refused (DenySetKeyError): it
+    would match no URL."""
+    key_path = deny_key_path(path, key_file)
+    warnings: list[str] = []
+    if key_path.is_file():
+        deny = JsonlDenySet(path, url_key=_url_key(key_path, create=False))
+    else:
+        try:
+            deny = JsonlDenySet(path)
+        except DenySetKeyError:
+            raise DenySetKeyError(
+                f"{path} holds keyed URL digests but its key file {key_path} is missing: "
+                "restore that file, or name the key file with --deny-key"
+            ) from None
+        if write:  # first keyed use of this deny set: make its key, read the file again keyed
+            warnings = deny.warnings
+            deny = JsonlDenySet(path, url_key=_url_key(key_path, create=True))
+    for w in warnings + deny.warnings:
+        print(f"indexguard: {w}", file=sys.stderr)
+    if write and deny.needs_rewrite:
+        converted = deny.clear_urls
+        deny.compact()
+        if converted:
+            print(f"indexguard: {path}: rewrote {converted} URL(s) kept in clear as keyed digests "
+                  f"(key file {key_path})", file=sys.stderr)
+    return deny
+
+
+def _url_key(key_path: Path, *, create: bool) -> bytes:
+    """The deny set's URL key: the `identity-url` subkey of the key in the key file, as the service
+    derives it from its key (so a deny file keyed with the service's key file has its digests)."""
+    from indexguard.crypto import IDENTITY_URL, Cipher, load_key_file
+
+    return Cipher(load_key_file(key_path, create=create).key).subkey(IDENTITY_URL)

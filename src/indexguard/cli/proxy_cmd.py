@@ -12,7 +12,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from indexguard.cli.lists_opts import ListArgs, UrlsOpt, load_screener
+from indexguard.cli.lists_opts import DenyKeyOpt, ListArgs, UrlsOpt, load_screener
 from indexguard.errors import IndexguardError
 from indexguard.integrations.proxy_indexers import Indexer, load_indexers, single_indexer
 from indexguard.integrations.torznab_proxy import ProxyConfig, make_proxy_app
@@ -38,6 +38,7 @@ def proxy(
     terms: Annotated[list[Path] | None, typer.Option("--terms", help="term list; repeatable")] = None,
     allow: Annotated[list[Path] | None, typer.Option("--allow", help="allowlist; repeatable")] = None,
     deny: Annotated[Path | None, typer.Option("--deny", help="deny set (JSONL) checked by infohash")] = None,
+    deny_key: DenyKeyOpt = None,
     hashes: Annotated[list[Path] | None, typer.Option("--hashes", help="hash list (infohashes); repeatable")] = None,
     urls: UrlsOpt = None,
     listen: Annotated[str, typer.Option(metavar="HOST:PORT", help="host:port to listen on")] = "127.0.0.1:9117",
@@ -65,7 +66,7 @@ def proxy(
         _fail(f"--log-level must be one of {', '.join(LOG_LEVELS)}")
     try:
         upstreams = _upstreams(upstream, indexers, upstream_apikey_env, download_host or [])
-        lists = ListArgs(terms, allow, [str(h) for h in hashes or []], urls=urls, deny=deny)
+        lists = ListArgs(terms, allow, [str(h) for h in hashes or []], urls=urls, deny=deny, deny_key=deny_key)
         screener, _ = load_screener(lists, quiet=True)
     except IndexguardError as e:
         _fail(str(e))

@@ -20,6 +20,7 @@ from indexguard.cli.lists_opts import (
     AllowOpt,
     AllowUrlsOpt,
     BackendOpt,
+    DenyKeyOpt,
     DenyOpt,
     HashesOpt,
     ListArgs,
@@ -56,17 +57,18 @@ def screen(
     urls: UrlsOpt = None,
     allow_urls: AllowUrlsOpt = None,
     deny: DenyOpt = None,
+    deny_key: DenyKeyOpt = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="write Decisions here (default stdout)")] = None,
     backend: BackendOpt = "auto",
     reveal: RevealOpt = False,
     progress: Annotated[bool, typer.Option(help="show a progress bar on stderr")] = True,
 ) -> None:
     """Screen items and write one Decision per item as JSONL, in input order."""
-    args = ListArgs(terms, allow, hashes, allow_hashes, urls, allow_urls, deny, backend)
+    args = ListArgs(terms, allow, hashes, allow_hashes, urls, allow_urls, deny, backend, deny_key=deny_key)
     if missing := missing_inputs(inputs):
         raise _fail(f"{missing[0]}: no such file")
     try:
-        screener, deny_set = load_screener(args)
+        screener, deny_set = load_screener(args, writes_deny=True)
     except IndexguardError as e:
         raise _fail(str(e)) from None
     out: TextIO = output.open("w", encoding="utf-8") if output else sys.stdout

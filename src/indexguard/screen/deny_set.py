@@ -86,6 +86,11 @@ class DenySetError(IndexguardError):
     """A malformed identity, or a deny-set file that cannot be read back safely."""
 
 
+class DenySetKeyError(DenySetError):
+    """A deny-set file that holds keyed URL digests, opened without its key or with another key:
+    it could not match a URL, so it is not opened at all."""
+
+
 EntryRef = tuple[str, str]  # (list name, entry id)
 
 
@@ -369,19 +374,46 @@ class MemoryDenySet:
         return rec
 
 
+def key_check(url_key: bytes) -> str:
+    """What a keyed deny-set file records of its key: an HMAC of a fixed text (not of any URL), so
+    opening the file with another key is caught instead of silently matching no URL."""
+    return URL_DIGEST_PREFIX + hmac.new(url_key, _KEY_CHECK_TEXT, hashlib.sha256).hexdigest()
+
+
+_KEY_CHECK_TEXT = b"\x00indexguard deny-set file key check"
+
+
 class JsonlDenySet(MemoryDenySet):
     """A deny set kept in an append-only JSONL file and read back on start (the CLI's store).
 
     One writer process at a time. A torn last line (a crash mid-write) is moved to
     `<file>.torn` with a warning and nothing else is lost; any other unreadable line stops the
-    load with DenySetError naming file and line, since skipping it would forget a block."""
+    load with DenySetError naming file and line, since skipping it would forget a block.
 
-    def __init__(self, path: str | Path, *, fsync: bool = False, url_key: bytes | None = None) -> None:
+    With a `url_key` the file holds URLs only as keyed digests: its first line is a `key` line
+    (`key_check`), URLs in clear found in an older file are keyed in memory on load, and
+    `needs_rewrite` says the file should be rewritten (`compact`; the next `add` does it anyway).
+    A file that holds digests or a key line is refused (DenySetKeyError) without a key, or with a
+    key whose check differs: it could not match a URL. `keyless=True` opens such a file anyway,
+    for readers that compare no URL (exporters of infohashes)."""
+
+    def __init__(
+        self, path: str | Path, *, fsync: bool = False, url_key: bytes | None = None, keyless: bool = False
+    ) -> None:
         super().__init__(url_key)
         self.path = Path(path)
         self.fsync = fsync
         self.warnings: list[str] = []
+        self.clear_urls = 0  # URL values found in clear in the file
+        self._digests = 0  # URL values found keyed in the file
+        self._file_check: str | None = None  # the file's key line
+        self._lines = 0
         self._load()
+        if not keyless:
+            self._check_key()
+        self.needs_rewrite = url_key is not None and self._lines > 0 and (
+            self.clear_urls > 0 or self._file_check is None
+        )
 
     def add(self, identities: Mapping[str, Iterable[str]], reason: DenyRecord) -> DenyRecord | None:
         ids = self.normalized(identities)
@@ -389,6 +421,11 @@ class JsonlDenySet(MemoryDenySet):
             return None
         with self._lock:
             rec = self._put(reason, ids)
+            if self.needs_rewrite:
+                self.compact()
+                return rec
+            if self.url_key is not None and self._lines == 0:
+                self._append(self._key_line())
             line = {"v": FILE_FORMAT_VERSION, "op": "add", **replace(rec, identities=ids).to_json()}
             self._append(line)
             return rec
@@ -397,19 +434,40 @@ class JsonlDenySet(MemoryDenySet):
         with self._lock:
             if not super().remove(decision_id):
                 return False
-            self._append({"v": FILE_FORMAT_VERSION, "op": "remove", "decision": decision_id})
+            if self.needs_rewrite:
+                self.compact()
+            else:
+                self._append({"v": FILE_FORMAT_VERSION, "op": "remove", "decision": decision_id})
             return True
 
     def compact(self) -> None:
-        """Rewrite the file as one `add` line per record (drops removed ones), atomically."""
+        """Rewrite the file as one `add` line per record (drops removed ones), atomically; with a
+        `url_key`, the key line first and every URL as its digest."""
         with self._lock:
             tmp = self.path.with_name(self.path.name + ".tmp")
+            lines = [self._key_line()] if self.url_key is not None else []
+            lines += [{"v": FILE_FORMAT_VERSION, "op": "add", **rec.to_json()} for rec in self._records.values()]
             with tmp.open("w", encoding="utf-8") as f:
-                for rec in self._records.values():
-                    f.write(_dump({"v": FILE_FORMAT_VERSION, "op": "add", **rec.to_json()}))
+                for line in lines:
+                    f.write(_dump(line))
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, self.path)
+            self._lines = len(lines)
+            self.clear_urls = 0
+            self._file_check = lines[0]["check"] if self.url_key is not None else None
+            self.needs_rewrite = False
+
+    def _key_line(self) -> dict[str, Any]:
+        assert self.url_key is not None
+        return {"v": FILE_FORMAT_VERSION, "op": "key", "check": key_check(self.url_key)}
+
+    def _check_key(self) -> None:
+        keyed = self._file_check is not None or self._digests > 0
+        if self.url_key is None and keyed:
+            raise DenySetKeyError(f"{self.path} holds keyed URL digests and no key was given for it")
+        if self.url_key is not None and self._file_check not in (None, key_check(self.url_key)):
+            raise DenySetKeyError(f"{self.path} was written with another key than the one given")
 
     def _append(self, obj: dict[str, Any]) -> None:
         with self.path.open("a", encoding="utf-8") as f:
@@ -417,6 +475,7 @@ class JsonlDenySet(MemoryDenySet):
             f.flush()
             if self.fsync:
                 os.fsync(f.fileno())
+        self._lines += 1
 
     def _load(self) -> None:
         if not self.path.exists():
@@ -442,12 +501,19 @@ class JsonlDenySet(MemoryDenySet):
             op = obj.get("op") if isinstance(obj, dict) else None
             if op == "add":
                 rec = DenyRecord.from_json(obj)
+                urls = rec.identities.get("url", ())
+                keyed = sum(map(is_url_digest, urls))
+                self._digests += keyed
+                self.clear_urls += len(urls) - keyed
                 if rec.identities:
                     self._put(rec, key_urls(rec.identities, self.url_key))
             elif op == "remove" and isinstance(obj.get("decision"), str):
                 MemoryDenySet.remove(self, obj["decision"])
+            elif op == "key" and isinstance(obj.get("check"), str):
+                self._file_check = obj["check"]
             else:
-                raise DenySetError("'op' must be 'add' or 'remove'")
+                raise DenySetError("'op' must be 'add', 'remove' or 'key'")
+            self._lines += 1
         except (ValueError, DenySetError) as e:
             reason = e.args[0] if isinstance(e, DenySetError) else f"not JSON ({e})"
             raise DenySetError(f"{self.path}:{n}: {reason}") from None
