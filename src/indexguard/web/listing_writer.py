@@ -85,7 +85,11 @@ class ListingWriter:
         first = self._jobs.get()
         if first is None:
             return None
-        group, n = [first], len(first.screenings)
+        return self._top_up([first])
+
+    def _top_up(self, group: list[_Job]) -> list[_Job]:
+        """Add whatever else is waiting now (up to _GROUP listings in all)."""
+        n = sum(len(job.screenings) for job in group)
         while n < _GROUP:
             try:
                 nxt = self._jobs.get_nowait()
@@ -100,7 +104,10 @@ class ListingWriter:
 
     def _run_writer(self) -> None:
         while (group := self._take()) is not None:
-            self._commit(group)
+            # The group is topped up once the gate is ours: what arrived while another worker
+            # was writing joins this commit rather than waiting for the next one.
+            with self._gate():
+                self._commit(self._top_up(group))
 
     def _commit(self, group: list[_Job]) -> None:
         pending = self._try([sc for job in group for sc in job.screenings])
@@ -123,7 +130,7 @@ class ListingWriter:
         delay = 0.02
         for attempt in range(_TRIES):
             try:
-                with self._gate(), self._factory() as s, s.begin():
+                with self._factory() as s, s.begin():  # the caller holds the write gate
                     return recording.record_durable(s, screenings, self._deny)
             except Exception:  # a write conflict or a lost connection: the whole group is retried
                 log.warning("storing %d listings failed (attempt %d)", len(screenings), attempt + 1, exc_info=True)
