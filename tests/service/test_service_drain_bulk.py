@@ -133,3 +133,51 @@ def test_append_many_keeps_the_chain_and_moves_the_anchor_after_commit(env: Env,
     assert audit.verify(env.svc.sessions).ok
     with env.svc.sessions() as s:
         assert s.scalar(select(AuditEntry.action).where(AuditEntry.seq == start + 1)) == "test.bulk"
+
+
+def test_one_worker_holds_the_drain_lease_and_another_takes_over(db_url: str) -> None:
+    from indexguard.store import db
+    from indexguard.store.gate import Lease
+
+    engines = [db.open_engine(db_url, create=True), db.make_engine(db_url)]
+    first, second = Lease(engines[0], "drain"), Lease(engines[1], "drain")
+    try:
+        assert first.take() and first.held and first.check()
+        assert not second.take() and not second.held
+        first.release()  # the holder goes (a dead process lets go the same way)
+        assert second.take() and second.check()
+        assert not first.take()
+    finally:
+        first.release()
+        second.release()
+        for e in engines:
+            e.dispose()
+
+
+def test_the_write_gate_lets_one_writer_in_at_a_time(tmp_path: Path) -> None:
+    import threading
+    import time
+
+    from indexguard.store.gate import WriteGate
+
+    gate, inside, most = WriteGate(tmp_path / "db.write-gate"), [0], [0]
+    lock = threading.Lock()
+
+    def writer() -> None:
+        for _ in range(20):
+            with gate():
+                with lock:
+                    inside[0] += 1
+                    most[0] = max(most[0], inside[0])
+                time.sleep(0.001)
+                with lock:
+                    inside[0] -= 1
+
+    threads = [threading.Thread(target=writer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert most[0] == 1
+    with WriteGate(None)():  # PostgreSQL / in-memory SQLite: no gate
+        pass

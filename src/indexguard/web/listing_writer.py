@@ -34,6 +34,7 @@ log = get_logger("listings")
 _GROUP = 256  # listings per commit at most
 _TRIES = 4
 _LEASE_CHECK = 2.0  # seconds between looks at the drainer's lease
+_LINGER = 0.1  # seconds the drainer lets queued rows gather once it has caught up (cases open that much later)
 
 
 class WriteFailed(IndexguardError):
@@ -54,7 +55,7 @@ class ListingWriter:
         factory: sessionmaker[Session],
         deny: DatabaseDenySet | None,
         notify: Callable[[], Notify | None] = lambda: None,
-        drain_batch: int = 32,
+        drain_batch: int = 64,
         gate: WriteGate | None = None,
         lease: Lease | None = None,
     ) -> None:
@@ -84,7 +85,11 @@ class ListingWriter:
         first = self._jobs.get()
         if first is None:
             return None
-        group, n = [first], len(first.screenings)
+        return self._top_up([first])
+
+    def _top_up(self, group: list[_Job]) -> list[_Job]:
+        """Add whatever else is waiting now (up to _GROUP listings in all)."""
+        n = sum(len(job.screenings) for job in group)
         while n < _GROUP:
             try:
                 nxt = self._jobs.get_nowait()
@@ -99,7 +104,10 @@ class ListingWriter:
 
     def _run_writer(self) -> None:
         while (group := self._take()) is not None:
-            self._commit(group)
+            # The group is topped up once the gate is ours: what arrived while another worker
+            # was writing joins this commit rather than waiting for the next one.
+            with self._gate():
+                self._commit(self._top_up(group))
 
     def _commit(self, group: list[_Job]) -> None:
         pending = self._try([sc for job in group for sc in job.screenings])
@@ -112,14 +120,17 @@ class ListingWriter:
         elif self._deny is not None:
             self._deny.remember(pending)
         self._queued.set()
+        loops: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
         for job in group:
-            job.loop.call_soon_threadsafe(_settle, job)
+            loops.setdefault(job.loop, []).append(job)
+        for loop, jobs in loops.items():  # one wake-up of each event loop per group, not one per listing
+            loop.call_soon_threadsafe(_settle_all, jobs)
 
     def _try(self, screenings: list[Screening]) -> list[Pending] | None:
         delay = 0.02
         for attempt in range(_TRIES):
             try:
-                with self._gate(), self._factory() as s, s.begin():
+                with self._factory() as s, s.begin():  # the caller holds the write gate
                     return recording.record_durable(s, screenings, self._deny)
             except Exception:  # a write conflict or a lost connection: the whole group is retried
                 log.warning("storing %d listings failed (attempt %d)", len(screenings), attempt + 1, exc_info=True)
@@ -156,11 +167,6 @@ class ListingWriter:
                     self._stop.wait(_LEASE_CHECK)
                     continue
                 checked = time.monotonic()
-            # Listings waiting for their answer go first (SQLite has one writer), but only for a
-            # moment: under a steady stream the queue must still be worked off.
-            yielded = time.monotonic() + 0.05
-            while not self._jobs.empty() and time.monotonic() < yielded:
-                self._stop.wait(0.005)
             batch = 1 if failures else self._drain_batch  # after a failure, one row at a time
             try:
                 n = recording.drain_queue(self._factory, batch, self._notify(), self._gate)
@@ -174,9 +180,10 @@ class ListingWriter:
                 self._stop.wait(delay)
                 delay = min(delay * 2, 5.0)
                 continue
-            if n < batch:
+            if n < batch:  # caught up: wait for more, and let rows gather so one transaction takes many
                 self._queued.wait(0.5)
                 self._queued.clear()
+                self._stop.wait(_LINGER)
 
     def _set_aside(self) -> None:
         try:
@@ -209,6 +216,11 @@ class ListingWriter:
         self._queued.set()
         for t in self._threads:
             t.join(timeout=30)
+
+
+def _settle_all(jobs: list[_Job]) -> None:
+    for job in jobs:
+        _settle(job)
 
 
 def _settle(job: _Job) -> None:
