@@ -1,8 +1,9 @@
 """Sweep throughput on the standard corpus (10,000 placeholder terms, seed 7).
 
 Figures (all in one run, on the same corpus):
-- per process: titles/s of a one-process sweep (txt and JSONL), and per core (items over the seconds
-  workers spent screening); targets >= 2.5M/s (txt) and >= 1.5M/s (JSONL);
+- per process: titles/s of a one-process sweep (txt and JSONL), and per core in CPU time (items over the
+  CPU seconds the screening processes spent on the chunks, `busy_cpu_seconds` of the summary); targets
+  >= 2.5M/s (txt) and >= 1.5M/s (JSONL);
 - scaling: 1, 2, ... processes (`--workers`), and a real Dask cluster (`dask scheduler` + `dask worker`
   processes on loopback); target 2 processes >= 1.8x one (16 >= 10x on a 16-core machine);
 - identical flagged output in every mode (sha256 of the output file);
@@ -10,7 +11,9 @@ Figures (all in one run, on the same corpus):
   itself (the coordinator compiles once and ships the compiled lists);
 - coordinator only: the sweep with screening replaced by a no-op; target >= 30M titles/s;
 - raw Hyperscan over the un-normalised titles (one core) vs the in-process bulk path on the same
-  bytes (flag_lines + full decisions for the flagged lines); target within 5x;
+  bytes (newline offsets, flag_lines, full decisions for the flagged lines), CPU time, interleaved best
+  of 3, with each stage of the bulk path on its own; target within 5x;
+- the load average at the start of every run and before/after the whole measurement;
 - regex cost: the same sweep with one regex entry added to the list; target <= 1.5x.
 
     python bench/bench_sweep.py DIR --workers 1,2,4,8,16 --dask 16 -o out.json   (DIR from make_bench_corpus.py)

@@ -148,3 +148,22 @@ def test_sweep_with_a_regex_entry_decides_like_screen_and_keeps_the_bulk_path(co
             expected.append({"source": str(corpus.jsonl), "row": i + 1, **d.to_json()})
     assert read_flagged(out) == expected
     assert any(r["entry"] == "terms:rx" or r["entry"] == "rx" for e in expected for r in e["reasons"])
+
+
+def test_id_title_reader_takes_each_spacing_and_refuses_other_shapes() -> None:
+    from indexguard.sweep.screening import _id_title_lines
+
+    rows = [("1", "Kato 2019"), ("x-7", ""), ("22", "b.a.k.o.m.i x264")]
+    expected = b"".join(t.encode() + b"\n" for _, t in rows)
+    for colon, comma in ((": ", ", "), (":", ","), (": ", ","), (":", ", ")):
+        for last_newline in (True, False):
+            data = "\n".join(f'{{"id"{colon}"{i}"{comma}"title"{colon}"{t}"}}' for i, t in rows).encode()
+            got = _id_title_lines(data + b"\n" if last_newline else data)
+            assert got is not None and got[0] == expected and got[1] == [], (colon, comma, last_newline)
+    mixed = b'{"id": "1", "title": "a"}\n{"id":"2","title":"b"}\n'
+    assert _id_title_lines(mixed) is not None and _id_title_lines(mixed)[0] == b"a\nb\n"  # type: ignore[index]
+    for bad in (b'{"id": "1", "title": "a"}\n{"title": "b", "id": "2"}\n', b'{"id": "1", "name": "a"}\n',
+                b'{"id": "1", "title": "a", "x": ""}\n', b'{"id": "1",  "title": "a"}\n',
+                b'{"id": "1", "title": "a"} \n',
+                b'{"id": "1", "title": "a\\"b"}\n', b'{"id": "1", "title": "a"}\n\n', b' {"id": "1", "title": "a"}\n'):
+        assert _id_title_lines(bad) is None, bad

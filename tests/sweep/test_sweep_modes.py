@@ -60,3 +60,19 @@ def test_parquet_output_holds_the_same_records(corpus: Any, tmp_path: Path) -> N
     run_sweep(SweepConfig([str(corpus.jsonl)], corpus.bundle(), size=SMALL, output=tmp_path / "o.jsonl"))
     assert read_flagged(tmp_path / "o.parquet") == read_flagged(tmp_path / "o.jsonl")
     assert not (tmp_path / "o.parquet.parts").exists()
+
+
+def test_workers_get_the_compiled_lists(corpus: Any) -> None:
+    # The coordinator compiles once and ships the Screener; if it stops pickling, every worker silently
+    # compiles the lists itself (seconds of start-up each).
+    import pickle
+
+    from indexguard.sweep.bundle import compile_bundle
+
+    blob = compile_bundle(corpus.bundle())
+    assert blob is not None
+    loaded = pickle.loads(blob)
+    original = screener_for(corpus.bundle())
+    assert loaded.policy == original.policy
+    for t in corpus.titles[:200]:
+        assert loaded.screen(Item(id="x", title=t)).to_json() == original.screen(Item(id="x", title=t)).to_json()

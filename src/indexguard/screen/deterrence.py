@@ -112,6 +112,11 @@ def _frozen(d: Mapping[str, tuple[Any, ...]]) -> Mapping[str, tuple[Any, ...]]:
     return MappingProxyType(dict(d))
 
 
+def _rebuild(variants: Mapping[str, tuple[Variant, ...]], links: Mapping[str, tuple[HelpLink, ...]],
+             default_locale: str, messages: Mapping[str, str]) -> Deterrence:
+    return Deterrence(_frozen(variants), _frozen(links), default_locale, messages)
+
+
 @dataclass(frozen=True)
 class Deterrence:
     """Variants and default help links per language; `default_locale` answers every other language.
@@ -135,6 +140,10 @@ class Deterrence:
         for loc, vs in self.variants.items():
             if not vs or any(v.weight < 0 for v in vs) or sum(v.weight for v in vs) <= 0:
                 raise ValueError(f"deterrence: language {loc!r} needs at least one variant with a positive weight")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Read-only mapping views do not pickle; a sweep ships its compiled Screener to every worker.
+        return (_rebuild, (dict(self.variants), dict(self.links), self.default_locale, dict(self.messages)))
 
     def locales(self) -> tuple[str, ...]:
         return tuple(self.variants)
