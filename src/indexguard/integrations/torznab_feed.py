@@ -424,11 +424,15 @@ class Template:
 
 
 _OFFSET, _TOTAL, _ITEMS = range(3)
+# Where a template's slots are while it is written: random (an answer cannot hold them but by chance,
+# and then it is refused, not misread), and one name per process: lxml keeps the element names it
+# meets in a per-thread dictionary, so a name per answer would grow it for as long as the proxy runs.
+_MARK = "ig" + secrets.token_hex(8)
 
 
 def make_template(feed: Feed) -> Template:
     """The feed's document with its items taken out (this edits `feed`: use it last)."""
-    mark = "ig" + secrets.token_hex(8)
+    mark = _MARK
     set_response(feed, 0, 0)  # first: a response element the upstream left out goes before the items
     replace_items(feed, [feed.channel.makeelement(mark)])
     response = _find_response(feed.channel)
