@@ -213,3 +213,18 @@ def test_item_bytes_are_cut_only_when_certain() -> None:
     assert tf.item_bytes(plain.replace(b"<title>one</title>", b"<title>one</title><item>in</item>"), 2) is None
     assert tf.item_bytes(plain.replace(b"<title>one", b"<items/><title>one"), 2) is None  # <items> inside
     assert tf.item_bytes(plain.replace(b"<channel>", b"<channel><itemize/>"), 2) is not None
+
+
+@pytest.mark.parametrize("change", [
+    (b"<!-- a comment -->", b""),  # cut from the channel written once
+    (b"", b""),  # a comment: each item written alone
+    (b"<item><title>two", b'<item xmlns:x="urn:x" a="1"><title>two'),  # an item's own declaration
+    (b"</item>\n<item>", b"</item> tail\n<item>"),  # a tail that is not plain whitespace
+])
+def test_kept_items_read_as_items_written_one_by_one(change: tuple[bytes, bytes]) -> None:
+    body = (FEED % b"").replace(*change) if change[0] else FEED % b""
+    feed = tf.feed_from_root(tf.parse_document(body), read_items=False)
+    chosen = [(i, str(i)) for i in range(len(feed.elements))]
+    assert tf.kept_items(feed, chosen) == [tf.kept_item(el, str(i)) for i, el in enumerate(feed.elements)]
+    assert tf.kept_items(feed, chosen[1:]) == [tf.kept_item(feed.elements[1], "1")]
+    assert tf.kept_items(feed, []) == []

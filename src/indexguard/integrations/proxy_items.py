@@ -6,7 +6,8 @@ living at most `ttl` seconds (the proxy uses its page-cache lifetime, far shorte
 lifetime a reused download link is guaranteed), so a decision is never older than the lists in force
 by more than `ttl` and every link handed out from memory still works:
 
-- items, keyed on an item's exact serialized bytes together with the indexer and the link base, so
+- items, keyed on a digest (BLAKE2b, 16 bytes) of an item's exact source bytes with the indexer and
+  the link base, so
   any change upstream (title, attributes, links) is a new item;
 - whole upstream answers, keyed on a digest of their exact bytes (with the indexer and the link
   base): an answer met again (the *arr apps' RSS polls, the same results for another query, a client
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from indexguard.integrations.torznab_feed import KeptItem, Template
 from indexguard.screen.decision import Decision
 
-Key = tuple[str, str, bytes]  # (indexer id, download link base, the item's bytes or the answer's digest)
+Key = tuple[str, str, bytes]  # (indexer id, download link base, the digest of the item's or the answer's bytes)
 Outcome = KeptItem | Decision  # a kept item as written to clients, or a dropped item's decision
 
 
