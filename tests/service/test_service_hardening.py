@@ -17,6 +17,7 @@ from PIL import Image
 
 from indexguard.store import accounts
 from indexguard.web import screening
+from indexguard.web.routes_screen import INLINE_CHARS
 from indexguard.web.app import build_services, create_app
 
 JSON = {"Content-Type": "application/json"}
@@ -127,6 +128,11 @@ def test_pixel_cap_refuses_big_images_before_decoding(env: Env, raw: TestClient)
     assert r.status_code == 413 and "pixels" in r.json()["detail"]
 
 
+# Listings of at most INLINE_CHARS characters are screened on the event loop (cheaper than the hop to the
+# pool); longer ones, whose screening can cost real CPU, go through the bounded pool tested here.
+_POOLED = "wexal " * (INLINE_CHARS // 6 + 1)
+
+
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_health_answers_while_screening_is_busy(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     gate, entered = threading.Event(), threading.Event()
@@ -141,7 +147,7 @@ def test_health_answers_while_screening_is_busy(env: Env, monkeypatch: pytest.Mo
     results: list[int] = []
     t = threading.Thread(
         target=lambda: results.append(
-            env.client.post("/v1/listings", json={"id": "s", "title": "x"}, headers=env.auth("screen")).status_code
+            env.client.post("/v1/listings", json={"id": "s", "title": _POOLED}, headers=env.auth("screen")).status_code
         )
     )
     t.start()
@@ -172,11 +178,11 @@ def test_pool_refuses_work_beyond_its_queue(db_url: str, monkeypatch: pytest.Mon
     with TestClient(create_app(svc.settings, svc)) as c:
         with svc.sessions() as s, s.begin():
             h = {"Authorization": f"Bearer {accounts.create_api_key(s, 't', ['screen'], 't')}"}
-        t = threading.Thread(target=lambda: c.post("/v1/listings", json={"id": "1", "title": "x"}, headers=h))
+        t = threading.Thread(target=lambda: c.post("/v1/listings", json={"id": "1", "title": _POOLED}, headers=h))
         t.start()
         try:
             assert entered.wait(10)
-            r = c.post("/v1/listings", json={"id": "2", "title": "x"}, headers=h)
+            r = c.post("/v1/listings", json={"id": "2", "title": _POOLED}, headers=h)
             assert r.status_code == 503 and r.headers["Retry-After"]
         finally:
             gate.set()
