@@ -17,8 +17,8 @@ from PIL import Image
 
 from indexguard.store import accounts
 from indexguard.web import screening
-from indexguard.web.routes_screen import INLINE_CHARS
 from indexguard.web.app import build_services, create_app
+from indexguard.web.routes_screen import INLINE_CHARS
 
 JSON = {"Content-Type": "application/json"}
 MARK = "zqxmarker"  # a placeholder that must never come back in an error answer
