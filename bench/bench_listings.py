@@ -28,7 +28,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_hma import Indexguard, _load, _wrk  # noqa: E402
+from bench_hma import Indexguard, _data, _load, _wrk  # noqa: E402
 
 TARGETS = {"listings_per_s": 1000.0, "p99_ms": 50.0}
 TOOLS = HERE / "hma_tools"
@@ -73,20 +73,8 @@ def _drain_time(ig: Indexguard, timeout: float = 300) -> tuple[int, float | None
     return first, (round(time.perf_counter() - t0, 2) if depth == 0 else None)
 
 
-def _data(work: Path, n: int) -> tuple[Path, Path]:
-    bank, q, csv = work / f"bank-{n}.txt", work / f"queries-{n}.txt", work / f"bank-{n}.csv"
-    gen = [sys.executable, str(TOOLS / "pdq_perf_data.py")]
-    if not bank.exists():
-        subprocess.run([*gen, "bank", str(n), str(bank)], check=True)
-    if not q.exists():
-        subprocess.run([*gen, "queries", str(bank), str(q), "1000"], check=True)
-    if not csv.exists():
-        subprocess.run([*gen, "csv", str(bank), str(csv)], check=True)
-    return q, csv
-
-
 def _one(work: Path, db: str, workers: int, n: int, rounds: int, seconds: int) -> dict[str, Any]:
-    qfile, csv = _data(work, n)
+    _bank, qfile, csv = _data(TOOLS, work, n)
     run_dir = work / f"ig-{db}-{workers}"
     shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir(parents=True)
