@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, InternalError
 from sqlalchemy.orm import Session
 
 from indexguard.lists.packed_bank import PackedBank
@@ -38,6 +38,9 @@ _IMPORT_BODY = {
 def _audit(request: Request, p: Principal, action: str, target: str, detail: dict[str, Any]) -> None:
     """An audit row in a transaction of its own: for reads that must be recorded (a reveal)."""
     audit.append(services(request).sessions, p.name, action, target, detail)
+
+
+_ROW_LIMIT_SUSPECT = 256 << 20  # characters of list text
 
 
 def _audit_in(s: Session, p: Principal, action: str, target: str, detail: dict[str, Any]) -> None:
@@ -87,9 +90,15 @@ def _import(
             if activate:
                 info = lists_repo.activate(s, name, str(info.number))
                 _audit_in(s, p, "list.activate", name, {"number": info.number, "version": info.version})
-    except DataError as e:  # a version is one row: SQLite refuses rows over 1 GB (about 7M hashes in CSV)
+    except (DataError, InternalError) as e:
+        # A version is one row: SQLite refuses rows over 1 GB, PostgreSQL messages over 1 GB (a 10M-entry
+        # PDQ list in CSV reaches both). Other failures of smaller lists are not a size problem.
+        if isinstance(e, InternalError) and len(text) < _ROW_LIMIT_SUSPECT:
+            raise
+        log.warning("list %s: the database refused the version as too large (%d characters)", name, len(text))
         raise HTTPException(
-            413, f"the database cannot store this list as one version ({e.orig}): split it into several lists"
+            413, f"the database cannot store this list as one version ({type(e.orig).__name__}): "
+            "split it into several lists"
         ) from None
     return {**info.to_json(), "created": created}
 
