@@ -50,8 +50,12 @@ def scan_lines(buf: bytes, starts: Sequence[int] = (), *, blanks: bool = False, 
         seg = arr[at : at + block]
         nl = newline[: len(seg)]
         np.equal(seg, 10, out=nl)
+        done, counted = 0, total  # newlines up to offset at + done
         while k < len(starts) and starts[k] < at + len(seg):
-            numbers.append(total + int(np.count_nonzero(nl[: starts[k] - at])))
+            # From the previous start on, so that each byte is counted once however many lines are asked.
+            counted += int(np.count_nonzero(nl[done : starts[k] - at]))
+            done = starts[k] - at
+            numbers.append(counted)
             k += 1
         if blanks:
             nxt = arr[at + 1 : at + 1 + len(seg)]  # the byte after each byte of the block
