@@ -244,25 +244,29 @@ class HyperscanBackend:
 
     def _route(self, buf: bytes, starts: list[int], out: LineCandidates) -> None:
         """The compact view over just the lines starting at `starts`, its findings placed back in `buf`."""
-        bounds = [(a, line_end(buf, a)) for a in starts]
-        origin: dict[int, int] = {}  # line start in the joined lines -> line start in `buf`
-        at = 0
-        for a, b in bounds:
-            origin[at] = a
-            at += b - a + 1
-        sub = self._compact_candidates(b"\n".join(buf[a:b] for a, b in bounds))
-        out.certain.update(origin[s] for s in sub.certain)
+        find = buf.find
+        ends = [find(b"\n", a) for a in starts]
+        if ends[-1] < 0:
+            ends[-1] = len(buf)  # only the last line (the highest start) can lack its newline
+        lines = [buf[a:b] for a, b in zip(starts, ends, strict=True)]
+        # Line start in the joined lines -> line start in `buf`.
+        origin = dict(zip(itertools.accumulate((len(x) + 1 for x in lines[:-1]), initial=0), starts, strict=True))
+        # Routed lines hold no raw-scan hit that sends a line whole (those lines were taken out), and no
+        # raw literal spans a newline: the raw scan of the joined lines would find nothing.
+        sub = self._compact_candidates(b"\n".join(lines), raw_scanned=True)
         for h in sub.hits:
             a = origin[h.start]
             out.hits.append(LineHit(h.pid, a, a + h.end - h.start, h.units))
 
-    def _compact_candidates(self, buf: bytes) -> LineCandidates:
-        """Stage one in the compact view (separators deleted) of the whole buffer: every candidate."""
+    def _compact_candidates(self, buf: bytes, *, raw_scanned: bool = False) -> LineCandidates:
+        """Stage one in the compact view (separators deleted) of the whole buffer: every candidate.
+        `raw_scanned`: the caller knows the raw scan finds no line to send whole."""
         out = LineCandidates(set(), [])
         if self._db_k is None:
             return out
-        multi = [end for pid, end in self._scan_ids(buf, "multi") if pid < _RAW_CERTAIN]
-        out.certain.update(line_start(buf, end - 1) for end in multi)
+        if not raw_scanned:
+            multi = [end for pid, end in self._scan_ids(buf, "multi") if pid < _RAW_CERTAIN]
+            out.certain.update(line_start(buf, end - 1) for end in multi)
         views = [SEPARATOR_BYTES, SEPARATOR_AND_SYMBOL_BYTES] if _has_symbols(buf) else [SEPARATOR_BYTES]
         for dropped in views:
             data = buf.translate(LOWER_COLLAPSE_BYTES, dropped)
