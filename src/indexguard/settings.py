@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 1
+    # A worker that cannot answer its supervisor for this long is restarted. uvicorn's 5 s took a
+    # worker importing a 10M-entry hash list (a parse that holds the GIL for seconds) for dead.
+    worker_healthcheck_seconds: int = Field(default=30, ge=1)
     key_file: str | None = None
     log_level: str = "info"
     access_log: bool = True

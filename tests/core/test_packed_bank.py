@@ -103,6 +103,16 @@ def test_the_column_path_takes_clean_files() -> None:
     _same(fast, parse_hash_list(text, "perf", ListOptions("perf")))
 
 
+def test_the_column_path_versions_banks_larger_than_one_digest_batch() -> None:
+    """The version is hashed a batch of lines at a time (no gigabyte join for 10M entries): across
+    several batches it must still be the reference parser's version."""
+    rnd = random.Random(5)
+    text = "hash,type,id\n" + "".join(f"{_hex(rnd, 'md5')},md5,m{i}\n" for i in range(150_000))
+    fast = _parse_fast(text, ListOptions("big"))
+    assert fast is not None and len(fast) == 150_000
+    assert fast.version == parse_hash_list(text, "big", ListOptions("big")).version
+
+
 def _mixed_bank(rnd: random.Random) -> HashBank:
     rows = [f"{_hex(rnd, 'pdq')},pdq,p{i},,,,{'false' if i == 3 else 'true'}" for i in range(300)]
     rows += [f"{_hex(rnd, 'md5')},md5,m{i},,,block,true" for i in range(50)]

@@ -100,3 +100,28 @@ def test_snapshot_directory_must_be_private(tmp_path: Path) -> None:
     bank = parse_packed(_bank_csv(10)[0], "b", ListOptions("b"))
     with pytest.raises(SnapshotDirError):
         Snapshots(open_dir).save(bank)
+
+
+def test_a_list_too_big_for_one_database_row_is_refused_clearly(env: Env) -> None:
+    engine = env.svc.sessions.kw["bind"]
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's row size limit, lowered here so that a small list reaches it")
+    import sqlite3
+
+    from sqlalchemy import event
+
+    def small_rows(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+        dbapi_conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 200_000)
+
+    event.listen(engine, "connect", small_rows)
+    engine.dispose()
+    text, _hashes = _bank_csv(5_000)
+    r = env.client.post("/v1/lists", params={"name": "toobig", "kind": "hash", "activate": "true"},
+                        content=text.encode(), headers={**env.auth("lists"), "Content-Type": "text/csv"})
+    assert r.status_code == 413, r.text
+    assert "split it into several lists" in r.json()["detail"]
+    event.remove(engine, "connect", small_rows)
+    engine.dispose()
+    assert env.client.get("/v1/lists", headers=env.auth("lists")).status_code == 200
+    with env.svc.sessions() as s:
+        assert all(v["name"] != "toobig" for v in lists_repo.summaries(s))  # nothing half-stored

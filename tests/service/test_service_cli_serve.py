@@ -158,3 +158,17 @@ def _head_revision() -> str:
     head = ScriptDirectory.from_config(cfg).get_current_head()
     assert head is not None
     return head
+
+
+def test_serve_gives_uvicorn_the_worker_healthcheck_timeout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: seen.update(kw))
+    monkeypatch.chdir(tmp_path)
+    for k in [k for k in os.environ if k.startswith("INDEXGUARD_")]:
+        monkeypatch.delenv(k)
+    monkeypatch.setenv("INDEXGUARD_WORKER_HEALTHCHECK_SECONDS", "45")
+    out = CliRunner().invoke(build_app(), ["serve", "--workers", "2", "--database", f"sqlite:///{tmp_path}/ig.db"])
+    assert out.exit_code == 0, out.output
+    assert seen["workers"] == 2 and seen["timeout_worker_healthcheck"] == 45

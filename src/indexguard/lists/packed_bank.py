@@ -18,8 +18,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any, overload
 
@@ -483,9 +484,22 @@ def _finish(
         for t, v, i, c, s, sv, e in zip(types, hexes, ids, cats, srcs, sevs, flags, strict=True)
     ]
     order = _canonical_order(raw_by_type)
-    lines = sorted(lines) if order is None else [lines[i] for i in order]  # None: a value twice in a type
-    version = hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+    ordered = sorted(lines) if order is None else (lines[i] for i in order)  # None: a value twice in a type
+    version = _digest_lines(ordered)
     return _assemble(opts, version, types, raw_by_type, ids, cats, srcs, sevs, enabled)
+
+
+def _digest_lines(lines: Iterable[str], batch: int = 1 << 16) -> str:
+    """sha256 of the lines joined by newlines, fed a batch at a time: the same digest as one join,
+    without a multi-gigabyte string for a 10M-entry bank or one C call holding the GIL for seconds
+    (long enough for the server's supervisor to take the worker for dead)."""
+    h = hashlib.sha256()
+    it = iter(lines)
+    sep = ""
+    while chunk := list(islice(it, batch)):
+        h.update((sep + "\n".join(chunk)).encode("utf-8"))
+        sep = "\n"
+    return h.hexdigest()
 
 
 def _canonical_order(raw_by_type: dict[str, tuple[I64, U8]]) -> list[int] | None:

@@ -17,6 +17,7 @@ from multiprocessing import forkserver
 from typing import Any, Protocol
 
 from indexguard.sweep.bundle import WORKER_CACHE, ListBundle, compile_bundle, screener_for
+from indexguard.sweep.heap import keep_freed_memory
 from indexguard.sweep.screening import ChunkResult, screen_chunk
 from indexguard.sweep.sources import Chunk
 
@@ -40,6 +41,7 @@ Task = Callable[[Chunk, ListBundle, bool, bytes | None], ChunkResult]
 
 
 def run_chunk(chunk: Chunk, bundle: ListBundle, with_items: bool, compiled: bytes | None = None) -> ChunkResult:
+    keep_freed_memory()  # whichever process runs the chunk: this one, a pool worker or a Dask worker
     result = screen_chunk(chunk, screener_for(bundle, compiled), with_items=with_items)
     _stamp(result, bundle)
     return result
@@ -47,6 +49,7 @@ def run_chunk(chunk: Chunk, bundle: ListBundle, with_items: bool, compiled: byte
 
 def skip_chunk(chunk: Chunk, bundle: ListBundle, with_items: bool, compiled: bytes | None = None) -> ChunkResult:
     """Screening replaced by a no-op: what the coordinator alone sustains (bench_sweep)."""
+    keep_freed_memory()
     screener_for(bundle, compiled)
     result = ChunkResult(chunk.index)
     _stamp(result, bundle)

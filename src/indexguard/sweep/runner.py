@@ -102,9 +102,9 @@ def run_sweep(cfg: SweepConfig, on_flagged: FlaggedHook | None = None) -> dict[s
                     if on_flagged and result.flagged:
                         on_flagged(result.flagged)
                     state.next_chunk = chunk.index + 1
-                    state.output_bytes = writer.position()
-                    state.totals = totals.to_json()
-                    if ckpt:
+                    if ckpt:  # totals as JSON sort every entry id seen: per chunk only when they are saved
+                        state.output_bytes = writer.position()
+                        state.totals = totals.to_json()
                         ckpt.save(state)
                     bar.advance(chunk.nbytes, result.items)
             writer.finish()

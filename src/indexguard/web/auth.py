@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -16,37 +17,78 @@ from indexguard.store.accounts import Principal
 SESSION_COOKIE = "ig_session"
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _CACHE_MAX = 10_000
+log = logging.getLogger(__name__)
 
 
 class KeyCache:
     """API-key lookups cached briefly per worker, so screening does not hit the database per call.
-    A revoked key stops working within `ttl` seconds."""
+    A revoked key stops working within `ttl` seconds.
+
+    An entry in use is looked up again in the background once it is half its `ttl` old, while the
+    hot path keeps answering from memory: were it left to expire, every request in flight at that
+    moment would wait on the database together (on PostgreSQL that stalled a busy worker for up to
+    2.5 s every `ttl`). Lookups that do have to wait (first use, or an entry nobody used for `ttl`)
+    are single-flight per token: one query, the others wait for its answer."""
 
     def __init__(self, factory: sessionmaker[Session], ttl: float) -> None:
         self._factory = factory
         self._ttl = ttl
         self._lock = threading.Lock()
-        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self._cache: dict[str, tuple[float, float, Principal | None]] = {}  # token: (fetched, expires, who)
+        self._flights: dict[str, threading.Lock] = {}
+        self._refreshing: set[str] = set()
 
     def cached(self, token: str) -> tuple[bool, Principal | None]:
         """(found, principal) from memory only: the hot path never waits on the database."""
         hit = self._cache.get(token)
-        if hit is not None and hit[0] > time.monotonic():
-            return True, hit[1]
-        return False, None
+        if hit is None:
+            return False, None
+        now = time.monotonic()
+        if hit[1] <= now:
+            return False, None
+        if now - hit[0] >= self._ttl / 2:
+            self._refresh_soon(token)
+        return True, hit[2]
 
     def lookup(self, token: str) -> Principal | None:
         found, p = self.cached(token)
         if found:
             return p
+        with self._lock:
+            flight = self._flights.setdefault(token, threading.Lock())
+        with flight:
+            found, p = self.cached(token)  # another caller may have fetched it while this one waited
+            if not found:
+                p = self._fetch(token)
+        with self._lock:
+            self._flights.pop(token, None)
+        return p
+
+    def _fetch(self, token: str) -> Principal | None:
         now = time.monotonic()
         with self._factory() as s:
             p = accounts.key_principal(s, token)
         with self._lock:
             if len(self._cache) >= _CACHE_MAX:
                 self._cache.clear()
-            self._cache[token] = (now + self._ttl, p)
+            self._cache[token] = (now, now + self._ttl, p)
         return p
+
+    def _refresh_soon(self, token: str) -> None:
+        with self._lock:
+            if token in self._refreshing:
+                return
+            self._refreshing.add(token)
+        threading.Thread(target=self._refresh, args=(token,), name="indexguard-key-refresh", daemon=True).start()
+
+    def _refresh(self, token: str) -> None:
+        try:
+            self._fetch(token)
+        except Exception:  # the entry still expires on time; the next wait for it reports the error
+            log.warning("background API-key lookup failed", exc_info=True)
+        finally:
+            with self._lock:
+                self._refreshing.discard(token)
 
 
 def _bearer(request: Request) -> str | None:

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
 from indexguard.lists.packed_bank import PackedBank
@@ -79,12 +80,17 @@ def _import(
             svc.live.snapshots.save(parsed.obj)
         except OSError:  # the workers build it themselves (slower), nothing is lost
             log.exception("could not write the snapshot of list %s", name)
-    with svc.sessions() as s, s.begin():
-        info, created = lists_repo.import_version(s, svc.cipher, name, kind, fmt, text, p.name, parsed)
-        _audit_in(s, p, "list.import", name, {"number": info.number, "version": info.version, "kind": kind})
-        if activate:
-            info = lists_repo.activate(s, name, str(info.number))
-            _audit_in(s, p, "list.activate", name, {"number": info.number, "version": info.version})
+    try:
+        with svc.sessions() as s, s.begin():
+            info, created = lists_repo.import_version(s, svc.cipher, name, kind, fmt, text, p.name, parsed)
+            _audit_in(s, p, "list.import", name, {"number": info.number, "version": info.version, "kind": kind})
+            if activate:
+                info = lists_repo.activate(s, name, str(info.number))
+                _audit_in(s, p, "list.activate", name, {"number": info.number, "version": info.version})
+    except DataError as e:  # a version is one row: SQLite refuses rows over 1 GB (about 7M hashes in CSV)
+        raise HTTPException(
+            413, f"the database cannot store this list as one version ({e.orig}): split it into several lists"
+        ) from None
     return {**info.to_json(), "created": created}
 
 

@@ -1,0 +1,36 @@
+"""Screening processes keep the heap memory a chunk frees, for the next chunk.
+
+A chunk allocates a few buffers of about its own size (the bytes read, the lower-cased views, NumPy
+masks and offsets) and frees them when it is done. glibc hands freed memory at the top of the heap
+back to the system once it exceeds M_TRIM_THRESHOLD, which starts at 128 KiB and only grows as large
+blocks are freed; a fresh pool worker therefore page-faulted about 5 MB back in for every 1.8 MB
+chunk: 344,000 minor faults and 0.67 s of system time per 10M titles, 40 % more CPU per chunk than
+the same code in a process whose heap had already grown. Dask's nanny sets MALLOC_TRIM_THRESHOLD_ to
+64 KiB in its workers on purpose, which is worse still for this workload.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import sys
+
+M_TRIM_THRESHOLD = -1
+M_MMAP_THRESHOLD = -3
+TRIM_BYTES = 128 << 20  # freed memory kept for reuse before any goes back to the system
+MMAP_BYTES = 32 << 20  # blocks below this come from the heap (glibc's largest allowed value on 64-bit)
+
+
+@functools.cache
+def keep_freed_memory() -> bool:
+    """Once per process: raise glibc's trim and mmap thresholds. False where there is no glibc
+    `mallopt` that accepts them (other platforms and C libraries keep their own behaviour)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_BYTES)) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_BYTES))
