@@ -163,7 +163,9 @@ def raw_vs_bulk(txt: Path, terms: Path, reps: int = 3) -> dict[str, Any]:
     from indexguard.match import term_backends as tb
     from indexguard.match.line_spans import line_end, scan_lines
     from indexguard.screen.screener import Screener
+    from indexguard.sweep.heap import keep_freed_memory
 
+    keep_freed_memory()  # as every screening process of a sweep does (sweep/heap.py)
     data = txt.read_bytes()
     pieces, start = [], 0
     while start < len(data):

@@ -39,7 +39,13 @@ def main() -> None:
     from indexguard.sweep.bundle import ListBundle, ListText, screener_for
     from indexguard.sweep.runner import SweepConfig, run_sweep
 
-    out: dict[str, Any] = {"tree": tree, "load_before": os.getloadavg()}
+    try:  # as every screening process of a sweep does, in versions that have it (sweep/heap.py)
+        from indexguard.sweep.heap import keep_freed_memory
+    except ImportError:
+        keep_freed = False
+    else:
+        keep_freed = keep_freed_memory()
+    out: dict[str, Any] = {"tree": tree, "load_before": os.getloadavg(), "keep_freed_memory": keep_freed}
     data = (corpus / "titles.txt").read_bytes()
     pieces, start = [], 0
     while start < len(data):
