@@ -11,8 +11,8 @@ Figures (all in one run, on the same corpus):
   itself (the coordinator compiles once and ships the compiled lists);
 - coordinator only: the sweep with screening replaced by a no-op; target >= 30M titles/s;
 - raw Hyperscan over the un-normalised titles (one core) vs the in-process bulk path on the same
-  bytes (newline offsets, flag_lines, full decisions for the flagged lines), CPU time, interleaved best
-  of 3, with each stage of the bulk path on its own; target within 5x;
+  bytes (flag_line_starts, line count and blank lines, full decisions for the flagged lines), CPU time,
+  interleaved best of 3, with each stage of the bulk path on its own; target within 5x;
 - the load average at the start of every run and before/after the whole measurement;
 - regex cost: the same sweep with one regex entry added to the list; target <= 1.5x.
 
@@ -155,14 +155,17 @@ def _cpu() -> float:
 def raw_vs_bulk(txt: Path, terms: Path, reps: int = 3) -> dict[str, Any]:
     """Raw Hyperscan (literal terms, un-normalised bytes) and the in-process bulk path over the same
     8 MiB pieces of titles.txt, one core, CPU time (best of `reps`, the two interleaved). The bulk path
-    is what a sweep does per chunk: newline offsets once, flag_lines, then the full decision
-    (Screener.screen) of each flagged line. Also each stage of it on its own, in CPU seconds."""
+    is what a sweep's plain-text reader does per chunk: flag_line_starts (which places its flagged lines
+    itself), one numpy pass for the line count, the flagged lines' numbers and the blank lines, then the
+    full decision (Screener.screen) of each flagged line. Also each stage of it on its own, CPU seconds."""
     import hyperscan
-    import numpy as np
 
     from indexguard.match import term_backends as tb
+    from indexguard.match.line_spans import line_end, scan_lines
     from indexguard.screen.screener import Screener
+    from indexguard.sweep.heap import keep_freed_memory
 
+    keep_freed_memory()  # as every screening process of a sweep does (sweep/heap.py)
     data = txt.read_bytes()
     pieces, start = [], 0
     while start < len(data):
@@ -188,17 +191,18 @@ def raw_vs_bulk(txt: Path, terms: Path, reps: int = 3) -> dict[str, Any]:
 
     screener = Screener.build([tl])
 
-    def newlines(p: bytes) -> Any:
-        return np.flatnonzero(np.frombuffer(p, dtype=np.uint8) == 10)
-
     def bulk() -> tuple[int, int]:
+        # What the sweep's plain-text reader does per chunk (sweep/screening.py _txt_ascii).
         flagged = blocked = 0
         for p in pieces:
-            nl = newlines(p)
-            lines = screener.flag_lines(p, nl) or []
-            flagged += len(lines)
-            for i in lines:
-                title = p[int(nl[i - 1]) + 1 if i else 0 : int(nl[i])].decode()
+            starts = screener.flag_line_starts(p)
+            assert starts is not None
+            lines = scan_lines(p, starts, blanks=True)
+            for i, s in zip(lines.numbers, starts, strict=True):
+                if s in lines.blank:
+                    continue
+                flagged += 1
+                title = p[s : line_end(p, s)].decode()
                 blocked += screener.screen(Item(id=str(i), title=title)).action == "block"
         return flagged, blocked
 
@@ -217,23 +221,23 @@ def raw_vs_bulk(txt: Path, terms: Path, reps: int = 3) -> dict[str, Any]:
         c, w, (flagged, blocked) = _once(bulk)
         bulk_cpu, bulk_wall = min(bulk_cpu, c), min(bulk_wall, w)
     be: Any = screener.terms.backend
-    nls = [newlines(p) for p in pieces]
     spaced = [p.translate(tb.SPACED_BYTES) for p in pieces]
-    found = [be.line_candidates(p, n) for p, n in zip(pieces, nls, strict=True)]
-    flagged_lines = [screener.flag_lines(p, n) or [] for p, n in zip(pieces, nls, strict=True)]
-    items = [Item(id=str(i), title=p[int(n[i - 1]) + 1 if i else 0 : int(n[i])].decode())
-             for p, n, lines in zip(pieces, nls, flagged_lines, strict=True) for i in lines]
+    found = [be.line_candidates(p) for p in pieces]
+    starts = [screener.flag_line_starts(p) or [] for p in pieces]
+    items = [Item(id=str(i), title=p[s : line_end(p, s)].decode()) for p, st in zip(pieces, starts, strict=True)
+             for i, s in zip(scan_lines(p, st).numbers, st, strict=True)]
     stages = {
-        "newline offsets (numpy)": best(lambda: [newlines(p) for p in pieces])[0],
+        "line count, flagged lines' numbers, blank lines (scan_lines: one numpy pass, as the sweep)":
+            best(lambda: [scan_lines(p, st, blanks=True) for p, st in zip(pieces, starts, strict=True)])[0],
         "raw scan: multi-character leet, markup, held letters, leet symbols":
             best(lambda: [be._scan_ids(p, "multi") for p in pieces])[0],
         "spaced view: one bytes.translate": best(lambda: [p.translate(tb.SPACED_BYTES) for p in pieces])[0],
         "spaced view: Hyperscan scan (Python callback per hit included)":
             best(lambda: [be._scan_ids(v) for v in spaced])[0],
-        "stage one in all (line_candidates: the above but newlines, hit -> line, routed lines' compact view)":
-            best(lambda: [be.line_candidates(p, n) for p, n in zip(pieces, nls, strict=True)])[0],
-        "flag_lines in all (stage one + stage two verify per candidate)":
-            best(lambda: [screener.flag_lines(p, n) for p, n in zip(pieces, nls, strict=True)])[0],
+        "stage one in all (line_candidates: the above, hit -> line start, routed lines' compact view)":
+            best(lambda: [be.line_candidates(p) for p in pieces])[0],
+        "flag_line_starts in all (stage one + stage two verify per candidate)":
+            best(lambda: [screener.flag_line_starts(p) for p in pieces])[0],
         "full decisions of the flagged lines (Screener.screen, per item)":
             best(lambda: [screener.screen(it) for it in items])[0],
     }

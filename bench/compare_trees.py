@@ -5,13 +5,16 @@ measured in the same quiet window (docs/benchmarks.md, issue 18):
 
 TREE is the root of a checkout (its src/ is imported first); CORPUS_DIR comes from make_bench_corpus.py.
 All in CPU time of this process: raw Hyperscan (the literal terms over the un-normalised titles) and the
-bulk path (per 8 MiB piece: newline offsets, flag_lines, Screener.screen of each flagged line),
-interleaved, best of 3; compiling the list; and a one-process sweep of titles.txt and titles.jsonl with
-the lists compiled beforehand, best of 3. Works with versions whose flag_lines takes no newline offsets.
+bulk path (per 8 MiB piece, what that version's sweep does: newline offsets and flag_lines, or, since
+flag_line_starts, that and one pass for the line count, numbers and blank lines; then Screener.screen
+of each flagged line), interleaved, best of 3; compiling the list; and a one-process sweep of titles.txt
+and titles.jsonl with the lists compiled beforehand, best of 3 (with the sha256 of its flagged output).
+Works with versions whose flag_lines takes no newline offsets.
 """
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
 import os
@@ -36,7 +39,13 @@ def main() -> None:
     from indexguard.sweep.bundle import ListBundle, ListText, screener_for
     from indexguard.sweep.runner import SweepConfig, run_sweep
 
-    out: dict[str, Any] = {"tree": tree, "load_before": os.getloadavg()}
+    try:  # as every screening process of a sweep does, in versions that have it (sweep/heap.py)
+        from indexguard.sweep.heap import keep_freed_memory
+    except ImportError:
+        keep_freed = False
+    else:
+        keep_freed = keep_freed_memory()
+    out: dict[str, Any] = {"tree": tree, "load_before": os.getloadavg(), "keep_freed_memory": keep_freed}
     data = (corpus / "titles.txt").read_bytes()
     pieces, start = [], 0
     while start < len(data):
@@ -59,7 +68,8 @@ def main() -> None:
     s = Screener.build([tl])
     takes_newlines = "newlines" in inspect.signature(s.flag_lines).parameters
 
-    def bulk() -> int:
+    def bulk_numpy_newlines() -> int:
+        # Versions before flag_line_starts: the sweep built every newline offset, then flag_lines.
         blocked = 0
         for p in pieces:
             nl = np.flatnonzero(np.frombuffer(p, dtype=np.uint8) == 10)
@@ -69,6 +79,21 @@ def main() -> None:
                 blocked += s.screen(Item(id=str(i), title=title)).action == "block"
         return blocked
 
+    def bulk_line_starts() -> int:
+        # What the sweep's plain-text reader does since flag_line_starts (sweep/screening.py _txt_ascii).
+        from indexguard.match.line_spans import line_end, scan_lines
+
+        blocked = 0
+        for p in pieces:
+            starts = s.flag_line_starts(p)  # type: ignore[attr-defined]
+            lines = scan_lines(p, starts, blanks=True)
+            for i, a in zip(lines.numbers, starts, strict=True):
+                if a not in lines.blank:
+                    blocked += s.screen(Item(id=str(i), title=p[a : line_end(p, a)].decode())).action == "block"
+        return blocked
+
+    bulk = bulk_line_starts if hasattr(s, "flag_line_starts") else bulk_numpy_newlines
+    out["bulk_path"] = bulk.__name__
     raw_cpu = bulk_cpu = 1e9
     blocked = 0
     for _ in range(3):
@@ -94,7 +119,9 @@ def main() -> None:
                 r = run_sweep(cfg)
                 best = min(best, time.process_time() - c)
                 items, flagged = r["items"], r["flagged"]
-            out[name] = {"cpu_s": round(best, 3), "titles_per_cpu_s": round(items / best), "flagged": flagged}
+                digest = hashlib.sha256((Path(tmp) / "o.jsonl").read_bytes()).hexdigest()[:16]
+            out[name] = {"cpu_s": round(best, 3), "titles_per_cpu_s": round(items / best), "flagged": flagged,
+                         "flagged_sha256": digest}
     out["load_after"] = os.getloadavg()
     print(json.dumps(out))
 

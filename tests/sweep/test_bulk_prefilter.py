@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from indexguard.lists.terms import parse_term_list
@@ -59,6 +59,10 @@ def test_bulk_path_never_clears_a_text_the_full_path_flags(titles: list[str], wi
             assert i in flagged, (t, fm.matches)
     needs = set(m.needs_full_path(titles))
     assert needs == set(flagged) and all(i in needs for i, t in enumerate(titles) if m.match(t).matches)
+    # The same lines given by where they start (what the sweep's plain-text reader asks for).
+    buf = "\n".join(titles).encode()
+    starts = [0] + [i + 1 for i, c in enumerate(buf) if c == 10]
+    assert m.flag_line_starts(buf) == [starts[i] for i in flagged]
 
 
 # Term lists whose shortest token differs: the spaced view routes spelled-out letters to the compact
@@ -167,3 +171,31 @@ def test_id_title_reader_takes_each_spacing_and_refuses_other_shapes() -> None:
                 b'{"id": "1", "title": "a"} \n',
                 b'{"id": "1", "title": "a\\"b"}\n', b'{"id": "1", "title": "a"}\n\n', b' {"id": "1", "title": "a"}\n'):
         assert _id_title_lines(bad) is None, bad
+
+
+LINE_PIECES = [*PIECES, "  ", "\t", "\r", "\x0b", "\x0c", ""]
+TXT_LINE = st.lists(st.sampled_from(LINE_PIECES), min_size=0, max_size=6).map("".join)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(TXT_LINE, min_size=1, max_size=40), st.booleans(), st.sampled_from([64, 4096]))
+def test_plain_text_sweep_decides_every_nonblank_line_like_screen(tmp_path: Path, lines: list[str], last_newline: bool,
+                                                                    chunk: int) -> None:
+    # Blank and whitespace-only lines, CR before LF, no final newline, lines cut across small chunks:
+    # the bulk path numbers and cuts out its flagged lines itself and counts the rest.
+    path = tmp_path / "titles.txt"
+    path.write_bytes(("\n".join(lines) + ("\n" if last_newline else "")).encode())
+    terms = tmp_path / "terms.csv"
+    terms.write_text(_csv(TERMS))
+    bundle = ListBundle((ListText.read(terms),))
+    out = tmp_path / "o.jsonl"
+    summary = run_sweep(SweepConfig([str(path)], bundle, output=out, size=SweepSize(chunk_bytes=chunk)))
+    screener = screener_for(bundle)
+    expected = []
+    for i, line in enumerate(lines):
+        d = screener.screen(Item(id=f"titles.txt:{i + 1}", title=line.rstrip("\r")))
+        if line.encode().strip() and d.action != "allow":
+            expected.append({"source": str(path), "row": i + 1, **d.to_json()})
+    # Blank as the sweep has always read it: ASCII whitespace only (bytes.strip; \x1c is not blank).
+    assert summary["items"] == sum(1 for line in lines if line.encode().strip())
+    assert read_flagged(out) == expected

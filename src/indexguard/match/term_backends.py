@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import ahocorasick_rs
 
+from indexguard.match.line_spans import line_end, line_numbers, line_start
 from indexguard.text.canonicalize import Folded
 from indexguard.text.leet import LEET_SYMBOLS, LOWER_COLLAPSE_BYTES, MULTI, SEPARATOR_BYTES
 from indexguard.text.markup import BBCODE_LITERALS, MARKUP_LITERALS
@@ -109,21 +110,44 @@ class HyperscanBackend:
         self._db_k = None if state["db_k"] is None else load(state["db_k"], hyperscan.HS_MODE_BLOCK)
         self._db_multi = load(state["db_multi"], hyperscan.HS_MODE_BLOCK)
 
-    def _scan_ids(self, data: bytes, which: str = "k") -> list[tuple[int, int]]:
-        """(id, end) of every match: literal ids of the term database, or ids of the raw one."""
-        db = self._db_k if which == "k" else self._db_multi
+    def _scratch(self, which: str) -> Any:
         scratch = getattr(self._local, which, None)
         if scratch is None:
             # Hyperscan scratch space is per thread; a service scans from many threads at once.
-            scratch = self._hs.Scratch(db)
+            scratch = self._hs.Scratch(self._db_k if which == "k" else self._db_multi)
             setattr(self._local, which, scratch)
+        return scratch
+
+    def _scan_ids(self, data: bytes, which: str = "k") -> list[tuple[int, int]]:
+        """(id, end) of every match: literal ids of the term database, or ids of the raw one."""
+        db = self._db_k if which == "k" else self._db_multi
         hits: list[tuple[int, int]] = []
         add: Callable[[tuple[int, int]], None] = hits.append
 
         def on_match(pid: int, start: int, end: int, flags: int, ctx: object) -> None:
             add((pid, end))
 
-        db.scan(data, match_event_handler=on_match, scratch=scratch)
+        db.scan(data, match_event_handler=on_match, scratch=self._scratch(which))
+        return hits
+
+    def _scan_spaced(self, buf: bytes, routed: set[int]) -> list[tuple[int, int, int]]:
+        """Scan the spaced view of `buf`: the start of the line of each routing hit goes into `routed`,
+        every hit of a literal standing for patterns comes back as (literal, end, line start). Most hits
+        route, so each is placed in the callback itself (one rfind) rather than kept and placed later."""
+        sp = self._spaced
+        routes, pids, rfind = sp.routes, sp.pids, buf.rfind
+        route = routed.add
+        hits: list[tuple[int, int, int]] = []
+        add = hits.append
+
+        def on_match(lid: int, start: int, end: int, flags: int, ctx: object) -> None:
+            line = rfind(b"\n", 0, end - 1) + 1  # every hit has end >= 1
+            if routes[lid]:
+                route(line)
+            if pids[lid]:
+                add((lid, end, line))
+
+        self._db_k.scan(buf.translate(SPACED_BYTES), match_event_handler=on_match, scratch=self._scratch("k"))
         return hits
 
     def _scan(self, data: bytes) -> list[tuple[int, int]]:
@@ -143,8 +167,7 @@ class HyperscanBackend:
                 hits = self._scan(data.translate(LOWER_COLLAPSE_BYTES, SEPARATOR_BYTES))
                 if not hits:
                     return []
-                kept = _KEPT[SEPARATOR_BYTES]
-                at = [i for i, c in enumerate(data) if kept[c]]
+                at = _kept_offsets(data, SEPARATOR_BYTES)
                 lengths = self._lengths
                 return [(pid, at[end - lengths[pid] : end], [i + 1 for i in at[end - lengths[pid] : end]])
                         for pid, end in hits]
@@ -181,12 +204,12 @@ class HyperscanBackend:
     def flag_lines(self, buf: bytes) -> list[int]:
         """0-based line numbers of an ASCII, newline-separated buffer whose lines may hold a term."""
         found = self.line_candidates(buf)
-        return sorted(found.certain | {h.line for h in found.hits})
+        return line_numbers(buf, sorted(found.certain | {h.start for h in found.hits}))
 
-    def line_candidates(self, buf: bytes, newlines: Any = None) -> LineCandidates:
+    def line_candidates(self, buf: bytes) -> LineCandidates:
         """Stage one over an ASCII, newline-separated buffer, with every candidate located in its line
-        so stage two can verify it without building the per-text compact view. `newlines` (offsets
-        of b"\\n" in `buf`) may be passed when the caller has them.
+        (lines are known by the offset where they start) so stage two can verify it without building
+        the per-text compact view.
 
         One byte-for-byte translation of the whole buffer (the spaced view: lower case, leet collapsed,
         every separator a space, newlines kept, so offsets are those of `buf`) and one scan find each
@@ -194,80 +217,73 @@ class HyperscanBackend:
         a term may be written otherwise (a separator run between tokens, letters spelled out one by one,
         leet symbols) are routed to the compact view (_compact_candidates), which finds every candidate
         there. Every line the compact view alone would flag is flagged (tests/sweep/test_bulk_prefilter.py)."""
-        import numpy as np
-
-        if newlines is None:
-            newlines = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == 10)
         sp = self._spaced
         if self._db_k is None or not sp.usable:
-            return self._compact_candidates(buf, newlines)
-        out = LineCandidates(set(), [], newlines)
-        raw = self._scan_ids(buf, "multi")
-        multi = [end for pid, end in raw if pid < _RAW_CERTAIN]
-        if multi:
-            # Multi-character leet (`|<`, `()`), markup, held letters: those lines go whole.
-            out.certain.update(np.searchsorted(newlines, np.asarray(multi) - 1).tolist())
-        hits = self._scan_ids(buf.translate(SPACED_BYTES))
-        routed = [end for pid, end in raw if pid >= _RAW_CERTAIN] + [end for lid, end in hits if sp.routes[lid]]
-        ends = np.fromiter((end for _, end in hits), dtype=np.int64, count=len(hits))
-        lines = np.searchsorted(newlines, ends - 1).tolist()
-        skip = set(out.certain)
-        route = set(np.searchsorted(newlines, np.asarray(routed) - 1).tolist()) - skip if routed else set()
-        skip |= route
-        last = len(newlines)
-        for (lid, end), line in zip(hits, lines, strict=True):
-            pids = sp.pids[lid]
-            if not pids or line in skip:
+            return self._compact_candidates(buf)
+        out = LineCandidates(set(), [])
+        routed: set[int] = set()
+        for pid, end in self._scan_ids(buf, "multi"):
+            # Multi-character leet (`|<`, `()`), markup, held letters: those lines go whole. Leet
+            # symbols: those lines take the compact view.
+            (out.certain if pid < _RAW_CERTAIN else routed).add(line_start(buf, end - 1))
+        hits = self._scan_spaced(buf, routed)
+        routed -= out.certain
+        skip = out.certain | routed
+        stops: dict[int, int] = {}
+        for lid, end, start in hits:
+            if start in skip:
                 continue
-            start = int(newlines[line - 1]) + 1 if line else 0
-            stop = int(newlines[line]) if line < last else len(buf)
+            stop = stops.get(start) or stops.setdefault(start, line_end(buf, start))
             first = end - sp.lengths[lid] - start
             units = [first + i for i in sp.units[lid]]
-            for pid in pids:
-                out.hits.append(LineHit(pid, line, start, stop, units))
-        if route:
-            self._route(buf, newlines, sorted(route), out)
+            for pid in sp.pids[lid]:
+                out.hits.append(LineHit(pid, start, stop, units))
+        if routed:
+            self._route(buf, sorted(routed), out)
         return out
 
-    def _route(self, buf: bytes, newlines: Any, lines: list[int], out: LineCandidates) -> None:
-        """The compact view over just `lines` of `buf`, its findings placed back in `buf`."""
-        last = len(newlines)
-        bounds = [(int(newlines[i - 1]) + 1 if i else 0, int(newlines[i]) if i < last else len(buf)) for i in lines]
-        sub = self._compact_candidates(b"\n".join(buf[a:b] for a, b in bounds))
-        out.certain.update(lines[i] for i in sub.certain)
+    def _route(self, buf: bytes, starts: list[int], out: LineCandidates) -> None:
+        """The compact view over just the lines starting at `starts`, its findings placed back in `buf`."""
+        find = buf.find
+        ends = [find(b"\n", a) for a in starts]
+        if ends[-1] < 0:
+            ends[-1] = len(buf)  # only the last line (the highest start) can lack its newline
+        lines = [buf[a:b] for a, b in zip(starts, ends, strict=True)]
+        # Line start in the joined lines -> line start in `buf`.
+        origin = dict(zip(itertools.accumulate((len(x) + 1 for x in lines[:-1]), initial=0), starts, strict=True))
+        # Routed lines hold no raw-scan hit that sends a line whole (those lines were taken out), and no
+        # raw literal spans a newline: the raw scan of the joined lines would find nothing.
+        sub = self._compact_candidates(b"\n".join(lines), raw_scanned=True)
         for h in sub.hits:
-            a, b = bounds[h.line]
-            out.hits.append(LineHit(h.pid, lines[h.line], a, b, h.units))
+            a = origin[h.start]
+            out.hits.append(LineHit(h.pid, a, a + h.end - h.start, h.units))
 
-    def _compact_candidates(self, buf: bytes, newlines: Any = None) -> LineCandidates:
-        """Stage one in the compact view (separators deleted) of the whole buffer: every candidate."""
-        import numpy as np
-
-        if newlines is None:
-            newlines = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == 10)
-        out = LineCandidates(set(), [], newlines)
+    def _compact_candidates(self, buf: bytes, *, raw_scanned: bool = False) -> LineCandidates:
+        """Stage one in the compact view (separators deleted) of the whole buffer: every candidate.
+        `raw_scanned`: the caller knows the raw scan finds no line to send whole."""
+        out = LineCandidates(set(), [])
         if self._db_k is None:
             return out
-        multi = [end for pid, end in self._scan_ids(buf, "multi") if pid < _RAW_CERTAIN]
-        if multi:
-            out.certain.update(np.searchsorted(newlines, np.asarray(multi) - 1).tolist())
+        if not raw_scanned:
+            multi = [end for pid, end in self._scan_ids(buf, "multi") if pid < _RAW_CERTAIN]
+            out.certain.update(line_start(buf, end - 1) for end in multi)
         views = [SEPARATOR_BYTES, SEPARATOR_AND_SYMBOL_BYTES] if _has_symbols(buf) else [SEPARATOR_BYTES]
         for dropped in views:
             data = buf.translate(LOWER_COLLAPSE_BYTES, dropped)
             hits = self._scan(data)
             if hits:
-                out.hits.extend(self._locate(buf, newlines, data, dropped, hits))
+                out.hits.extend(self._locate(buf, data, dropped, hits))
         return out
 
-    def _locate(self, buf: bytes, newlines: Any, data: bytes, dropped: bytes,
-                hits: list[tuple[int, int]]) -> list[LineHit]:
-        """Each hit (pattern, end in the compact buffer `data`) as a LineHit in `buf`."""
+    def _locate(self, buf: bytes, data: bytes, dropped: bytes, hits: list[tuple[int, int]]) -> list[LineHit]:
+        """Each hit (pattern, end in the compact buffer `data`) as a LineHit in `buf`: the compact view
+        keeps every newline, so a hit's line is the line of the same number in `buf`."""
         import numpy as np
 
+        newlines = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == 10)
         compact_nl = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
         ends = np.fromiter((e for _, e in hits), dtype=np.int64, count=len(hits))
         lines = np.searchsorted(compact_nl, ends - 1).tolist()
-        kept = _KEPT[dropped]
         units_at: dict[int, list[int]] = {}
         out = []
         for (pid, end), line in zip(hits, lines, strict=True):
@@ -276,19 +292,18 @@ class HyperscanBackend:
             stop = int(newlines[line]) if line < len(newlines) else len(buf)
             units = units_at.get(line)
             if units is None:
-                units = units_at[line] = [i for i, c in enumerate(buf[start:stop]) if kept[c]]
+                units = units_at[line] = _kept_offsets(buf[start:stop], dropped)
             length = self._lengths[pid]
-            out.append(LineHit(pid, line, start, stop, units[end - length - cstart : end - cstart]))
+            out.append(LineHit(pid, start, stop, units[end - length - cstart : end - cstart]))
         return out
 
 
 @dataclass(frozen=True, slots=True)
 class LineHit:
-    """A stage-one candidate in line `line` (bytes start..end of the buffer); `units` are the offsets,
-    within the line, of its one-byte letter units."""
+    """A stage-one candidate in the line that spans bytes start..end of the buffer (the line is known
+    by `start`); `units` are the offsets, within the line, of its one-byte letter units."""
 
     pid: int
-    line: int
     start: int
     end: int
     units: list[int]
@@ -296,21 +311,31 @@ class LineHit:
 
 @dataclass(frozen=True, slots=True)
 class LineCandidates:
-    certain: set[int]  # lines that take the per-item path whatever stage two says
+    certain: set[int]  # starts of the lines that take the per-item path whatever stage two says
     hits: list[LineHit]
-    newlines: Any = None  # offsets of the buffer's newlines (numpy array)
 
 
-def _kept(dropped: bytes) -> tuple[bool, ...]:
-    return tuple(c not in dropped for c in range(256))
+def _kept(dropped: bytes) -> bytes:
+    return bytes(c not in dropped for c in range(256))
 
 
-# For each compact view: which bytes it keeps, indexed by byte value.
+# For each compact view: a translation table to 1 for the bytes it keeps, 0 for those it drops.
 _KEPT = {d: _kept(d) for d in (SEPARATOR_BYTES, SEPARATOR_AND_SYMBOL_BYTES)}
 
 
+def _kept_offsets(data: bytes, dropped: bytes) -> list[int]:
+    """Offsets of the bytes of `data` that the compact view dropping `dropped` keeps (its letter units).
+    Translate and compress run in C: a title costs about a microsecond, not one Python step a byte."""
+    return list(itertools.compress(range(len(data)), data.translate(_KEPT[dropped])))
+
+
+_SYMBOL_RE = re.compile(b"|".join(re.escape(s) for s in _SYMBOL_BYTES))
+
+
 def _has_symbols(data: bytes) -> bool:
-    return any(sym in data for sym in _SYMBOL_BYTES)
+    if len(data) < 512:
+        return _SYMBOL_RE.search(data) is not None  # one C call for a title
+    return any(sym in data for sym in _SYMBOL_BYTES)  # memchr per symbol for a buffer
 
 
 def _literal_db(hs: Any, literals: Sequence[str | bytes]) -> Any:
@@ -538,10 +563,8 @@ class RegexPrefilter:
         self._db = None if state["db"] is None else hyperscan.loadb(state["db"], hyperscan.HS_MODE_BLOCK)
         self._local = threading.local()
 
-    def lines(self, buf: bytes, newlines: Any) -> set[int]:
-        """Lines of an ASCII newline-separated buffer where some regex entry may match."""
-        import numpy as np
-
+    def lines(self, buf: bytes) -> set[int]:
+        """Starts of the lines of an ASCII newline-separated buffer where some regex entry may match."""
         scratch = getattr(self._local, "scratch", None)
         if scratch is None:
             scratch = self._local.scratch = self._hs.Scratch(self._db)
@@ -551,9 +574,7 @@ class RegexPrefilter:
             ends.append(end)
 
         self._db.scan(buf, match_event_handler=on_match, scratch=scratch)
-        if not ends:
-            return set()
-        return set(np.searchsorted(newlines, np.asarray(ends) - 1).tolist())
+        return {line_start(buf, end - 1) for end in ends}
 
 
 def _regex_db(hs: Any, exprs: list[bytes]) -> Any:

@@ -15,7 +15,15 @@ from typing import Any
 import regex
 
 from indexguard.lists.terms import TermEntry, TermList
-from indexguard.match.term_backends import Backend, LineCandidates, Pattern, make_backend, regex_prefilter
+from indexguard.match.line_spans import line_numbers
+from indexguard.match.term_backends import (
+    Backend,
+    LineCandidates,
+    LineHit,
+    Pattern,
+    make_backend,
+    regex_prefilter,
+)
 from indexguard.match.term_verify import TermMatch, verify
 from indexguard.text.canonicalize import Canonicalizer, Folded
 from indexguard.text.markup import glued
@@ -120,30 +128,44 @@ class TermMatcher:
         return out
 
     def flag_lines(self, buf: bytes, newlines: Any = None) -> list[int] | None:
-        """For an ASCII newline-separated buffer: the lines that may match, or None when this
-        backend has no bulk path (the caller then screens every line). Stage two runs here on each
-        located candidate, so only lines with a verified term (or multi-character leet) are returned.
-        `newlines`: the offsets of b"\\n" in `buf` (a numpy array), when the caller has them."""
+        """For an ASCII newline-separated buffer: the numbers of the lines that may match, or None when
+        this backend has no bulk path (the caller then screens every line). `newlines`: the offsets of
+        b"\n" in `buf` (a numpy array), when the caller has them anyway."""
+        starts = self.flag_line_starts(buf)
+        return None if starts is None else line_numbers(buf, starts, newlines)
+
+    def flag_line_starts(self, buf: bytes) -> list[int] | None:
+        """flag_lines, each line given by the offset where it starts (ascending): a caller that counts
+        its lines anyway numbers them in the same pass (line_spans.scan_lines). Stage two runs here on
+        each located candidate, so only lines with a verified term (or multi-character leet) come out."""
         find = getattr(self.backend, "line_candidates", None)
         rx = self._regex_filter
         if find is None or not buf.isascii() or (self._regex and (rx is None or not rx.usable)):
             return None
-        found: LineCandidates = find(buf, newlines)
+        found: LineCandidates = find(buf)
         lines = set(found.certain)
         if self._regex and rx is not None:
-            lines |= rx.lines(buf, found.newlines)
+            lines |= rx.lines(buf)
+        lines |= self._verified(buf, found.hits, lines)
+        return sorted(lines)
+
+    def _verified(self, buf: bytes, hits: list[LineHit], skip: set[int]) -> set[int]:
+        """Starts of the lines (not in `skip`) where stage two confirms some candidate of a listed term."""
+        out: set[int] = set()
         folded: dict[int, Folded] = {}
-        for hit in found.hits:
-            if hit.line in lines:
+        for hit in hits:
+            if hit.start in skip or hit.start in out:
                 continue
-            f = folded.get(hit.line) or folded.setdefault(hit.line, self.canon.fold(buf[hit.start : hit.end].decode()))
+            f = folded.get(hit.start)
+            if f is None:
+                f = folded[hit.start] = self.canon.fold(buf[hit.start : hit.end].decode())
             ends = [u + 1 for u in hit.units]
             for idx in self._pattern_refs[hit.pid]:
                 entry = self._refs[idx]
                 if not entry.list.allowlist and verify(entry.entry, idx, f, hit.units, ends) is not None:
-                    lines.add(hit.line)
+                    out.add(hit.start)
                     break
-        return sorted(lines)
+        return out
 
     def needs_full_path(self, texts: Sequence[str]) -> list[int]:
         """Indexes of texts that may match anything; the others are certainly clean."""

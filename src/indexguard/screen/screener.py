@@ -145,6 +145,10 @@ class Screener:
         line needs `screen`."""
         return None if self.url_matchers else self.terms.flag_lines(buf, newlines)
 
+    def flag_line_starts(self, buf: bytes) -> list[int] | None:
+        """flag_lines, each line given by the offset where it starts (see TermMatcher.flag_line_starts)."""
+        return None if self.url_matchers else self.terms.flag_line_starts(buf)
+
     def needs_full_path(self, texts: Sequence[str]) -> list[int]:
         """Like flag_lines for a list of plain texts; every index when URL lists are loaded."""
         return list(range(len(texts))) if self.url_matchers else self.terms.needs_full_path(texts)

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from indexguard.match.line_spans import line_end, scan_lines
 from indexguard.screen.decision import Decision
 from indexguard.screen.item import Item, ItemError
 from indexguard.screen.screener import Screener
@@ -280,31 +281,15 @@ def _txt(chunk: Chunk, screener: Screener) -> tuple[int, list[Entry]]:
 
 
 def _txt_ascii(chunk: Chunk, screener: Screener, data: bytes, name: str) -> tuple[int, list[Entry]] | None:
-    """The common case with no Python loop per line: line bounds from numpy, blank lines found by
-    their first byte (only lines starting with whitespace are looked at one by one)."""
-    arr = np.frombuffer(data, dtype=np.uint8)
-    newlines = np.flatnonzero(arr == 10)
-    flagged = screener.flag_lines(data, newlines)
-    if flagged is None:
+    """The common case with no Python loop per line: the bulk path places its flagged lines itself, one
+    numpy pass counts the lines, numbers the flagged ones and finds the blank ones."""
+    starts = screener.flag_line_starts(data)
+    if starts is None:
         return None
-    starts = np.concatenate(([0], newlines + 1))
-    ends = np.concatenate((newlines, [len(data)]))
-    if data.endswith(b"\n") or not data:
-        starts, ends = starts[:-1], ends[:-1]
-    heads = arr[np.minimum(starts, max(len(data) - 1, 0))] if len(data) else arr[:0]
-    maybe_blank = np.flatnonzero((starts == ends) | _WHITESPACE[heads])
-    blank = {int(i) for i in maybe_blank if not data[starts[i] : ends[i]].strip()}
-
-    def line(i: int) -> bytes:
-        return data[int(starts[i]) : int(ends[i])]
-
-    slow = [i for i in flagged if i not in blank]
-    entries = [_txt_entry(line(i), chunk.first_row + i, name, checked=True) for i in slow]
-    return len(starts) - len(blank) - len(slow), entries
-
-
-_WHITESPACE = np.zeros(256, dtype=bool)
-_WHITESPACE[list(b" \t\n\r\x0b\x0c")] = True
+    lines = scan_lines(data, starts, blanks=True)
+    entries = [_txt_entry(data[s : line_end(data, s)], chunk.first_row + i, name, checked=True)
+               for i, s in zip(lines.numbers, starts, strict=True) if s not in lines.blank]
+    return lines.count - len(lines.blank) - len(entries), entries
 
 
 def _txt_entry(raw: bytes, lineno: int, name: str, *, checked: bool = False) -> Entry:
