@@ -160,15 +160,28 @@ def _head_revision() -> str:
     return head
 
 
-def test_serve_gives_uvicorn_the_worker_healthcheck_timeout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import uvicorn
 
-    seen: dict[str, object] = {}
-    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: seen.update(kw))
-    monkeypatch.chdir(tmp_path)
-    for k in [k for k in os.environ if k.startswith("INDEXGUARD_")]:
-        monkeypatch.delenv(k)
-    monkeypatch.setenv("INDEXGUARD_WORKER_HEALTHCHECK_SECONDS", "45")
-    out = CliRunner().invoke(build_app(), ["serve", "--workers", "2", "--database", f"sqlite:///{tmp_path}/ig.db"])
-    assert out.exit_code == 0, out.output
-    assert seen["workers"] == 2 and seen["timeout_worker_healthcheck"] == 45
+_CAPTURE_UVICORN = """
+import json, sys, uvicorn
+seen = {}
+uvicorn.run = lambda *a, **kw: seen.update(kw)
+from indexguard.cli.main import main
+try:
+    main()
+except SystemExit as e:
+    if e.code:
+        raise
+print(json.dumps({k: seen.get(k) for k in ("workers", "timeout_worker_healthcheck")}))
+"""
+
+
+def test_serve_gives_uvicorn_the_worker_healthcheck_timeout(tmp_path: Path) -> None:
+    # In its own process: serve configures logging and exports settings for its workers.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INDEXGUARD_")}
+    env["INDEXGUARD_WORKER_HEALTHCHECK_SECONDS"] = "45"
+    out = subprocess.run(
+        [sys.executable, "-c", _CAPTURE_UVICORN, "serve", "--workers", "2", "--database", f"sqlite:///{tmp_path}/ig.db"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == '{"workers": 2, "timeout_worker_healthcheck": 45}'
