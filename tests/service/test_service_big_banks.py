@@ -103,7 +103,7 @@ def test_snapshot_directory_must_be_private(tmp_path: Path) -> None:
 
 
 def test_a_list_too_big_for_one_database_row_is_refused_clearly(env: Env) -> None:
-    engine = env.svc.sessions.kw["bind"]
+    engine = env.svc.engine
     if engine.dialect.name != "sqlite":
         pytest.skip("SQLite's row size limit, lowered here so that a small list reaches it")
     import sqlite3

@@ -25,6 +25,7 @@ class CountingFactory:
     def __init__(self, svc: Services, delay: float = 0.0) -> None:
         self._svc, self._delay = svc, delay
         self.opened = 0
+        self.unreachable = False  # set: every session fails, as with the database gone
         self._lock = threading.Lock()
 
     @contextmanager
@@ -32,6 +33,8 @@ class CountingFactory:
         with self._lock:
             self.opened += 1
         time.sleep(self._delay)
+        if self.unreachable:
+            raise RuntimeError("database unreachable")
         with self._svc.sessions() as s:
             yield s
 
@@ -102,13 +105,7 @@ def test_a_failed_background_refresh_leaves_the_expiry_in_force(svc_key: tuple[S
     factory = CountingFactory(svc)
     cache = KeyCache(factory, ttl=0.4)  # type: ignore[arg-type]
     assert cache.lookup(token) is not None
-
-    @contextmanager
-    def broken() -> Iterator[Session]:
-        raise RuntimeError("database unreachable")
-        yield  # pragma: no cover
-
-    cache._factory = broken  # type: ignore[assignment]  # the database goes away after the first lookup
+    factory.unreachable = True  # the database goes away after the first lookup
     time.sleep(0.25)
     assert cache.cached(token)[0]  # still within the ttl: answered, refresh attempted and failed
     time.sleep(0.25)

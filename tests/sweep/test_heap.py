@@ -34,6 +34,3 @@ def test_a_screening_process_stops_faulting_its_chunk_buffers_back_in() -> None:
     assert default > 40 * 1024  # 40 rounds of 8 MB: at least a page fault per 4 KiB page, every round
     assert kept < default / 5, (kept, default)
 
-
-def test_keeping_freed_memory_is_idempotent() -> None:
-    assert keep_freed_memory() == keep_freed_memory()

@@ -19,6 +19,9 @@ from indexguard.web.logging import get as get_logger
 
 router = APIRouter(prefix="/v1/lists", tags=["lists"])
 log = get_logger("lists")
+# PostgreSQL reports a message over 1 GB only as an internal error: below this many characters of list
+# text such an error is something else and is raised as it is. (SQLite's DataError is its size limit.)
+_ROW_LIMIT_SUSPECT = 256 << 20
 Lists = Annotated[Principal, Depends(require("lists"))]
 Name = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", description="List name")]
 Ref = Annotated[str, Path(min_length=1, max_length=64, description="Version number or version hash (prefix)")]
@@ -38,9 +41,6 @@ _IMPORT_BODY = {
 def _audit(request: Request, p: Principal, action: str, target: str, detail: dict[str, Any]) -> None:
     """An audit row in a transaction of its own: for reads that must be recorded (a reveal)."""
     audit.append(services(request).sessions, p.name, action, target, detail)
-
-
-_ROW_LIMIT_SUSPECT = 256 << 20  # characters of list text
 
 
 def _audit_in(s: Session, p: Principal, action: str, target: str, detail: dict[str, Any]) -> None:
@@ -92,7 +92,7 @@ def _import(
                 _audit_in(s, p, "list.activate", name, {"number": info.number, "version": info.version})
     except (DataError, InternalError) as e:
         # A version is one row: SQLite refuses rows over 1 GB, PostgreSQL messages over 1 GB (a 10M-entry
-        # PDQ list in CSV reaches both). Other failures of smaller lists are not a size problem.
+        # PDQ list in CSV reaches both).
         if isinstance(e, InternalError) and len(text) < _ROW_LIMIT_SUSPECT:
             raise
         log.warning("list %s: the database refused the version as too large (%d characters)", name, len(text))
