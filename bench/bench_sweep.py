@@ -29,9 +29,10 @@ import argparse
 import hashlib
 import json
 import os
+import select
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,7 @@ TARGETS = {"txt_per_process": 2_500_000, "jsonl_per_process": 1_500_000, "scalin
 PIECE = 8 << 20
 
 
-def _tree_rss_mb() -> int:
+def _tree_rss_mb(root: int) -> int:
     kids: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -59,7 +60,7 @@ def _tree_rss_mb() -> int:
                     kids.setdefault(int(fh.read().rsplit(")", 1)[1].split()[1]), []).append(int(entry))
             except (OSError, IndexError, ValueError):
                 continue
-    todo, total = [os.getpid()], 0
+    todo, total = [root], 0
     while todo:
         pid = todo.pop()
         try:
@@ -72,22 +73,30 @@ def _tree_rss_mb() -> int:
 
 
 class _Peak:
+    """Peak RSS of this process and its children, sampled from another process: a sampling thread here
+    would make the sweep start its workers from a forkserver instead of forking (local.can_fork)."""
+
     def __init__(self) -> None:
         self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.2):
-            self.peak = max(self.peak, _tree_rss_mb())
+        self._watch: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> _Peak:
-        self._thread.start()
+        self._watch = subprocess.Popen([sys.executable, __file__, "--watch-rss", str(os.getpid())],
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+        assert self._watch is not None
+        out, _ = self._watch.communicate("")
+        self.peak = int(out.strip() or 0)
+
+
+def _watch_rss(root: int) -> None:
+    """--watch-rss PID: sample until stdin closes, then print the peak in MB."""
+    peak = _tree_rss_mb(root)
+    while not select.select([sys.stdin], [], [], 0.2)[0]:
+        peak = max(peak, _tree_rss_mb(root))
+    print(peak)
 
 
 def sweep(source: Path, bundle: ListBundle, work: Path, *, workers: int = 1, dask: str | None = None,
@@ -113,7 +122,7 @@ def sweep(source: Path, bundle: ListBundle, work: Path, *, workers: int = 1, das
         # CPU seconds of this process (all of a one-process sweep; only the coordinator's share otherwise):
         # on a shared machine the fairer per-core figure.
         "cpu_s_this_process": round(cpu, 3), "titles_per_cpu_s_this_process": round(s["items"] / max(cpu, 1e-6)),
-        "workers_seen": len(starts),
+        "start_method": run.get("start_method"), "workers_seen": len(starts),
         "worker_ready_after_s_max": max((w["ready_after_s"] for w in starts), default=0.0),
         "worker_load_s_max": max((w["load_s"] for w in starts), default=0.0),
         "worker_startup": starts, "peak_rss_tree_mb": peak.peak, "load_average_at_start": load,
@@ -382,6 +391,9 @@ def run(quick: bool) -> dict[str, Any]:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--watch-rss"]:
+        _watch_rss(int(sys.argv[2]))
+        return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("corpus", type=Path)
     ap.add_argument("--workers", default="1,2")

@@ -76,3 +76,53 @@ def test_workers_get_the_compiled_lists(corpus: Any) -> None:
     assert loaded.policy == original.policy
     for t in corpus.titles[:200]:
         assert loaded.screen(Item(id="x", title=t)).to_json() == original.screen(Item(id="x", title=t)).to_json()
+
+
+def test_pool_forks_from_the_command_line(corpus: Any, tmp_path: Path) -> None:
+    # A fresh `indexguard sweep` runs no other Python thread: its workers are forked holding the lists
+    # the coordinator compiled, with nothing to load, and flag what one process flags.
+    import json
+    import subprocess
+    import sys
+
+    import indexguard
+
+    inline, _ = _run(corpus, tmp_path / "inline.jsonl", workers=1)
+    out, summary = tmp_path / "forked.jsonl", tmp_path / "summary.json"
+    env = {"PYTHONPATH": str(Path(indexguard.__file__).resolve().parents[1]), "PATH": "/usr/bin:/bin"}
+    subprocess.run([sys.executable, "-m", "indexguard.cli", "sweep", str(corpus.jsonl), "--terms", str(corpus.terms),
+                    "-o", str(out), "--summary", str(summary), "--workers", "2", "--chunk-bytes", str(64 * 1024),
+                    "--no-progress"], env=env, check=True, capture_output=True, timeout=120)
+    run = json.loads(summary.read_text())["run"]
+    assert run["start_method"] == "fork"
+    assert len(run["worker_startup"]) == 2
+    assert all(w["load_s"] == 0.0 for w in run["worker_startup"])
+    assert out.read_bytes() == inline
+
+
+def test_pool_beside_another_thread_starts_from_a_forkserver(corpus: Any, tmp_path: Path) -> None:
+    # Forking while another Python thread runs could copy a lock that thread holds into the child.
+    import threading
+
+    inline, _ = _run(corpus, tmp_path / "inline.jsonl", workers=1)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        pool, summary = _run(corpus, tmp_path / "pool.jsonl", workers=2)
+    finally:
+        stop.set()
+        other.join()
+    assert summary["run"]["start_method"] == "forkserver"  # type: ignore[index]
+    assert pool == inline
+
+
+def test_dask_sends_consecutive_chunks_as_one_task(corpus: Any, tmp_path: Path) -> None:
+    tiny = SweepSize(chunk_bytes=4096)
+    inline = run_sweep(SweepConfig([str(corpus.jsonl)], corpus.bundle(), size=tiny, output=tmp_path / "1.jsonl"))
+    dask = run_sweep(SweepConfig([str(corpus.jsonl)], corpus.bundle(), size=tiny, output=tmp_path / "d.jsonl",
+                                 dask="local", workers=2, dask_processes=False))
+    assert dask["run"]["chunks_per_task"] > 4  # several hundred chunks, two workers
+    assert inline["run"]["chunks_per_task"] == 1
+    assert (tmp_path / "d.jsonl").read_bytes() == (tmp_path / "1.jsonl").read_bytes()
+    assert _counts(dask) == _counts(inline)

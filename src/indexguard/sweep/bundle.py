@@ -136,6 +136,12 @@ class ScreenerCache:
             self.ready[key] = (time.time(), time.perf_counter() - t0)
         return found
 
+    def holds(self, bundle: ListBundle) -> bool:
+        return bundle.fingerprint in self._items
+
+    def inherited(self, bundle: ListBundle) -> None:
+        """This process was forked holding the Screener: it became usable here now, at no cost."""
+        self.ready[bundle.fingerprint] = (time.time(), 0.0)
 
     def clear(self) -> None:
         """Forget every Screener (benchmarks: each run starts as a fresh process would)."""

@@ -1,19 +1,25 @@
 """Running chunks in this process or in a pool of worker processes.
 
-The coordinator compiles the Screener once and ships it serialized (bundle.compile_bundle); each
-worker loads it once (the initializer) and keeps it for every chunk it is handed. Workers come from
-a forkserver that has imported the sweep modules already, so a worker starts without importing
-numpy, pyarrow or Hyperscan again. Chunks travel by index and byte range, so a worker reads its own
-input; the lists travel once per worker, never with a chunk.
+The coordinator compiles the Screener once. Where it can, it forks the workers after that: each
+inherits the compiled lists and the imported modules and screens its first chunk a few milliseconds
+after the pool starts, whatever the size of the lists. Where it cannot fork safely (another Python
+thread runs in this process, or the platform has no fork), workers come from a forkserver that has
+imported the sweep modules already, and the coordinator ships the Screener serialized
+(bundle.compile_bundle), which each worker loads once. Chunks travel by index and byte range, so a
+worker reads its own input; the lists travel once per worker at most, never with a chunk.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import sys
+import threading
 import time
+import warnings
 from collections.abc import Callable
 from multiprocessing import forkserver
+from multiprocessing.context import BaseContext
 from typing import Any, Protocol
 
 from indexguard.sweep.bundle import WORKER_CACHE, ListBundle, compile_bundle, screener_for
@@ -32,6 +38,9 @@ class Pending(Protocol):
 class Executor(Protocol):
     workers: int
     started: float  # epoch seconds when its workers began starting
+    start_method: str  # how its workers start: inline (no pool), fork, forkserver, dask
+    window: int  # chunks to keep in flight so that no worker waits
+    batch: int  # chunks handed to a worker at once
 
     def submit(self, chunk: Chunk) -> Pending: ...
     def close(self) -> None: ...
@@ -69,6 +78,8 @@ _WORKER_LISTS: dict[str, tuple[ListBundle, bytes | None]] = {}
 
 def _init_worker(bundle: ListBundle, compiled: bytes | None) -> None:
     _WORKER_LISTS["lists"] = (bundle, compiled)
+    if compiled is None and WORKER_CACHE.holds(bundle):
+        WORKER_CACHE.inherited(bundle)  # forked after the coordinator compiled: usable from now on
     screener_for(bundle, compiled)
 
 
@@ -89,6 +100,9 @@ class InlineExecutor:
     """One process, no pool: the reference the parallel runs are compared with."""
 
     workers = 1
+    start_method = "inline"
+    window = 2
+    batch = 1
 
     def __init__(self, bundle: ListBundle, with_items: bool, task: Task = run_chunk) -> None:
         self._bundle = bundle
@@ -116,15 +130,23 @@ class _Async:
 class PoolExecutor:
     def __init__(self, bundle: ListBundle, with_items: bool, workers: int, task: Task = run_chunk) -> None:
         self.workers = workers
+        self.window = 3 * workers
+        self.batch = 1
         self._with_items = with_items
         self._task = task
         self.started = time.time()
-        ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(PRELOAD)
-        # The forkserver imports the sweep modules in its own process while this one compiles the lists.
-        forkserver.ensure_running()
-        compiled = compile_bundle(bundle)
-        self._pool = ctx.Pool(workers, initializer=_init_worker, initargs=(bundle, compiled))
+        if can_fork():
+            self.start_method = "fork"
+            screener_for(bundle)
+            self._pool = _forked_pool(workers, bundle)
+        else:
+            self.start_method = "forkserver"
+            ctx = mp.get_context("forkserver")
+            ctx.set_forkserver_preload(PRELOAD)
+            # The forkserver imports the sweep modules in its own process while this one compiles the lists.
+            forkserver.ensure_running()
+            compiled = compile_bundle(bundle)
+            self._pool = ctx.Pool(workers, initializer=_init_worker, initargs=(bundle, compiled))
 
     def submit(self, chunk: Chunk) -> Pending:
         return _Async(self._pool.apply_async(_pool_task, (self._task, chunk, self._with_items)))
@@ -132,3 +154,21 @@ class PoolExecutor:
     def close(self) -> None:
         self._pool.terminate()
         self._pool.join()
+
+
+def can_fork() -> bool:
+    """Forking is safe when no other Python thread runs here: a thread could hold a lock (logging,
+    a console, a connection pool) that the child would then wait on forever. Native threads that
+    libraries start on import (OpenBLAS's pool under numpy) re-initialise in the child."""
+    return "fork" in mp.get_all_start_methods() and threading.active_count() == 1
+
+
+def _forked_pool(workers: int, bundle: ListBundle) -> Any:
+    ctx: BaseContext = mp.get_context("fork")
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()  # a child flushes these on exit: nothing of ours may be left in them to repeat
+    with warnings.catch_warnings():
+        # Python 3.12+ warns about fork whenever the process has more than one OS thread; the only
+        # others here are native ones (see can_fork), which are safe across fork.
+        warnings.filterwarnings("ignore", message=r".*is multi-threaded, use of fork\(\)", category=DeprecationWarning)
+        return ctx.Pool(workers, initializer=_init_worker, initargs=(bundle, None))

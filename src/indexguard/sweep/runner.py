@@ -63,13 +63,15 @@ def fingerprint(cfg: SweepConfig) -> str:
     return h.hexdigest()
 
 
-def make_executor(cfg: SweepConfig) -> Executor:
+def make_executor(cfg: SweepConfig, size: int | None = None) -> Executor:
+    """`size`: the input's bytes, when known (Dask sizes its batches of chunks by it)."""
     task = skip_chunk if cfg.noop else run_chunk
     if cfg.dask:
         from indexguard.sweep.dask_run import DaskExecutor
 
+        chunks = size // cfg.size.resolved(size).chunk_bytes if size else None
         return DaskExecutor(cfg.dask, cfg.bundle, cfg.with_items, cfg.workers if cfg.workers > 1 else None,
-                            processes=cfg.dask_processes, task=task)
+                            processes=cfg.dask_processes, task=task, chunks=chunks)
     if cfg.workers > 1:
         return PoolExecutor(cfg.bundle, cfg.with_items, cfg.workers, task=task)
     return InlineExecutor(cfg.bundle, cfg.with_items, task=task)
@@ -88,9 +90,11 @@ def run_sweep(cfg: SweepConfig, on_flagged: FlaggedHook | None = None) -> dict[s
     if not state.done:
         resume_at = state.output_bytes if state.next_chunk > 0 else None
         writer = open_writer(cfg.output, resume_at, state.next_chunk, durable=ckpt is not None)
-        executor = make_executor(cfg)
-        workers.started = executor.started
         size = total_bytes(cfg.sources)
+        executor = make_executor(cfg, size)
+        workers.started = executor.started
+        workers.start_method = executor.start_method
+        workers.batch = executor.batch
         try:
             with SweepProgress(cfg.progress, size) as bar:
                 for chunk, result in _dispatch(cfg, executor, state.next_chunk):
@@ -121,6 +125,8 @@ def run_sweep(cfg: SweepConfig, on_flagged: FlaggedHook | None = None) -> dict[s
     summary["run"]["items_per_busy_cpu_s"] = (round((totals.items - items_before) / busy_cpu, 1)
                                               if busy_cpu > 0 else 0.0)
     summary["run"]["worker_startup"] = workers.to_json()
+    summary["run"]["start_method"] = workers.start_method or "resumed: nothing left to run"
+    summary["run"]["chunks_per_task"] = workers.batch
     slow = screener_for(cfg.bundle).terms.regex_without_bulk_path
     if slow:
         summary["run"]["regex_without_bulk_path"] = [f"{entry}: {why}" for entry, why in slow]
@@ -131,7 +137,7 @@ def run_sweep(cfg: SweepConfig, on_flagged: FlaggedHook | None = None) -> dict[s
 
 def _dispatch(cfg: SweepConfig, executor: Executor, first: int) -> Any:
     """(chunk, result) in chunk order, keeping at most a few chunks per worker in flight."""
-    window = max(2, 3 * executor.workers)
+    window = executor.window
     pending: deque[tuple[Chunk, Pending]] = deque()
     for chunk in plan(cfg.sources, cfg.fields, cfg.size, cfg.sql):
         if chunk.index < first:
@@ -155,6 +161,8 @@ class WorkerStats:
     took, and the seconds it spent screening."""
 
     started: float = 0.0
+    start_method: str = ""
+    batch: int = 1
     seen: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def add(self, r: ChunkResult) -> None:
