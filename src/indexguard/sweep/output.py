@@ -16,8 +16,18 @@ from typing import Any, BinaryIO, Protocol
 from indexguard.sweep.checkpoint import atomic_write
 
 
+def encode_jsonl(records: list[dict[str, Any]]) -> bytes:
+    """Records as JSONL: what a sweep worker hands back, so the coordinator only writes bytes."""
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
+
+
+def decode_jsonl(data: bytes) -> list[dict[str, Any]]:
+    # JSON escapes every control character inside a string: a newline byte only ever ends a record.
+    return [json.loads(line) for line in data.split(b"\n") if line.strip()]
+
+
 class FlaggedWriter(Protocol):
-    def write(self, index: int, records: list[dict[str, Any]]) -> None: ...
+    def write(self, index: int, jsonl: bytes) -> None: ...
     def position(self) -> int: ...
     def finish(self) -> None: ...
 
@@ -32,7 +42,7 @@ def open_writer(path: Path | None, resume_at: int | None, next_chunk: int, *, du
 
 
 class NullWriter:
-    def write(self, index: int, records: list[dict[str, Any]]) -> None:
+    def write(self, index: int, jsonl: bytes) -> None:
         return None
 
     def position(self) -> int:
@@ -54,9 +64,9 @@ class JsonlWriter:
             self._fh.truncate(resume_at)
             self._fh.seek(resume_at)
 
-    def write(self, index: int, records: list[dict[str, Any]]) -> None:
-        if records:
-            self._fh.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8"))
+    def write(self, index: int, jsonl: bytes) -> None:
+        if jsonl:
+            self._fh.write(jsonl)
         if self._durable:
             self._fh.flush()
             os.fsync(self._fh.fileno())
@@ -100,13 +110,13 @@ class ParquetParts:
             if int(stale.stem.removeprefix("part-")) >= next_chunk:
                 stale.unlink()
 
-    def write(self, index: int, records: list[dict[str, Any]]) -> None:
-        if not records:
+    def write(self, index: int, jsonl: bytes) -> None:
+        if not jsonl:
             return
         import pyarrow.parquet as pq
 
         tmp = self.parts / f"part-{index:09d}.tmp"
-        pq.write_table(parquet_table(records), tmp)
+        pq.write_table(parquet_table(decode_jsonl(jsonl)), tmp)
         os.replace(tmp, self.parts / f"part-{index:09d}.parquet")
 
     def position(self) -> int:
@@ -132,8 +142,7 @@ def read_flagged(path: Path) -> list[dict[str, Any]]:
         import pyarrow.parquet as pq
 
         return [json.loads(d) for d in pq.read_table(path, columns=["decision"]).column("decision").to_pylist()]
-    with open(path, encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+    return decode_jsonl(path.read_bytes())
 
 
 def write_json(path: Path, obj: Any) -> None:

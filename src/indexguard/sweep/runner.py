@@ -18,7 +18,7 @@ from indexguard.sweep.bundle import ListBundle, screener_for
 from indexguard.sweep.checkpoint import Checkpoint, State
 from indexguard.sweep.fields import FieldMap
 from indexguard.sweep.local import Executor, InlineExecutor, Pending, PoolExecutor, run_chunk, skip_chunk
-from indexguard.sweep.output import open_writer, write_json
+from indexguard.sweep.output import decode_jsonl, open_writer, write_json
 from indexguard.sweep.progress import SweepProgress
 from indexguard.sweep.screening import ChunkResult
 from indexguard.sweep.sources import Chunk, SqlSource, SweepSize, plan, source_kind, total_bytes
@@ -98,13 +98,13 @@ def run_sweep(cfg: SweepConfig, on_flagged: FlaggedHook | None = None) -> dict[s
         try:
             with SweepProgress(cfg.progress, size) as bar:
                 for chunk, result in _dispatch(cfg, executor, state.next_chunk):
-                    writer.write(chunk.index, result.flagged)
+                    writer.write(chunk.index, result.flagged_jsonl)
                     totals.add(result)
                     busy += result.seconds
                     busy_cpu += result.cpu_seconds
                     workers.add(result)
                     if on_flagged and result.flagged:
-                        on_flagged(result.flagged)
+                        on_flagged(decode_jsonl(result.flagged_jsonl))
                     state.next_chunk = chunk.index + 1
                     if ckpt:  # totals as JSON sort every entry id seen: per chunk only when they are saved
                         state.output_bytes = writer.position()

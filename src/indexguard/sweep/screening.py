@@ -24,6 +24,7 @@ from indexguard.screen.decision import Decision
 from indexguard.screen.item import Item, ItemError
 from indexguard.screen.screener import Screener
 from indexguard.sweep.fields import FieldMap
+from indexguard.sweep.output import encode_jsonl
 from indexguard.sweep.sources import Chunk, file_kind
 from indexguard.sweep.tables import TableRows, flag_table_rows
 
@@ -49,7 +50,8 @@ class ChunkResult:
     categories: Counter[str] = field(default_factory=Counter)
     entries: Counter[str] = field(default_factory=Counter)
     errors: int = 0
-    flagged: list[dict[str, Any]] = field(default_factory=list)
+    flagged: int = 0
+    flagged_jsonl: bytes = b""  # the flagged records, encoded where they were screened (output.encode_jsonl)
     seconds: float = 0.0
     cpu_seconds: float = 0.0  # CPU time of the screening process for this chunk
     worker: str = ""  # host:pid of the process that screened the chunk
@@ -74,6 +76,7 @@ def _decide(chunk: Chunk, screener: Screener, entries: list[Entry], result: Chun
     # Entries the bulk path flagged skip screen_many's own prefilter (the same scan again, same answer).
     items = [e.item for e in entries if e.item is not None and not e.checked]
     decided = iter(screener.screen_many(items))
+    flagged: list[dict[str, Any]] = []
     for e in entries:
         if e.item is not None:
             d = screener.screen(e.item) if e.checked else next(decided)
@@ -85,7 +88,9 @@ def _decide(chunk: Chunk, screener: Screener, entries: list[Entry], result: Chun
             rec: dict[str, Any] = {"source": chunk.source, "row": e.row, **d.to_json()}
             if with_items and e.item is not None and e.item.raw is None:
                 rec["item"] = _item_json(e.item)
-            result.flagged.append(rec)
+            flagged.append(rec)
+    result.flagged = len(flagged)
+    result.flagged_jsonl = encode_jsonl(flagged)
 
 
 def _count(result: ChunkResult, d: Decision) -> None:

@@ -28,7 +28,7 @@ class Totals:
         self.items += r.items
         self.chunks += 1
         self.errors += r.errors
-        self.flagged += len(r.flagged)
+        self.flagged += r.flagged
         self.actions.update(r.actions)
         self.categories.update(r.categories)
         self.entries.update(r.entries)
