@@ -295,7 +295,7 @@ def regex_cost(jsonl: Path, terms: Path, work: Path, rows_max: int = 200_000) ->
 
 
 def measure(corpus: Path, workers: list[int], dask_workers: int, *, regex: bool = True,
-            save: Path | None = None) -> dict[str, Any]:
+            save: Path | None = None, repeat: int = 1) -> dict[str, Any]:
     """Every figure; with `save`, the raw runs so far are written there after each step (a run cut
     short by a time limit still leaves its figures)."""
     from indexguard.sweep.dask_run import loopback_cluster
@@ -318,8 +318,9 @@ def measure(corpus: Path, workers: list[int], dask_workers: int, *, regex: bool 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         for name in ("titles.txt", "titles.jsonl"):
-            for n in workers:
-                runs.append(step(sweep(corpus / name, bundle, work, workers=n)))
+            for _ in range(repeat):  # interleaved, so a slow spell of the machine hits every mode alike
+                for n in workers:
+                    runs.append(step(sweep(corpus / name, bundle, work, workers=n)))
         step(None)
         for name in ("titles.txt", "titles.jsonl"):
             for n in sorted({1, max(workers)}):
@@ -332,8 +333,12 @@ def measure(corpus: Path, workers: list[int], dask_workers: int, *, regex: bool 
         if dask_workers:
             with loopback_cluster(dask_workers) as address:
                 for name in ("titles.txt", "titles.jsonl"):
-                    runs.append(step(sweep(corpus / name, bundle, work, dask=address,
-                                           label=f"dask scheduler + {dask_workers} workers")))
+                    for _ in range(repeat):
+                        if dask_workers in workers:  # the same work by a pool, in the same minutes
+                            runs.append(step(sweep(corpus / name, bundle, work, workers=dask_workers,
+                                                   label=f"{dask_workers} processes, cluster idle beside")))
+                        runs.append(step(sweep(corpus / name, bundle, work, dask=address,
+                                               label=f"dask scheduler + {dask_workers} workers")))
                     step(None)
         if regex:
             out["regex"] = regex_cost(corpus / "titles.jsonl", terms, work)
@@ -347,7 +352,13 @@ def measure(corpus: Path, workers: list[int], dask_workers: int, *, regex: bool 
     out["coordinator_only"] = {"runs": noop, "titles_per_s_min": min(r["titles_per_s"] for r in noop),
                                "target": TARGETS["coordinator_only"],
                                "met": min(r["titles_per_s"] for r in noop) >= TARGETS["coordinator_only"]}
-    one = {r["source"]: r for r in runs if r["mode"] == "1 processes"}
+    for r in runs:
+        r["titles_per_s_after_startup"] = round(r["items"] / max(1e-6, r["seconds"] - r["worker_ready_after_s_max"]))
+    out["identical_output"] = len({(r["source"], r["flagged_sha256"]) for r in runs}) == 2
+    out["repeat"] = repeat
+    med = _medians(runs)
+    out["median_runs"] = med
+    one = {r["source"]: r for r in med if r["mode"] == "1 processes"}
     per: dict[str, Any] = {}
     for key, name in (("txt", "titles.txt"), ("jsonl", "titles.jsonl")):
         r = one[name]
@@ -360,16 +371,14 @@ def measure(corpus: Path, workers: list[int], dask_workers: int, *, regex: bool 
                     "target_titles_per_cpu_s": TARGETS[f"{key}_per_process"]}
         per[key]["met"] = per[key]["titles_per_cpu_s"] >= TARGETS[f"{key}_per_process"]
     out["per_process"] = {**per, "note": "one sweep process (in-process executor)"}
+    # Medians of the repeats (each mode's median run against the one-process median run).
     out["scaling"] = {r["source"] + " " + r["mode"]: round(r["titles_per_s"] / one[r["source"]]["titles_per_s"], 2)
-                      for r in runs}
+                      for r in med}
     # The same with each run's start-up (until its last worker was ready) taken out: what the
     # screening itself scales to, since start-up does not grow with the corpus.
-    for r in runs:
-        r["titles_per_s_after_startup"] = round(r["items"] / max(1e-6, r["seconds"] - r["worker_ready_after_s_max"]))
     out["scaling_after_startup"] = {
         r["source"] + " " + r["mode"]: round(r["titles_per_s_after_startup"]
-                                             / one[r["source"]]["titles_per_s_after_startup"], 2) for r in runs}
-    out["identical_output"] = len({(r["source"], r["flagged_sha256"]) for r in runs}) == 2
+                                             / one[r["source"]]["titles_per_s_after_startup"], 2) for r in med}
     if 2 in workers:
         s = out["scaling"]
         ratio = min(s["titles.txt 2 processes"], s["titles.jsonl 2 processes"])
@@ -377,6 +386,21 @@ def measure(corpus: Path, workers: list[int], dask_workers: int, *, regex: bool 
                                  "jsonl": s["titles.jsonl 2 processes"], "target": TARGETS["scaling_1_to_2"],
                                  "met": ratio >= TARGETS["scaling_1_to_2"]}
     out["load_after"] = os.getloadavg()
+    return out
+
+
+def _medians(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per source and mode, the run of median wall time (the lower middle one of an even count), with
+    the fastest and slowest wall times of its mode beside it."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in runs:
+        groups.setdefault((r["source"], r["mode"]), []).append(r)
+    out = []
+    for same in groups.values():
+        ranked = sorted(same, key=lambda r: r["seconds"])
+        pick = dict(ranked[(len(ranked) - 1) // 2])
+        pick["seconds_all"] = [r["seconds"] for r in same]
+        out.append(pick)
     return out
 
 
@@ -399,9 +423,11 @@ def main() -> None:
     ap.add_argument("--workers", default="1,2")
     ap.add_argument("--dask", type=int, default=0, help="worker processes of a loopback Dask cluster (0: none)")
     ap.add_argument("--no-regex", action="store_true")
+    ap.add_argument("--repeat", type=int, default=1, help="runs of each mode, interleaved; figures use the median")
     ap.add_argument("-o", "--output", type=Path)
     a = ap.parse_args()
-    out = measure(a.corpus, [int(x) for x in a.workers.split(",")], a.dask, regex=not a.no_regex, save=a.output)
+    out = measure(a.corpus, [int(x) for x in a.workers.split(",")], a.dask, regex=not a.no_regex, save=a.output,
+                  repeat=a.repeat)
     text = json.dumps(out, indent=2)
     if a.output:
         a.output.write_text(text + "\n")

@@ -36,3 +36,18 @@ def test_scheduler_and_worker_processes_flag_what_one_process_flags(corpus: Any,
             workers = {w["worker"] for w in s["run"]["worker_startup"]}
             assert len(workers) == 2  # both worker processes screened chunks
             assert s["run"]["mode"] == f"dask {address}"
+            assert "notes" not in s["run"]  # workers started the documented way: no profiler
+
+
+def test_a_cluster_whose_workers_profile_is_named_in_the_summary(corpus: Any, tmp_path: Path) -> None:
+    import dask
+    from distributed import LocalCluster
+
+    from indexguard.sweep.summary import human
+
+    with dask.config.set({"distributed.worker.profile.enabled": True}), \
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        flagged, s = _sweep(corpus.txt, corpus, tmp_path / "o.jsonl", dask=cluster.scheduler_address)
+    assert flagged.count(b"\n") > 100
+    assert "2 of 2 Dask workers run Dask's statistical profiler" in s["run"]["notes"][0]
+    assert "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False" in human(s)

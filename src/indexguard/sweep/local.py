@@ -41,6 +41,7 @@ class Executor(Protocol):
     start_method: str  # how its workers start: inline (no pool), fork, forkserver, dask
     window: int  # chunks to keep in flight so that no worker waits
     batch: int  # chunks handed to a worker at once
+    notes: list[str]  # what an operator should know about how this run was set up
 
     def submit(self, chunk: Chunk) -> Pending: ...
     def close(self) -> None: ...
@@ -104,11 +105,13 @@ class InlineExecutor:
     window = 2
     batch = 1
 
+
     def __init__(self, bundle: ListBundle, with_items: bool, task: Task = run_chunk) -> None:
         self._bundle = bundle
         self._with_items = with_items
         self._task = task
         self.started = time.time()
+        self.notes: list[str] = []
         screener_for(bundle)
 
     def submit(self, chunk: Chunk) -> Pending:
@@ -132,6 +135,7 @@ class PoolExecutor:
         self.workers = workers
         self.window = 3 * workers
         self.batch = 1
+        self.notes: list[str] = []
         self._with_items = with_items
         self._task = task
         self.started = time.time()

@@ -95,6 +95,7 @@ def run_sweep(cfg: SweepConfig, on_flagged: FlaggedHook | None = None) -> dict[s
         workers.started = executor.started
         workers.start_method = executor.start_method
         workers.batch = executor.batch
+        workers.notes = executor.notes
         try:
             with SweepProgress(cfg.progress, size) as bar:
                 for chunk, result in _dispatch(cfg, executor, state.next_chunk):
@@ -127,6 +128,8 @@ def run_sweep(cfg: SweepConfig, on_flagged: FlaggedHook | None = None) -> dict[s
     summary["run"]["worker_startup"] = workers.to_json()
     summary["run"]["start_method"] = workers.start_method or "resumed: nothing left to run"
     summary["run"]["chunks_per_task"] = workers.batch
+    if workers.notes:
+        summary["run"]["notes"] = workers.notes
     slow = screener_for(cfg.bundle).terms.regex_without_bulk_path
     if slow:
         summary["run"]["regex_without_bulk_path"] = [f"{entry}: {why}" for entry, why in slow]
@@ -163,6 +166,7 @@ class WorkerStats:
     started: float = 0.0
     start_method: str = ""
     batch: int = 1
+    notes: list[str] = field(default_factory=list)
     seen: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def add(self, r: ChunkResult) -> None:

@@ -60,6 +60,8 @@ def human(summary: dict[str, Any]) -> str:
     line = (f"indexguard: swept {summary['items']:,} items in {summary['run']['seconds']:.1f} s "
             f"({rate:,.0f}/s): block {acts['block']:,}, review {acts['review']:,}, warn {acts['warn']:,}, "
             f"allow {acts['allow']:,}; {summary['errors']:,} unreadable")
+    for note in summary["run"].get("notes", []):
+        line += f"\nindexguard: {note}"
     slow = summary["run"].get("regex_without_bulk_path")
     if slow:
         line += ("\nindexguard: every item took the per-item path (slower) because of regex entries outside "
