@@ -4,10 +4,7 @@ The lists travel once per worker (client.scatter with broadcast of the list text
 the client compiled, serialized), and each worker loads it on first use and keeps it
 (bundle.WORKER_CACHE). Chunks name files and byte ranges,
 so workers need the sources at the same paths (shared storage); SQL rows travel inline.
-
-A chunk screens in milliseconds, and a Dask task costs the client, the scheduler and the worker about
-as much again, so consecutive chunks travel as one task (a batch): about BATCHES_PER_WORKER batches for
-each worker over the whole input, each still answered chunk by chunk, in order."""
+Consecutive chunks travel as one task (sweep/batches.py)."""
 
 from __future__ import annotations
 
@@ -18,11 +15,11 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 from indexguard.errors import IndexguardError
 from indexguard.optional import require
+from indexguard.sweep.batches import Batcher, Fetch, batch_size
 from indexguard.sweep.bundle import ListBundle, compile_bundle
 from indexguard.sweep.local import Pending, Task, run_chunk
 from indexguard.sweep.screening import ChunkResult
@@ -32,8 +29,6 @@ from indexguard.sweep.sources import Chunk
 # sweep about 30% of its speed (docs/sweep.md); clusters this module starts run without it.
 NO_PROFILER = {"distributed.worker.profile.enabled": False}
 PROFILER_ENV = {"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
-BATCHES_PER_WORKER = 8  # enough for the fast workers to take over a slow one's share at the end
-MAX_BATCH_CHUNKS = 64
 
 
 class DaskExecutor:
@@ -67,20 +62,21 @@ class DaskExecutor:
         self._task = task
         self.batch = batch_size(chunks, self.workers)
         self.window = max(2, 3 * self.workers * self.batch)
-        self._open = _Batch(self)
+        self._batches = Batcher(self.batch, self._send)
 
     def submit(self, chunk: Chunk) -> Pending:
-        if self._open.future is not None:  # sent early: a result of it was asked for
-            self._open = _Batch(self)
-        batch = self._open
-        pending = batch.add(chunk)
-        if len(batch.chunks) >= self.batch:
-            batch.send()
-        return pending
+        return self._batches.submit(chunk)
 
-    def _send(self, chunks: list[Chunk]) -> Any:
-        return self._client.submit(run_batch, self._task, list(chunks), self._bundle, self._with_items,
-                                   self._compiled, pure=False)
+    def _send(self, chunks: list[Chunk]) -> Fetch:
+        future = self._client.submit(run_batch, self._task, chunks, self._bundle, self._with_items, self._compiled,
+                                     pure=False)
+
+        def fetch() -> list[ChunkResult]:
+            results: list[ChunkResult] = future.result()
+            future.release()  # the worker may drop them now
+            return results
+
+        return fetch
 
     def close(self) -> None:
         self._client.close()
@@ -102,52 +98,10 @@ def _profiler_notes(profiling: dict[str, bool]) -> list[str]:
             "(docs/sweep.md)"]
 
 
-def batch_size(chunks: int | None, workers: int) -> int:
-    if not chunks:
-        return 1
-    return max(1, min(MAX_BATCH_CHUNKS, chunks // (workers * BATCHES_PER_WORKER)))
-
-
 def run_batch(task: Task, chunks: list[Chunk], bundle: ListBundle, with_items: bool,
               compiled: bytes | None) -> list[ChunkResult]:
     """One Dask task: consecutive chunks, each screened as on its own."""
     return [task(chunk, bundle, with_items, compiled) for chunk in chunks]
-
-
-@dataclass
-class _Batch:
-    """Chunks waiting to travel as one task; sent when full, or as soon as one of its results is asked
-    for (the runner waits for the oldest chunk in flight)."""
-
-    owner: DaskExecutor
-    chunks: list[Chunk] = field(default_factory=list)
-    future: Any = None
-    results: list[ChunkResult] | None = None
-
-    def add(self, chunk: Chunk) -> Pending:
-        self.chunks.append(chunk)
-        return _InBatch(self, len(self.chunks) - 1)
-
-    def send(self) -> None:
-        if self.future is None:
-            self.future = self.owner._send(self.chunks)
-
-    def result(self, at: int) -> ChunkResult:
-        if self.results is None:
-            self.send()
-            # Fetched once: each Future.result() brings the whole batch over the network again.
-            self.results = self.future.result()
-            self.future.release()
-        return self.results[at]
-
-
-@dataclass(frozen=True)
-class _InBatch:
-    batch: _Batch
-    at: int
-
-    def result(self) -> ChunkResult:
-        return self.batch.result(self.at)
 
 
 @contextmanager

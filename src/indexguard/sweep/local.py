@@ -22,6 +22,7 @@ from multiprocessing import forkserver
 from multiprocessing.context import BaseContext
 from typing import Any, Protocol
 
+from indexguard.sweep.batches import Batcher, Fetch, batch_size
 from indexguard.sweep.bundle import WORKER_CACHE, ListBundle, compile_bundle, screener_for
 from indexguard.sweep.heap import keep_freed_memory
 from indexguard.sweep.screening import ChunkResult, screen_chunk
@@ -84,9 +85,9 @@ def _init_worker(bundle: ListBundle, compiled: bytes | None) -> None:
     screener_for(bundle, compiled)
 
 
-def _pool_task(task: Task, chunk: Chunk, with_items: bool) -> ChunkResult:
+def _pool_batch(task: Task, chunks: list[Chunk], with_items: bool) -> list[ChunkResult]:
     bundle, compiled = _WORKER_LISTS["lists"]
-    return task(chunk, bundle, with_items, compiled)
+    return [task(chunk, bundle, with_items, compiled) for chunk in chunks]
 
 
 class _Done:
@@ -121,20 +122,13 @@ class InlineExecutor:
         return None
 
 
-class _Async:
-    def __init__(self, handle: Any) -> None:
-        self._handle = handle
-
-    def result(self) -> ChunkResult:
-        value: ChunkResult = self._handle.get()
-        return value
-
-
 class PoolExecutor:
-    def __init__(self, bundle: ListBundle, with_items: bool, workers: int, task: Task = run_chunk) -> None:
+    def __init__(self, bundle: ListBundle, with_items: bool, workers: int, task: Task = run_chunk,
+                 chunks: int | None = None) -> None:
+        """`chunks`: how many chunks the sweep will submit, when known (it sizes the batches)."""
         self.workers = workers
-        self.window = 3 * workers
-        self.batch = 1
+        self.batch = batch_size(chunks, workers)
+        self.window = 3 * workers * self.batch
         self.notes: list[str] = []
         self._with_items = with_items
         self._task = task
@@ -151,9 +145,19 @@ class PoolExecutor:
             forkserver.ensure_running()
             compiled = compile_bundle(bundle)
             self._pool = ctx.Pool(workers, initializer=_init_worker, initargs=(bundle, compiled))
+        self._batches = Batcher(self.batch, self._send)
 
     def submit(self, chunk: Chunk) -> Pending:
-        return _Async(self._pool.apply_async(_pool_task, (self._task, chunk, self._with_items)))
+        return self._batches.submit(chunk)
+
+    def _send(self, chunks: list[Chunk]) -> Fetch:
+        handle = self._pool.apply_async(_pool_batch, (self._task, chunks, self._with_items))
+
+        def fetch() -> list[ChunkResult]:
+            results: list[ChunkResult] = handle.get()
+            return results
+
+        return fetch
 
     def close(self) -> None:
         self._pool.terminate()

@@ -66,14 +66,14 @@ def fingerprint(cfg: SweepConfig) -> str:
 def make_executor(cfg: SweepConfig, size: int | None = None) -> Executor:
     """`size`: the input's bytes, when known (Dask sizes its batches of chunks by it)."""
     task = skip_chunk if cfg.noop else run_chunk
+    chunks = size // cfg.size.resolved(size).chunk_bytes if size else None
     if cfg.dask:
         from indexguard.sweep.dask_run import DaskExecutor
 
-        chunks = size // cfg.size.resolved(size).chunk_bytes if size else None
         return DaskExecutor(cfg.dask, cfg.bundle, cfg.with_items, cfg.workers if cfg.workers > 1 else None,
                             processes=cfg.dask_processes, task=task, chunks=chunks)
     if cfg.workers > 1:
-        return PoolExecutor(cfg.bundle, cfg.with_items, cfg.workers, task=task)
+        return PoolExecutor(cfg.bundle, cfg.with_items, cfg.workers, task=task, chunks=chunks)
     return InlineExecutor(cfg.bundle, cfg.with_items, task=task)
 
 
