@@ -391,14 +391,24 @@ def measure(corpus: Path, workers: list[int], dask_workers: int, *, regex: bool 
     return out
 
 
-def long_sweeps(corpus: Path, times: int, workers: list[int]) -> dict[str, Any]:
+def long_sweeps(corpus: Path, times: int, workers: list[int], dask_workers: int = 0) -> dict[str, Any]:
     """1 and 2 (...) processes over the corpus `times` over: start-up (compiling the lists, about half a
-    second whatever the input) weighs less on 100M titles than on 10M, as it does on a real re-sweep."""
+    second whatever the input) weighs less on 100M titles than on 10M, as it does on a real re-sweep.
+    With `dask_workers`, a loopback Dask cluster of that many workers too (its first sweep of these
+    lists: the workers load them)."""
+    from contextlib import nullcontext
+
+    from indexguard.sweep.dask_run import loopback_cluster
+
     bundle = ListBundle((ListText.read(corpus / "terms.txt"),))
     out: dict[str, Any] = {"times": times}
     with tempfile.TemporaryDirectory() as tmp:
         for name in ("titles.txt", "titles.jsonl"):
             runs = [sweep(corpus / name, bundle, Path(tmp), workers=n, times=times) for n in workers]
+            with loopback_cluster(dask_workers) if dask_workers else nullcontext() as address:
+                if address:
+                    runs.append(sweep(corpus / name, bundle, Path(tmp), dask=address, times=times,
+                                      label=f"dask scheduler + {dask_workers} workers"))
             one = runs[0]["titles_per_s"]
             out[name] = {"titles": runs[0]["items"],
                          "runs": [{k: r[k] for k in ("mode", "seconds", "titles_per_s", "busy_cpu_s",
@@ -450,7 +460,7 @@ def main() -> None:
     a = ap.parse_args()
     workers = [int(x) for x in a.workers.split(",")]
     if a.long:
-        out = long_sweeps(a.corpus, a.long, workers)
+        out = long_sweeps(a.corpus, a.long, workers, a.dask)
     else:
         out = measure(a.corpus, workers, a.dask, regex=not a.no_regex, save=a.output, repeat=a.repeat)
     text = json.dumps(out, indent=2)
