@@ -165,10 +165,11 @@ class PoolExecutor:
 
 
 def can_fork() -> bool:
-    """Forking is safe when no other Python thread runs here: a thread could hold a lock (logging,
-    a console, a connection pool) that the child would then wait on forever. Native threads that
-    libraries start on import (OpenBLAS's pool under numpy) re-initialise in the child."""
-    return "fork" in mp.get_all_start_methods() and threading.active_count() == 1
+    """Forking is safe on Linux when no other Python thread runs here: a thread could hold a lock
+    (logging, a console, a connection pool) that the child would then wait on forever. Native threads
+    that libraries start on import (OpenBLAS's pool under numpy) re-initialise in the child. (macOS has
+    fork, but its system libraries are not safe across it.)"""
+    return sys.platform.startswith("linux") and threading.active_count() == 1
 
 
 def _forked_pool(workers: int, bundle: ListBundle) -> Any:
