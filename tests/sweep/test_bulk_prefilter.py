@@ -110,8 +110,14 @@ def test_each_shape_takes_its_route() -> None:
     long = spaced["long"]
     for lit in (b"kamoiori", b"kamo iori"):  # a phrase of six tokens: its first two (collapsed) route
         assert long.routes[long.literals.index(lit)]
-    assert b" q  " in spaced["long"].literals and b" q " not in spaced["long"].literals
-    assert b" q " in spaced["three"].literals
+    # Spelled-out letters route by the second and third letters of a listed token (b-a-k-o-m-i: a, k),
+    # the lone second letter where the shortest token has three (z-u-b: u); no other letter routes.
+    assert b" a k " in long.literals and b" a  " in long.literals and b" k  " in long.literals
+    assert b" q  " not in long.literals and b" q r " not in long.literals and b" a " not in long.literals
+    assert b" u " in spaced["three"].literals and b" q " not in spaced["three"].literals
+    # A token and two separators routes only where the next token's first letter follows them.
+    assert long.follow[long.literals.index(b"vuzo  ")] == b"r"
+    assert SHAPE_MATCHERS["long"].flag_lines(b"vuzo - rilke\nvuzo - x rilke\nvuzo  r i l k e\n") == [0, 2]
 
 
 def test_flagged_lines_are_few_for_clean_titles() -> None:

@@ -90,17 +90,18 @@ class TermMatcher:
         views = self._views.derived(text)
         if matches and views and views[0].name == "markup":
             matches = _not_glued(text, matches)
-        seen = _Spans(matches)
-        read = {folded.text}
-        for view in views:
-            view_folded = self.canon.fold(view.rendered.text)
-            if view_folded.text in read:
-                continue  # reads the same as a text already matched (Cyrillic а read aloud is still a)
-            read.add(view_folded.text)
-            for ref, span, _ in self._match_folded(view_folded, errors):
-                span = view.rendered.source_span(*span)
-                if seen.add(ref, span):
-                    matches.append((ref, span, view.name))
+        if views:
+            seen = _Spans(matches)
+            read = {folded.text}
+            for view in views:
+                view_folded = self.canon.fold(view.rendered.text)
+                if view_folded.text in read:
+                    continue  # reads the same as a text already matched (Cyrillic а read aloud is still a)
+                read.add(view_folded.text)
+                for ref, span, _ in self._match_folded(view_folded, errors):
+                    span = view.rendered.source_span(*span)
+                    if seen.add(ref, span):
+                        matches.append((ref, span, view.name))
         return FieldMatches(folded, _cancel_allowed(matches), list(dict.fromkeys(errors)))
 
     def _match_folded(self, folded: Folded, errors: list[str]) -> list[tuple[EntryRef, tuple[int, int], str]]:
