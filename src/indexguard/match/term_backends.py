@@ -443,7 +443,7 @@ class _SpacedLiterals:
                     route.add(lit)
             if whole is not tokens:
                 route.add("".join(whole).encode())
-            for t, nxt in zip(whole[:-1], whole[1:], strict=True):
+            for t, nxt in itertools.pairwise(whole):
                 follow.setdefault((t + "  ").encode(), set()).add(ord(nxt[0]))
         route.update(follow)
         usable = shortest > 2
