@@ -77,9 +77,14 @@ def _run_goes_on(text: str, starts: list[int], ends: list[int]) -> bool:
     must not have another single letter just beyond a separator no wider than its own (else `bizu` would
     be found in `x b i z u y`). A wider break ends the word: `b.i.z.u a` still reads `bizu`."""
     n = len(starts)
-    inner = max(
-        (_gap_width(text[ends[i] : starts[i + 1]]) for i in range(n - 1) if ends[i] != starts[i + 1]), default=1
-    )
+    inner = -1  # the widest gap inside the match (1 when it has none)
+    for i in range(n - 1):
+        if ends[i] != starts[i + 1]:
+            inner = max(inner, _gap_width(text[ends[i] : starts[i + 1]]))
+            if inner == 2:
+                break
+    if inner < 0:
+        inner = 1
     if n == 1 or ends[0] != starts[1]:
         gap = _single_letter_before(text, starts[0])
         if gap is not None and _gap_width(gap) <= inner:
@@ -93,8 +98,9 @@ def _run_goes_on(text: str, starts: list[int], ends: list[int]) -> bool:
 
 def _gap_width(gap: str) -> int:
     """0: punctuation only (`b.i`); 1: one space; 2: more."""
-    spaces = sum(c.isspace() for c in gap)
-    return min(spaces, 2)
+    if len(gap) == 1:
+        return 1 if gap.isspace() else 0
+    return min(sum(map(str.isspace, gap)), 2)
 
 
 def _single_letter_before(text: str, pos: int) -> str | None:
