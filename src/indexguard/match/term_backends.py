@@ -400,16 +400,16 @@ MAX_TOKENS_SPELLED_OUT = 4  # phrases of more tokens are found by their first tw
 class _SpacedLiterals:
     """The literals of the term database. A literal stands for patterns (`pids`), with its letter units
     at `units` (offsets in the literal), and/or (`routes`) sends its line in the spaced view to the
-    compact view: a token followed by two or more separators, letters spelled out one by one, the
-    first tokens of a phrase of many."""
+    compact view: a phrase's next token after two or more separators, letters spelled out one by one,
+    the first tokens of a phrase of many."""
 
     literals: list[bytes]
     pids: list[tuple[int, ...]]
     units: list[tuple[int, ...]]
     lengths: list[int]
     routes: list[bool]  # a hit sends its line to the compact view
-    # For a token followed by two separators (it only routes): the first letters of the tokens that may
-    # follow it in a pattern, which must come next after the separators; None for every other literal.
+    # For a token followed by two separators (it only routes; a phrase's token followed by a one-letter
+    # token): the letters that may come next after the separators; None for every other literal.
     follow: list[bytes | None]
     usable: bool
 
@@ -444,7 +444,12 @@ class _SpacedLiterals:
             if whole is not tokens:
                 route.add("".join(whole).encode())
             for t, nxt in itertools.pairwise(whole):
-                follow.setdefault((t + "  ").encode(), set()).add(ord(nxt[0]))
+                if len(nxt) > 1:
+                    # Two separators or more before a token: the next token follows whole (spelled out,
+                    # its letters route below). Ends in letters: a rare literal, and cheap to scan for.
+                    route.add(("  " + nxt).encode())
+                else:
+                    follow.setdefault((t + "  ").encode(), set()).add(ord(nxt))
         route.update(follow)
         usable = shortest > 2
         if not usable:
