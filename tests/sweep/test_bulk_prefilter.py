@@ -69,7 +69,8 @@ def test_bulk_path_never_clears_a_text_the_full_path_flags(titles: list[str], wi
 # view by literal detectors (tokens of 4+ letters), by the lone middle letter (3), or not at all (2:
 # the compact view does everything); phrases of more than four tokens are found by their first two.
 SHAPES = {
-    "long": [*TERMS, ("t6", "mira sola veku", "phrase"), ("t7", "kamo lori misa ravu sute nepo", "phrase")],
+    "long": [*TERMS, ("t6", "mira sola veku", "phrase"), ("t7", "kamo lori misa ravu sute nepo", "phrase"),
+             ("t11", "zoka e muvi", "phrase")],
     "three": [*TERMS, ("t8", "zub", "token"), ("t9", "mira sola vek", "phrase")],
     "two": [*TERMS, ("t10", "ox", "token")],
 }
@@ -81,7 +82,8 @@ SHAPE_PIECES = [*PIECES, "vuzo - rilke", "vuzo__rilke", "VUZO  RILKE", "b - a - 
                 "MiraSolaVeku", "m i r a sola veku", "mira - sola - veku", "mirasola veku", "veku",
                 "kamo lori misa ravu sute nepo", "kamo.lori.misa.ravu.sute.nepo",
                 "kamolori  misa ravu sute nepo", "kamo lori", "k a m o lori misa",
-                "zub", "z u b", "z.u.b", "xzub", "ox", "o x", "o.x", "a b c d", "q r"]
+                "zub", "z u b", "z.u.b", "xzub", "ox", "o x", "o.x", "a b c d", "q r", "zoka e muvi", "zoka - e - muvi",
+                "zoka  e muvi", "zokae  muvi", "zoka  x", "ZokaE Muvi", "z o k a e muvi", "zoka e m u v i", "e"]
 SHAPE_TITLE = st.lists(st.sampled_from(SHAPE_PIECES), min_size=0, max_size=8).map("".join)
 
 
@@ -110,8 +112,17 @@ def test_each_shape_takes_its_route() -> None:
     long = spaced["long"]
     for lit in (b"kamoiori", b"kamo iori"):  # a phrase of six tokens: its first two (collapsed) route
         assert long.routes[long.literals.index(lit)]
-    assert b" q  " in spaced["long"].literals and b" q " not in spaced["long"].literals
-    assert b" q " in spaced["three"].literals
+    # Spelled-out letters route by the second and third letters of a listed token (b-a-k-o-m-i: a, k),
+    # the lone second letter where the shortest token has three (z-u-b: u); no other letter routes.
+    assert b" a k " in long.literals and b" a  " in long.literals and b" k  " in long.literals
+    assert b" q  " not in long.literals and b" q r " not in long.literals and b" a " not in long.literals
+    assert b" u " in spaced["three"].literals and b" q " not in spaced["three"].literals
+    # Two separators or more route a line only where a phrase's next token (collapsed) follows them whole.
+    assert long.routes[long.literals.index(b"  riike")] and b"vuzo  " not in long.literals
+    # Before a one-letter token, the token and two separators route where that letter comes next.
+    assert long.follow[long.literals.index(b"zoka  ")] == b"e"
+    assert SHAPE_MATCHERS["long"].flag_lines(b"zoka - e muvi\nzoka  x\nzoka  e  muvi\n") == [0, 2]
+    assert SHAPE_MATCHERS["long"].flag_lines(b"vuzo - rilke\nvuzo - x rilke\nvuzo  r i l k e\n") == [0, 2]
 
 
 def test_flagged_lines_are_few_for_clean_titles() -> None:

@@ -135,19 +135,30 @@ class HyperscanBackend:
         every hit of a literal standing for patterns comes back as (literal, end, line start). Most hits
         route, so each is placed in the callback itself (one rfind) rather than kept and placed later."""
         sp = self._spaced
-        routes, pids, rfind = sp.routes, sp.pids, buf.rfind
+        routes, pids, follow, rfind = sp.routes, sp.pids, sp.follow, buf.rfind
         route = routed.add
         hits: list[tuple[int, int, int]] = []
         add = hits.append
+        view = buf.translate(SPACED_BYTES)
+        size = len(view)
 
         def on_match(lid: int, start: int, end: int, flags: int, ctx: object) -> None:
+            after = follow[lid]
+            if after is not None:
+                # A token and two or more separators: only where the next token of some pattern may
+                # start after the separators (its first letter) can a term span the gap.
+                j = end
+                while j < size and view[j] == 0x20:
+                    j += 1
+                if j == size or view[j] not in after:
+                    return
             line = rfind(b"\n", 0, end - 1) + 1  # every hit has end >= 1
             if routes[lid]:
                 route(line)
             if pids[lid]:
                 add((lid, end, line))
 
-        self._db_k.scan(buf.translate(SPACED_BYTES), match_event_handler=on_match, scratch=self._scratch("k"))
+        self._db_k.scan(view, match_event_handler=on_match, scratch=self._scratch("k"))
         return hits
 
     def _scan(self, data: bytes) -> list[tuple[int, int]]:
@@ -382,7 +393,6 @@ def _spaced_bytes() -> bytes:
 # Lower case and leet collapsed as in the compact view, but every separator becomes a space instead of
 # being dropped: one `bytes.translate` with no deletion, the same length as its input.
 SPACED_BYTES = _spaced_bytes()
-_AZ = "abcdefghijklmnopqrstuvwxyz"
 MAX_TOKENS_SPELLED_OUT = 4  # phrases of more tokens are found by their first two (and routed)
 
 
@@ -390,14 +400,17 @@ MAX_TOKENS_SPELLED_OUT = 4  # phrases of more tokens are found by their first tw
 class _SpacedLiterals:
     """The literals of the term database. A literal stands for patterns (`pids`), with its letter units
     at `units` (offsets in the literal), and/or (`routes`) sends its line in the spaced view to the
-    compact view: a token followed by two or more separators, letters spelled out one by one, the
-    first tokens of a phrase of many."""
+    compact view: a phrase's next token after two or more separators, letters spelled out one by one,
+    the first tokens of a phrase of many."""
 
     literals: list[bytes]
     pids: list[tuple[int, ...]]
     units: list[tuple[int, ...]]
     lengths: list[int]
     routes: list[bool]  # a hit sends its line to the compact view
+    # For a token followed by two separators (it only routes; a phrase's token followed by a one-letter
+    # token): the letters that may come next after the separators; None for every other literal.
+    follow: list[bytes | None]
     usable: bool
 
     @staticmethod
@@ -406,6 +419,8 @@ class _SpacedLiterals:
         separator apart might spell it, so every line would need the compact view)."""
         found: dict[bytes, list[int]] = {}
         route: set[bytes] = set()
+        follow: dict[bytes, set[int]] = {}
+        inner: set[str] = set()  # the first two inner letters of each token (the second one, tokens of 4+)
         shortest = 99
         for pid, p in enumerate(patterns):
             tokens, first = [], 0
@@ -416,6 +431,7 @@ class _SpacedLiterals:
             if not p.collapsed.isascii():
                 continue  # can never match ASCII text: the compact view of non-ASCII text only
             shortest = min([shortest, *(len(t) for t in tokens if len(t) > 1)])
+            inner.update(t[1:3] for t in tokens if len(t) > 2)
             whole = tokens if len(tokens) <= MAX_TOKENS_SPELLED_OUT else tokens[:2]
             for gaps in itertools.product(("", " "), repeat=len(whole) - 1):
                 if not any(gaps):
@@ -427,23 +443,33 @@ class _SpacedLiterals:
                     route.add(lit)
             if whole is not tokens:
                 route.add("".join(whole).encode())
-            route.update((t + "  ").encode() for t in whole[:-1])
+            for t, nxt in itertools.pairwise(whole):
+                if len(nxt) > 1:
+                    # Two separators or more before a token: the next token follows whole (spelled out,
+                    # its letters route below). Ends in letters: a rare literal, and cheap to scan for.
+                    route.add(("  " + nxt).encode())
+                else:
+                    follow.setdefault((t + "  ").encode(), set()).add(ord(nxt))
+        route.update(follow)
         usable = shortest > 2
         if not usable:
             route.clear()
         elif shortest == 3:
-            route.update(f" {a} ".encode() for a in _AZ)  # the middle letter of three spelled out
+            # A token spelled out: its second letter stands alone between separators.
+            route.update(f" {t[0]} ".encode() for t in inner)
         else:
-            # Two inner letters of a token spelled out: one separator apart, or more.
-            route.update(f" {a} {b} ".encode() for a in _AZ for b in _AZ)
-            route.update(f" {a}  ".encode() for a in _AZ)
+            # A token of four letters or more spelled out: its second and third letters one separator
+            # apart, or one of the two followed by more.
+            route.update(f" {t[0]} {t[1]} ".encode() for t in inner)
+            route.update(f" {a}  ".encode() for t in inner for a in t)
         # A literal may both stand for patterns and route (the first tokens of a long phrase may be
         # another pattern): its line is routed, and the compact view finds that pattern there.
         literals = list(found) + sorted(route - set(found))
         pids = [tuple(found.get(lit, ())) for lit in literals]
         routes = [lit in route for lit in literals]
         units = [tuple(i for i, c in enumerate(lit) if c != 0x20) for lit in literals]
-        return _SpacedLiterals(literals, pids, units, [len(lit) for lit in literals], routes, usable)
+        after = [bytes(sorted(follow[lit])) if lit in follow and not found.get(lit) else None for lit in literals]
+        return _SpacedLiterals(literals, pids, units, [len(lit) for lit in literals], routes, after, usable)
 
 
 def _byte_to_char(text: str) -> list[int]:

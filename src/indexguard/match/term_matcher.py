@@ -66,6 +66,13 @@ class TermMatcher:
         for i, r in enumerate(self._refs):
             patterns.setdefault(Pattern(r.entry.collapsed, r.entry.token_ends), []).append(i)
         self._pattern_refs = list(patterns.values())
+        # Per pattern, the letters of its listed (not allowlist) entries, when all are ASCII: a candidate
+        # of letters only must read as one of them exactly (no letter stands for another).
+        self._pattern_letters: list[frozenset[bytes] | None] = [
+            frozenset(self._refs[i].entry.letters.encode() for i in refs if not self._refs[i].list.allowlist)
+            if all(self._refs[i].entry.letters.isascii() for i in refs) else None
+            for refs in self._pattern_refs
+        ]
         self.backend: Backend = make_backend(list(patterns), backend)
         self._regex_filter = regex_prefilter([(r.entry.id, r.entry.term) for r, _ in self._regex])
 
@@ -90,17 +97,18 @@ class TermMatcher:
         views = self._views.derived(text)
         if matches and views and views[0].name == "markup":
             matches = _not_glued(text, matches)
-        seen = _Spans(matches)
-        read = {folded.text}
-        for view in views:
-            view_folded = self.canon.fold(view.rendered.text)
-            if view_folded.text in read:
-                continue  # reads the same as a text already matched (Cyrillic а read aloud is still a)
-            read.add(view_folded.text)
-            for ref, span, _ in self._match_folded(view_folded, errors):
-                span = view.rendered.source_span(*span)
-                if seen.add(ref, span):
-                    matches.append((ref, span, view.name))
+        if views:
+            seen = _Spans(matches)
+            read = {folded.text}
+            for view in views:
+                view_folded = self.canon.fold(view.rendered.text)
+                if view_folded.text in read:
+                    continue  # reads the same as a text already matched (Cyrillic а read aloud is still a)
+                read.add(view_folded.text)
+                for ref, span, _ in self._match_folded(view_folded, errors):
+                    span = view.rendered.source_span(*span)
+                    if seen.add(ref, span):
+                        matches.append((ref, span, view.name))
         return FieldMatches(folded, _cancel_allowed(matches), list(dict.fromkeys(errors)))
 
     def _match_folded(self, folded: Folded, errors: list[str]) -> list[tuple[EntryRef, tuple[int, int], str]]:
@@ -153,9 +161,15 @@ class TermMatcher:
         """Starts of the lines (not in `skip`) where stage two confirms some candidate of a listed term."""
         out: set[int] = set()
         folded: dict[int, Folded] = {}
+        letters = self._pattern_letters
         for hit in hits:
             if hit.start in skip or hit.start in out:
                 continue
+            known, units = letters[hit.pid], hit.units
+            if known is not None and units[-1] - units[0] + 1 == len(units):
+                raw = buf[hit.start + units[0] : hit.start + units[-1] + 1]
+                if raw.isalpha() and raw.lower() not in known:
+                    continue  # letters only, no leet: verify refuses it at its first check (a near miss)
             f = folded.get(hit.start)
             if f is None:
                 f = folded[hit.start] = self.canon.fold(buf[hit.start : hit.end].decode())

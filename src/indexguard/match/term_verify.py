@@ -36,17 +36,23 @@ def verify(entry: TermEntry, index: int, folded: Folded, starts: list[int], ends
     n = len(entry.letters)
     if len(starts) != n:
         return None
-    leet = False
-    for ch, s, e in zip(entry.letters, starts, ends, strict=True):
-        piece = text[s:e]
-        if piece != ch:
-            if piece not in _allowed(ch):
-                return None
-            leet = True
-    spaced, joined = _check_gaps(entry, text, starts, ends)
+    head, tail = starts[0], ends[-1]
+    if tail - head == n and text[head:tail] == entry.letters:
+        # The common case, checked in one comparison: n units in n characters are one character each
+        # and contiguous, each the term's own letter. No separator inside: the gaps depend on the term only.
+        leet = False
+        spaced, joined = _contiguous_gaps(entry.token_ends, n)
+    else:
+        leet = False
+        for ch, s, e in zip(entry.letters, starts, ends, strict=True):
+            piece = text[s:e]
+            if piece != ch:
+                if piece not in _allowed(ch):
+                    return None
+                leet = True
+        spaced, joined = _check_gaps(entry, text, starts, ends)
     if spaced is None:
         return None
-    head, tail = starts[0], ends[-1]
     if spaced and _run_goes_on(text, starts, ends):
         return None
     camel_used = False
@@ -71,9 +77,14 @@ def _run_goes_on(text: str, starts: list[int], ends: list[int]) -> bool:
     must not have another single letter just beyond a separator no wider than its own (else `bizu` would
     be found in `x b i z u y`). A wider break ends the word: `b.i.z.u a` still reads `bizu`."""
     n = len(starts)
-    inner = max(
-        (_gap_width(text[ends[i] : starts[i + 1]]) for i in range(n - 1) if ends[i] != starts[i + 1]), default=1
-    )
+    inner = -1  # the widest gap inside the match (1 when it has none)
+    for i in range(n - 1):
+        if ends[i] != starts[i + 1]:
+            inner = max(inner, _gap_width(text[ends[i] : starts[i + 1]]))
+            if inner == 2:
+                break
+    if inner < 0:
+        inner = 1
     if n == 1 or ends[0] != starts[1]:
         gap = _single_letter_before(text, starts[0])
         if gap is not None and _gap_width(gap) <= inner:
@@ -87,8 +98,9 @@ def _run_goes_on(text: str, starts: list[int], ends: list[int]) -> bool:
 
 def _gap_width(gap: str) -> int:
     """0: punctuation only (`b.i`); 1: one space; 2: more."""
-    spaces = sum(c.isspace() for c in gap)
-    return min(spaces, 2)
+    if len(gap) == 1:
+        return 1 if gap.isspace() else 0
+    return min(sum(map(str.isspace, gap)), 2)
 
 
 def _single_letter_before(text: str, pos: int) -> str | None:
@@ -141,8 +153,18 @@ def _case_steps_inside(entry: TermEntry, folded: Folded, starts: list[int]) -> b
     return any(_camel(folded, starts[k]) for k in range(1, len(starts)) if k - 1 not in entry.token_ends)
 
 
+@cache
+def _contiguous_gaps(token_ends: frozenset[int], n: int) -> tuple[bool | None, bool]:
+    """_check_gaps of a candidate whose n units are contiguous (it reads no text then)."""
+    return _gaps(token_ends, "", list(range(n)), list(range(1, n + 1)))
+
+
 def _check_gaps(entry: TermEntry, text: str, starts: list[int], ends: list[int]) -> tuple[bool | None, bool]:
     """(spaced, joined): spaced is None when a separator splits a token outside a single-letter run."""
+    return _gaps(entry.token_ends, text, starts, ends)
+
+
+def _gaps(token_ends: frozenset[int], text: str, starts: list[int], ends: list[int]) -> tuple[bool | None, bool]:
     n = len(starts)
     gap_after = [ends[i] != starts[i + 1] for i in range(n - 1)] + [True]
     spaced = joined = False
@@ -151,11 +173,11 @@ def _check_gaps(entry: TermEntry, text: str, starts: list[int], ends: list[int])
         if i < n - 1 and gap_after[i] and "\n" in text[ends[i] : starts[i + 1]]:
             return None, False
         if i < n - 1 and not gap_after[i]:
-            if i in entry.token_ends:
+            if i in token_ends:
                 joined = True
             continue
         # units piece_start..i form one piece between separators
-        whole_tokens = (piece_start == 0 or piece_start - 1 in entry.token_ends) and i in entry.token_ends
+        whole_tokens = (piece_start == 0 or piece_start - 1 in token_ends) and i in token_ends
         single = piece_start == i
         if not whole_tokens:
             if not single:

@@ -71,6 +71,8 @@ def extract(item: Item) -> Extracted:
 
 
 def _item_hashes(item: Item, ex: Extracted) -> None:
+    if not item.hashes:
+        return  # a title-only item: the common case in a sweep
     for kind in ("md5", "sha1", "sha256"):
         ex.add_identities({kind: item.hashes.get(kind, [])})
     for h in item.hashes.get("infohash", []):
