@@ -3,7 +3,7 @@
 The coordinator compiles the Screener once. Where it can, it forks the workers after that: each
 inherits the compiled lists and the imported modules and screens its first chunk a few milliseconds
 after the pool starts, whatever the size of the lists. Where it cannot fork safely (another Python
-thread runs in this process, or the platform has no fork), workers come from a forkserver that has
+thread runs in this process, or the platform is not Linux), workers come from a forkserver that has
 imported the sweep modules already, and the coordinator ships the Screener serialized
 (bundle.compile_bundle), which each worker loads once. Chunks travel by index and byte range, so a
 worker reads its own input; the lists travel once per worker at most, never with a chunk.
