@@ -183,3 +183,25 @@ def test_unknown_source_is_a_clear_error(corpus: Any, tmp_path: Path) -> None:
     (tmp_path / "x.xml").write_text("<a/>")
     with pytest.raises(IndexguardError, match="unknown source type"):
         run_sweep(SweepConfig([str(tmp_path / "x.xml")], corpus.bundle()))
+
+
+def test_batches_are_sized_only_where_file_sizes_tell_the_chunk_count(corpus: Any, tmp_path: Path) -> None:
+    # Text sources: the chunk count follows from the size, and batches of several chunks keep the
+    # coordinator cheap. A directory's chunks follow its files (and Parquet's its row groups): a size
+    # estimate could put every chunk in one batch and leave all but one worker idle.
+    from indexguard.sweep.sources import expected_chunks, plan
+
+    tiny = SweepSize(chunk_bytes=4096)
+    for source in (corpus.txt, corpus.jsonl):
+        planned = len(list(plan([str(source)], FieldMap(), tiny)))
+        expected = expected_chunks([str(source)], tiny)
+        # Each chunk runs on to the end of its last line: a few fewer chunks than bytes / chunk size.
+        assert expected is not None and planned <= expected <= planned * 1.05 + 1
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for i in range(6):
+        (tree / f"big-{i}.torrent").write_bytes(b"x" * 200_000)
+    assert expected_chunks([str(tree)], SweepSize(chunk_files=2)) is None
+    _, summary = _sweep(corpus, [str(tree)], tmp_path / "o.jsonl", workers=2)
+    assert summary["run"]["chunks_per_task"] == 1
+    assert summary["errors"] == 6  # not torrents: each a review decision, none lost

@@ -21,7 +21,7 @@ from indexguard.sweep.local import Executor, InlineExecutor, Pending, PoolExecut
 from indexguard.sweep.output import decode_jsonl, open_writer, write_json
 from indexguard.sweep.progress import SweepProgress
 from indexguard.sweep.screening import ChunkResult
-from indexguard.sweep.sources import Chunk, SqlSource, SweepSize, plan, source_kind, total_bytes
+from indexguard.sweep.sources import Chunk, SqlSource, SweepSize, expected_chunks, plan, source_kind, total_bytes
 from indexguard.sweep.summary import Totals
 
 FlaggedHook = Callable[[list[dict[str, Any]]], None]
@@ -63,10 +63,9 @@ def fingerprint(cfg: SweepConfig) -> str:
     return h.hexdigest()
 
 
-def make_executor(cfg: SweepConfig, size: int | None = None) -> Executor:
-    """`size`: the input's bytes, when known (Dask sizes its batches of chunks by it)."""
+def make_executor(cfg: SweepConfig) -> Executor:
     task = skip_chunk if cfg.noop else run_chunk
-    chunks = size // cfg.size.resolved(size).chunk_bytes if size else None
+    chunks = expected_chunks(cfg.sources, cfg.size)  # sizes the batches of chunks sent as one task
     if cfg.dask:
         from indexguard.sweep.dask_run import DaskExecutor
 
@@ -91,7 +90,7 @@ def run_sweep(cfg: SweepConfig, on_flagged: FlaggedHook | None = None) -> dict[s
         resume_at = state.output_bytes if state.next_chunk > 0 else None
         writer = open_writer(cfg.output, resume_at, state.next_chunk, durable=ckpt is not None)
         size = total_bytes(cfg.sources)
-        executor = make_executor(cfg, size)
+        executor = make_executor(cfg)
         workers.started = executor.started
         workers.start_method = executor.start_method
         workers.batch = executor.batch

@@ -103,6 +103,19 @@ def total_bytes(specs: list[str]) -> int | None:
     return total
 
 
+def expected_chunks(specs: list[str], size: SweepSize) -> int | None:
+    """How many chunks `plan` will make, where the sources' sizes tell (text, JSONL and CSV files: byte
+    ranges); None for Parquet, directories and SQL, whose chunks follow row groups, files and rows."""
+    total = 0
+    for spec in specs:
+        kind = source_kind(spec)
+        if kind not in ("txt", "jsonl", "csv"):
+            return None
+        nbytes = os.path.getsize(spec)
+        total += max(1, -(-nbytes // size.resolved(nbytes).chunk_bytes))
+    return total
+
+
 def plan(specs: list[str], fields: FieldMap, size: SweepSize, sql: SqlSource | None = None) -> Iterator[Chunk]:
     """Every chunk of every source, in order, numbered from 0."""
     index = 0
