@@ -21,7 +21,7 @@ from indexguard.errors import IndexguardError
 from indexguard.optional import require
 from indexguard.sweep.batches import Batcher, Fetch, batch_size
 from indexguard.sweep.bundle import ListBundle, compile_bundle
-from indexguard.sweep.local import Pending, Task, run_chunk
+from indexguard.sweep.local import Pending, Task, run_batch, run_chunk
 from indexguard.sweep.screening import ChunkResult
 from indexguard.sweep.sources import Chunk
 
@@ -96,12 +96,6 @@ def _profiler_notes(profiling: dict[str, bool]) -> list[str]:
     return [f"{sum(profiling.values())} of {len(profiling)} Dask workers run Dask's statistical profiler, which "
             "slows a sweep by about a third: start them with DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False "
             "(docs/sweep.md)"]
-
-
-def run_batch(task: Task, chunks: list[Chunk], bundle: ListBundle, with_items: bool,
-              compiled: bytes | None) -> list[ChunkResult]:
-    """One Dask task: consecutive chunks, each screened as on its own."""
-    return [task(chunk, bundle, with_items, compiled) for chunk in chunks]
 
 
 @contextmanager

@@ -85,9 +85,15 @@ def _init_worker(bundle: ListBundle, compiled: bytes | None) -> None:
     screener_for(bundle, compiled)
 
 
+def run_batch(task: Task, chunks: list[Chunk], bundle: ListBundle, with_items: bool,
+              compiled: bytes | None) -> list[ChunkResult]:
+    """One task of a pool or Dask worker: consecutive chunks, each screened as on its own."""
+    return [task(chunk, bundle, with_items, compiled) for chunk in chunks]
+
+
 def _pool_batch(task: Task, chunks: list[Chunk], with_items: bool) -> list[ChunkResult]:
     bundle, compiled = _WORKER_LISTS["lists"]
-    return [task(chunk, bundle, with_items, compiled) for chunk in chunks]
+    return run_batch(task, chunks, bundle, with_items, compiled)
 
 
 class _Done:
@@ -105,7 +111,6 @@ class InlineExecutor:
     start_method = "inline"
     window = 2
     batch = 1
-
 
     def __init__(self, bundle: ListBundle, with_items: bool, task: Task = run_chunk) -> None:
         self._bundle = bundle
@@ -151,12 +156,7 @@ class PoolExecutor:
         return self._batches.submit(chunk)
 
     def _send(self, chunks: list[Chunk]) -> Fetch:
-        handle = self._pool.apply_async(_pool_batch, (self._task, chunks, self._with_items))
-
-        def fetch() -> list[ChunkResult]:
-            results: list[ChunkResult] = handle.get()
-            return results
-
+        fetch: Fetch = self._pool.apply_async(_pool_batch, (self._task, chunks, self._with_items)).get
         return fetch
 
     def close(self) -> None:
