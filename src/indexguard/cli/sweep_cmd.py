@@ -67,12 +67,17 @@ def sweep(
     backend: Annotated[str, typer.Option(metavar="auto|hyperscan|ahocorasick",
                                          help="term matcher backend: auto, hyperscan or ahocorasick")] = "auto",
     progress: Annotated[bool, typer.Option(help="progress bar on stderr (only on a terminal)")] = True,
+    list_cache: Annotated[Path | None, typer.Option(metavar="DIR", help="compiled-list cache (default: "
+                                                    "$INDEXGUARD_LIST_CACHE or ~/.cache/indexguard/lists)")] = None,
+    no_list_cache: Annotated[bool, typer.Option("--no-list-cache", help="compile the lists afresh and keep "
+                                                                        "nothing of them on disk")] = False,
 ) -> None:
     """Screen every item of an existing index; write flagged items with their Decisions and a summary."""
     if resume and checkpoint is None:
         raise _fail("--resume needs --checkpoint DIR")
     if open_cases and not api_key:
         raise _fail("--open-cases needs --api-key (or INDEXGUARD_API_KEY)")
+    from indexguard.sweep.list_cache import default_dir
     from indexguard.sweep.runner import SweepConfig  # brings pyarrow: only when a sweep runs, not at start-up
 
     try:
@@ -91,6 +96,7 @@ def sweep(
             sql=SqlSource(sql_url, sql or "") if sql_url else None,
             with_items=open_cases is not None,
             progress=progress and sys.stderr.isatty(),
+            list_cache=None if no_list_cache else (list_cache or default_dir()),
         )
         result = _run(cfg, open_cases, api_key)
         if delta is not None:

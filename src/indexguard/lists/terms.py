@@ -46,6 +46,12 @@ class TermEntry:
     collapsed: str = ""
     token_ends: frozenset[int] = frozenset()
 
+    def __reduce__(self) -> tuple[type[TermEntry], tuple[object, ...]]:
+        # Positional arguments: a compiled list unpickles 10,000 entries per worker, and the pickling
+        # that dataclasses give slotted classes looks the fields up again for every object (4x slower).
+        return (TermEntry, (self.id, self.term, self.mode, self.severity, self.category, self.source, self.note,
+                            self.line, self.letters, self.collapsed, self.token_ends))
+
 
 @dataclass(frozen=True, slots=True)
 class TermList:

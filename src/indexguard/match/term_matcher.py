@@ -37,6 +37,9 @@ class EntryRef:
     list: TermList
     entry: TermEntry
 
+    def __reduce__(self) -> tuple[type[EntryRef], tuple[TermList, TermEntry]]:
+        return (EntryRef, (self.list, self.entry))  # as TermEntry.__reduce__: one per entry to unpickle
+
 
 @dataclass(frozen=True, slots=True)
 class FieldMatches:

@@ -17,6 +17,7 @@ from typing import Any
 from indexguard.sweep.bundle import ListBundle, screener_for
 from indexguard.sweep.checkpoint import Checkpoint, State
 from indexguard.sweep.fields import FieldMap
+from indexguard.sweep.list_cache import CacheUse, prime_lists
 from indexguard.sweep.local import Executor, InlineExecutor, Pending, PoolExecutor, run_chunk, skip_chunk
 from indexguard.sweep.output import decode_jsonl, open_writer, write_json
 from indexguard.sweep.progress import SweepProgress
@@ -44,6 +45,7 @@ class SweepConfig:
     with_items: bool = False
     progress: bool = False
     noop: bool = False  # benchmarks only: screening replaced by a no-op, to measure the coordinator
+    list_cache: Path | None = None  # directory of compiled lists kept between sweeps (sweep/list_cache.py)
 
 
 def fingerprint(cfg: SweepConfig) -> str:
@@ -86,12 +88,14 @@ def run_sweep(cfg: SweepConfig, on_flagged: FlaggedHook | None = None) -> dict[s
     items_before = totals.items
     busy = busy_cpu = 0.0
     workers = WorkerStats()
+    lists: CacheUse | None = None
     if not state.done:
         resume_at = state.output_bytes if state.next_chunk > 0 else None
         writer = open_writer(cfg.output, resume_at, state.next_chunk, durable=ckpt is not None)
         size = total_bytes(cfg.sources)
+        workers.started = time.time()  # the workers' start-up includes getting the lists ready here
+        lists = prime_lists(cfg.bundle, cfg.list_cache)
         executor = make_executor(cfg)
-        workers.started = executor.started
         workers.start_method = executor.start_method
         workers.batch = executor.batch
         workers.notes = executor.notes
@@ -127,6 +131,8 @@ def run_sweep(cfg: SweepConfig, on_flagged: FlaggedHook | None = None) -> dict[s
     summary["run"]["worker_startup"] = workers.to_json()
     summary["run"]["start_method"] = workers.start_method or "resumed: nothing left to run"
     summary["run"]["chunks_per_task"] = workers.batch
+    if lists is not None:
+        summary["run"]["list_cache"] = lists.to_json()
     if workers.notes:
         summary["run"]["notes"] = workers.notes
     slow = screener_for(cfg.bundle).terms.regex_without_bulk_path

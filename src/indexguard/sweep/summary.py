@@ -54,6 +54,13 @@ class Totals:
         )
 
 
+_CACHE_LINES = {
+    "hit": "lists loaded from the compiled-list cache in {seconds:.2f} s",
+    "stored": "lists compiled in {seconds:.2f} s and kept in the compiled-list cache for the next sweep",
+    "unusable": "compiled-list cache not used; lists compiled in {seconds:.2f} s",
+}
+
+
 def human(summary: dict[str, Any]) -> str:
     acts = summary["actions"]
     rate = summary["run"]["items_per_s"]
@@ -62,6 +69,10 @@ def human(summary: dict[str, Any]) -> str:
             f"allow {acts['allow']:,}; {summary['errors']:,} unreadable")
     for note in summary["run"].get("notes", []):
         line += f"\nindexguard: {note}"
+    cache = summary["run"].get("list_cache")
+    if cache and cache["state"] in _CACHE_LINES:
+        line += f"\nindexguard: {_CACHE_LINES[cache['state']].format(**cache)}"
+        line += f" ({cache['detail']})" if cache.get("detail") else ""
     slow = summary["run"].get("regex_without_bulk_path")
     if slow:
         line += ("\nindexguard: every item took the per-item path (slower) because of regex entries outside "
