@@ -78,3 +78,5 @@ def _private_snapshots(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     machine's /dev/shm (settings read INDEXGUARD_SNAPSHOT_DIR when a test does not set it)."""
     if "INDEXGUARD_SNAPSHOT_DIR" not in os.environ:
         monkeypatch.setenv("INDEXGUARD_SNAPSHOT_DIR", str(tmp_path / "snapshots"))
+    # `indexguard sweep` keeps compiled lists in the user's cache directory by default: a test's own.
+    monkeypatch.setenv("INDEXGUARD_LIST_CACHE", str(tmp_path / "list-cache"))

@@ -126,3 +126,26 @@ def test_dask_sends_consecutive_chunks_as_one_task(corpus: Any, tmp_path: Path) 
     assert inline["run"]["chunks_per_task"] == 1
     assert (tmp_path / "d.jsonl").read_bytes() == (tmp_path / "1.jsonl").read_bytes()
     assert _counts(dask) == _counts(inline)
+
+
+def test_batches_shrink_to_single_chunks_at_the_end() -> None:
+    from indexguard.sweep.batches import Batcher, batch_size
+    from indexguard.sweep.fields import FieldMap
+    from indexguard.sweep.screening import ChunkResult
+    from indexguard.sweep.sources import Chunk
+
+    sent: list[int] = []
+
+    def send(chunks: list[Chunk]) -> Any:
+        sent.append(len(chunks))
+        return lambda: [ChunkResult(c.index) for c in chunks]
+
+    total, workers = 256, 2
+    batcher = Batcher(batch_size(total, workers), send, chunks=total, workers=workers)
+    pending = [batcher.submit(Chunk(i, "t.txt", "txt", FieldMap())) for i in range(total)]
+    assert [p.result().index for p in pending] == list(range(total))
+    assert sum(sent) == total
+    assert sent[0] == 16 and sent[-1] == 1
+    assert sent == sorted(sent, reverse=True)
+    # Dispatch stays cheap: a few dozen tasks for 256 chunks, not one per chunk.
+    assert len(sent) < 50

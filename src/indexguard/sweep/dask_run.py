@@ -62,7 +62,7 @@ class DaskExecutor:
         self._task = task
         self.batch = batch_size(chunks, self.workers)
         self.window = max(2, 3 * self.workers * self.batch)
-        self._batches = Batcher(self.batch, self._send)
+        self._batches = Batcher(self.batch, self._send, chunks=chunks, workers=self.workers)
 
     def submit(self, chunk: Chunk) -> Pending:
         return self._batches.submit(chunk)

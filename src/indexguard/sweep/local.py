@@ -150,7 +150,7 @@ class PoolExecutor:
             forkserver.ensure_running()
             compiled = compile_bundle(bundle)
             self._pool = ctx.Pool(workers, initializer=_init_worker, initargs=(bundle, compiled))
-        self._batches = Batcher(self.batch, self._send)
+        self._batches = Batcher(self.batch, self._send, chunks=chunks, workers=self.workers)
 
     def submit(self, chunk: Chunk) -> Pending:
         return self._batches.submit(chunk)
