@@ -124,6 +124,9 @@ class ScreenerCache:
         self._size = size
         self._items: dict[str, Screener] = {}
         self.ready: dict[str, tuple[float, float]] = {}
+        # Serialized forms a coordinator already has (loaded from the compiled-list cache), so that
+        # shipping the lists to workers does not pickle them again.
+        self.serialized: dict[str, bytes] = {}
 
     def get(self, bundle: ListBundle, compiled: bytes | None = None) -> Screener:
         key = bundle.fingerprint
@@ -132,8 +135,10 @@ class ScreenerCache:
             t0 = time.perf_counter()
             found = _load(compiled) if compiled is not None else bundle.build()
             while len(self._items) >= self._size:
-                self.ready.pop(next(iter(self._items)), None)
-                self._items.pop(next(iter(self._items)))
+                oldest = next(iter(self._items))
+                self.ready.pop(oldest, None)
+                self.serialized.pop(oldest, None)
+                self._items.pop(oldest)
             self._items[key] = found
             self.ready[key] = (time.time(), time.perf_counter() - t0)
         return found
@@ -149,6 +154,7 @@ class ScreenerCache:
         """Forget every Screener (benchmarks: each run starts as a fresh process would)."""
         self._items.clear()
         self.ready.clear()
+        self.serialized.clear()
 
 
 def _load(compiled: bytes) -> Screener:
@@ -161,8 +167,11 @@ def _load(compiled: bytes) -> Screener:
 def compile_bundle(bundle: ListBundle) -> bytes | None:
     """The Screener for `bundle`, compiled here once and serialized for the workers (Hyperscan
     databases included); None when something in it does not serialize (workers then compile)."""
+    screener = screener_for(bundle)
+    if bundle.fingerprint in WORKER_CACHE.serialized:
+        return WORKER_CACHE.serialized[bundle.fingerprint]
     try:
-        return pickle.dumps(screener_for(bundle), protocol=pickle.HIGHEST_PROTOCOL)
+        return pickle.dumps(screener, protocol=pickle.HIGHEST_PROTOCOL)
     except (TypeError, AttributeError, pickle.PicklingError):
         return None
 

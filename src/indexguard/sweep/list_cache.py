@@ -110,7 +110,9 @@ class ListCache:
         detail = ""
         if path.exists():
             try:
-                WORKER_CACHE.get(bundle, self._open(key, path))
+                opened = self._open(key, path)
+                WORKER_CACHE.get(bundle, opened)
+                WORKER_CACHE.serialized[bundle.fingerprint] = opened  # what Dask workers are sent
                 os.utime(path)  # most recently used: kept longest
                 return CacheUse("hit", time.perf_counter() - t0)
             except Exception as e:  # any entry that does not load (whatever the reason) is compiled afresh
