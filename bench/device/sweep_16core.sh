@@ -7,7 +7,8 @@
 # private folder, generates the standard corpus (bench/make_bench_corpus.py, seed 7, 10,000 terms,
 # TITLES titles, default 10M), then runs bench/bench_sweep.py: 1, 2, 4, 8, 16 processes and a
 # `dask scheduler` + 16 `dask worker` processes on loopback (txt and JSONL), coordinator-only,
-# raw Hyperscan vs the in-process bulk path, and the one-regex-entry cost (on 200k JSONL rows).
+# raw Hyperscan vs the in-process bulk path, and the one-regex-entry cost (on 200k JSONL rows). Every
+# process count runs twice: lists compiled, and lists loaded from the compiled-list cache.
 # Writes $OUT/sweep_16core.json, $OUT/bench.log and $OUT/machine.txt. About 3-5 minutes on 16 cores;
 # the benchmark step is cut at BENCH_TIMEOUT (330 s) and the JSON then holds the runs finished so far.
 set -euo pipefail
@@ -53,7 +54,8 @@ d = json.load(open(sys.argv[1]))
 print("partial results" if d.get("partial") else "complete")
 for r in d["runs"] + d.get("coordinator_only", {}).get("runs", d.get("coordinator_only_runs", [])):
     print(f'{r["source"]:13} {r["mode"]:34} {r["seconds"]:8.2f} s {r["titles_per_s"] or 0:>12,} /s  per core {r["titles_per_s_per_core"]:>11,}  ready<= {r["worker_ready_after_s_max"]} s  {r["flagged_sha256"]}')
-for k in ("coordinator_only", "raw_hyperscan_vs_bulk", "regex", "per_process", "scaling", "identical_output"):
+for k in ("coordinator_only", "raw_hyperscan_vs_bulk", "regex", "per_process", "scaling", "scaling_after_startup",
+          "list_cache_load", "machine_ceiling_1_to_2", "identical_output"):
     v = d.get(k)
     if isinstance(v, dict):
         v = {a: b for a, b in v.items() if a != "runs"}
