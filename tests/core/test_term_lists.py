@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from indexguard.errors import ListFormatError
 from indexguard.lists.terms import load_term_list, parse_term_list
@@ -63,3 +65,28 @@ def test_version_is_content_hash() -> None:
     # ids follow line numbers, so moving a term is a new version; comments alone change nothing
     assert parse_term_list("bizu\nmono\n# x\n", "l").version == a.version
     assert b.version != a.version
+
+
+_TERM_CHARS = "abcdefghijklmnopqrstuvwxyz 0134578@$!|+()[]<>/\\-_.'ÄéßİıΣσ語\u0301"
+
+
+@settings(max_examples=300, deadline=None)
+@given(term=st.text(alphabet=_TERM_CHARS, min_size=1, max_size=24))
+def test_derived_letters_read_every_unit(term: str) -> None:
+    """Each entry's letters are its units' letters (multi-character leet read as its letter), and its
+    collapsed form is those letters collapsed, on the fast path for plain ASCII as on the general one."""
+    from indexguard.text.canonicalize import Canonicalizer
+    from indexguard.text.leet import COLLAPSE, MULTI
+    from indexguard.text.units import compact
+
+    try:
+        entries = parse_term_list(term + "\n", "p", "txt").entries
+    except ListFormatError:
+        entries = ()
+    assume(len(entries) == 1)
+    entry = entries[0]
+    folded = Canonicalizer().canonical(entry.term)
+    units = compact(folded)
+    letters = "".join(MULTI.get(folded[s:t], folded[s:t]) for s, t in zip(units.starts, units.ends, strict=True))
+    assert entry.letters == letters
+    assert entry.collapsed == "".join(COLLAPSE.get(c, c) for c in letters)

@@ -20,8 +20,8 @@ import regex
 from indexguard.errors import ListFormatError
 from indexguard.lists.severity import SEVERITIES, Severity
 from indexguard.text.canonicalize import Canonicalizer
-from indexguard.text.leet import COLLAPSE, MULTI
-from indexguard.text.units import compact
+from indexguard.text.leet import COLLAPSE_TABLE
+from indexguard.text.units import compact, unit_letters
 
 Mode = Literal["token", "phrase", "prefix", "substring", "regex"]
 MODES: tuple[Mode, ...] = ("token", "phrase", "prefix", "substring", "regex")
@@ -194,13 +194,13 @@ def _derive(e: TermEntry, canon: Canonicalizer, src: str) -> TermEntry:
         return e
     folded = canon.canonical(e.term)
     units = compact(folded)
-    letters = "".join(MULTI.get(folded[s:t], folded[s:t]) for s, t in zip(units.starts, units.ends, strict=True))
+    letters = unit_letters(folded, units)
     if len(letters) < MIN_LETTERS:
         raise ListFormatError(src, e.line, f"term has fewer than {MIN_LETTERS} letters after canonicalization")
     ends = {i for i in range(len(letters) - 1) if units.ends[i] != units.starts[i + 1]}
     ends.add(len(letters) - 1)
     mode: Mode = "phrase" if e.mode == "token" and len(ends) > 1 else e.mode
-    collapsed = "".join(COLLAPSE.get(c, c) for c in letters)
+    collapsed = letters.translate(COLLAPSE_TABLE)
     return TermEntry(
         e.id, e.term, mode, e.severity, e.category, e.source, e.note, e.line, letters, collapsed, frozenset(ends)
     )

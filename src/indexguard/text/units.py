@@ -51,6 +51,14 @@ def compact(folded: str, base: int = 0) -> Compact:
     return _walk(_UNIT, folded, base)
 
 
+def unit_letters(folded: str, units: Compact) -> str:
+    """The letter each unit of `compact(folded)` stands for, before collapsing: multi-character leet
+    read as its letter (`|<` is `k`)."""
+    if folded.isascii() and not _MULTI_RE.search(folded):
+        return "".join(map(folded.__getitem__, units.starts))  # one character a unit, as in compact()
+    return "".join(MULTI.get(folded[s:t], folded[s:t]) for s, t in zip(units.starts, units.ends, strict=True))
+
+
 def _walk(unit: re.Pattern[str], folded: str, base: int) -> Compact:
     chars: list[str] = []
     starts: list[int] = []
