@@ -467,7 +467,9 @@ class _SpacedLiterals:
         literals = list(found) + sorted(route - set(found))
         pids = [tuple(found.get(lit, ())) for lit in literals]
         routes = [lit in route for lit in literals]
-        units = [tuple(i for i, c in enumerate(lit) if c != 0x20) for lit in literals]
+        # Most literals hold no space (every compact-view literal): their units are every byte.
+        units = [tuple(range(len(lit))) if 0x20 not in lit else tuple(i for i, c in enumerate(lit) if c != 0x20)
+                 for lit in literals]
         after = [bytes(sorted(follow[lit])) if lit in follow and not found.get(lit) else None for lit in literals]
         return _SpacedLiterals(literals, pids, units, [len(lit) for lit in literals], routes, after, usable)
 
