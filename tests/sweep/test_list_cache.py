@@ -153,3 +153,25 @@ def test_cli_keeps_and_reuses_the_lists(corpus: Any, tmp_path: Path) -> None:
         assert res.exit_code == 0, res.output
         assert line in res.output
     assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "c.jsonl").read_bytes()
+
+
+def test_default_directory_follows_the_environment(monkeypatch: Any, tmp_path: Path) -> None:
+    from indexguard.sweep.list_cache import default_dir
+
+    monkeypatch.setenv("INDEXGUARD_LIST_CACHE", str(tmp_path / "mine"))
+    assert default_dir() == tmp_path / "mine"
+    monkeypatch.delenv("INDEXGUARD_LIST_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_dir() == tmp_path / "xdg" / "indexguard" / "lists"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_dir() == tmp_path / "home" / ".cache" / "indexguard" / "lists"
+
+
+def test_an_unwritable_place_costs_a_compile_not_the_sweep(corpus: Any, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    summary = _sweep(corpus, _big_list(corpus, tmp_path), tmp_path / "o.jsonl", blocker / "cache")
+    assert summary["run"]["list_cache"]["state"] == "unusable"
+    assert "cannot create the cache directory" in summary["run"]["list_cache"]["detail"]
+    assert summary["flagged"] > 100

@@ -47,12 +47,17 @@ _SALT = b"indexguard compiled-list cache v1"
 State = Literal["off", "held", "hit", "stored", "small", "unusable"]
 
 
-def default_dir() -> Path:
-    """$INDEXGUARD_LIST_CACHE, else $XDG_CACHE_HOME/indexguard/lists, else ~/.cache/indexguard/lists."""
+def default_dir() -> Path | None:
+    """$INDEXGUARD_LIST_CACHE, else $XDG_CACHE_HOME/indexguard/lists, else ~/.cache/indexguard/lists;
+    None (no cache) when there is no home directory to put it in."""
     if os.environ.get(CACHE_ENV):
         return Path(os.environ[CACHE_ENV])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "indexguard" / "lists"
+    if os.environ.get("XDG_CACHE_HOME"):
+        return Path(os.environ["XDG_CACHE_HOME"]) / "indexguard" / "lists"
+    try:
+        return Path.home() / ".cache" / "indexguard" / "lists"
+    except RuntimeError:  # no HOME and no password entry (some containers)
+        return None
 
 
 def code_stamp() -> str:
