@@ -175,3 +175,16 @@ def test_an_unwritable_place_costs_a_compile_not_the_sweep(corpus: Any, tmp_path
     assert summary["run"]["list_cache"]["state"] == "unusable"
     assert "cannot create the cache directory" in summary["run"]["list_cache"]["detail"]
     assert summary["flagged"] > 100
+
+
+def test_a_read_only_cache_still_serves_its_entries(corpus: Any, tmp_path: Path, monkeypatch: Any) -> None:
+    import indexguard.sweep.list_cache as lc
+
+    terms, d = _big_list(corpus, tmp_path), tmp_path / "cache"
+    assert _sweep(corpus, terms, tmp_path / "a.jsonl", d)["run"]["list_cache"]["state"] == "stored"
+
+    def refuse(*args: object, **kw: object) -> None:
+        raise PermissionError(13, "Read-only file system")
+
+    monkeypatch.setattr(lc.os, "utime", refuse)
+    assert _sweep(corpus, terms, tmp_path / "b.jsonl", d)["run"]["list_cache"]["state"] == "hit"

@@ -18,6 +18,7 @@ afresh and replaced: the cache can make a sweep faster, never different.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import os
@@ -117,14 +118,16 @@ class ListCache:
             try:
                 opened = self._open(key, path)
                 WORKER_CACHE.get(bundle, opened)
-                WORKER_CACHE.serialized[bundle.fingerprint] = opened  # what Dask workers are sent
-                os.utime(path)  # most recently used: kept longest
-                return CacheUse("hit", time.perf_counter() - t0)
             except Exception as e:  # any entry that does not load (whatever the reason) is compiled afresh
                 detail = f"an entry did not load ({type(e).__name__}); compiled afresh"
+            else:
+                WORKER_CACHE.serialized[bundle.fingerprint] = opened  # what Dask workers are sent
+                _touch(path)
+                return CacheUse("hit", time.perf_counter() - t0)
         WORKER_CACHE.get(bundle)
         compiled = compile_bundle(bundle)
         if compiled is not None:
+            WORKER_CACHE.serialized[bundle.fingerprint] = compiled
             self._write(key, path, compiled)
             self._evict()
         return CacheUse("stored", time.perf_counter() - t0, detail)
@@ -181,6 +184,12 @@ class ListCache:
                 continue  # deleted by another sweep meanwhile
         for _, p in sorted(entries, reverse=True)[self.keep :]:
             p.unlink(missing_ok=True)
+
+
+def _touch(path: Path) -> None:
+    """Mark an entry most recently used (kept longest); a read-only cache still serves it."""
+    with contextlib.suppress(OSError):
+        os.utime(path)
 
 
 def prime_lists(bundle: ListBundle, cache: Path | None) -> CacheUse:
