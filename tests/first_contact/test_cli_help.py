@@ -72,3 +72,36 @@ def test_version_prints_the_installed_version() -> None:
 def test_join_lines_keeps_list_items_and_paragraphs() -> None:
     assert join_lines("one\ntwo.\n\nthree\n- a\n- b") == "one two.\n\nthree\n- a\n- b"
     assert join_lines(None) is None
+
+
+def test_each_command_is_built_from_its_own_module_alone() -> None:
+    """`indexguard sweep ...` builds only the sweep command (main.COMMANDS); the table must name every
+    top-level command the modules register, and each command must come out of its module alone."""
+    from indexguard.cli.main import COMMAND_MODULES, COMMANDS, modules_for
+
+    whole = build_command()
+    assert set(COMMANDS) == set(whole.commands)  # type: ignore[attr-defined]
+    for name, module in COMMANDS.items():
+        assert modules_for([name, "--help"]) == (module,)
+        alone = build_command((module,))
+        assert name in alone.commands  # type: ignore[attr-defined]
+        assert _commands_equal(alone.commands[name], whole.commands[name])  # type: ignore[attr-defined]
+    for args in ([], ["--help"], ["--version"], ["swep"], ["--help", "sweep"]):
+        assert modules_for(args) == COMMAND_MODULES
+
+
+def _commands_equal(a: Any, b: Any) -> bool:
+    return [p.opts for p in a.params] == [p.opts for p in b.params] and a.help == b.help
+
+
+def test_a_sweep_does_not_import_the_web_stack() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.argv = ['indexguard', 'sweep', '--help']\n"
+            "from indexguard.cli.main import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('fastapi', 'sqlalchemy', 'uvicorn')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert "Usage: indexguard sweep" in out.stdout
+    assert out.stdout.strip().splitlines()[-1] == "[]"

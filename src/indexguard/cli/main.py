@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import importlib
+import sys
+from collections.abc import Sequence
 from importlib import metadata
 from typing import Annotated
 
@@ -26,6 +28,18 @@ COMMAND_MODULES: tuple[str, ...] = (
     "banks_cmd",
     "vpdq_cmd",
 )
+
+
+# The module that registers each top-level command. `indexguard sweep ...` imports sweep_cmd alone (and
+# what it needs), not every command's dependencies: building the whole tree imports the web service's
+# stack, 1.3 s before a sweep could start. A test keeps this table equal to what the modules register.
+COMMANDS: dict[str, str] = {
+    "screen": "screen_cmd", "query": "screen_cmd", "hash": "hash_cmd", "inspect": "inspect_cmd",
+    "serve": "serve_cmd", "db": "serve_cmd", "audit": "serve_cmd", "apikey": "serve_cmd", "user": "serve_cmd",
+    "sweep": "sweep_cmd", "proxy": "proxy_cmd", "export": "export_cmd", "probe": "probe_cmd",
+    "hotline": "hotline_cmd", "evidence": "hotline_cmd", "report": "hotline_cmd", "banks": "banks_cmd",
+    "vpdq": "vpdq_cmd",
+}  # fmt: skip
 
 
 def version() -> str:
@@ -53,7 +67,7 @@ def _root(
     """Keep child sexual abuse material links off search indexes and link-sharing sites."""
 
 
-def build_app() -> typer.Typer:
+def build_app(modules: Sequence[str] = COMMAND_MODULES) -> typer.Typer:
     app = typer.Typer(
         name="indexguard",
         no_args_is_help=True,
@@ -61,16 +75,23 @@ def build_app() -> typer.Typer:
         pretty_exceptions_enable=False,
     )
     app.callback()(_root)
-    for name in COMMAND_MODULES:
+    for name in modules:
         importlib.import_module(f"indexguard.cli.{name}").register(app)
     return app
 
 
-def build_command() -> click.Command:
+def build_command(modules: Sequence[str] = COMMAND_MODULES) -> click.Command:
     """The click command tree people run, with readable metavars and help."""
-    command: click.Command = tidy(typer.main.get_command(build_app()))
+    command: click.Command = tidy(typer.main.get_command(build_app(modules)))
     return command
 
 
+def modules_for(args: Sequence[str]) -> tuple[str, ...]:
+    """The command modules a command line needs: the one registering its command, or all of them (no
+    command, a root option such as `--help` first, an unknown name: the whole tree lists or suggests
+    commands)."""
+    return (COMMANDS[args[0]],) if args and args[0] in COMMANDS else COMMAND_MODULES
+
+
 def main() -> None:
-    build_command()(prog_name="indexguard")
+    build_command(modules_for(sys.argv[1:]))(prog_name="indexguard")
