@@ -149,3 +149,17 @@ def test_batches_shrink_to_single_chunks_at_the_end() -> None:
     assert sent == sorted(sent, reverse=True)
     # Dispatch stays cheap: a few dozen tasks for 256 chunks, not one per chunk.
     assert len(sent) < 50
+
+
+def test_the_progress_bar_draws_share_items_and_rate(capsys: Any) -> None:
+    from indexguard.sweep.progress import SweepProgress
+
+    with SweepProgress(True, 1000) as bar:
+        bar.advance(500, 1234)
+        bar.advance(500, 766)
+        assert bar._bar is not None
+        task = bar._bar.tasks[0]
+        assert task.completed == 1000 and task.fields["items"] == "2,000"
+    with SweepProgress(False, 1000) as off:
+        off.advance(10, 10)
+        assert off._bar is None

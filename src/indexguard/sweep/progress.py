@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 
 class SweepProgress:
@@ -17,6 +17,10 @@ class SweepProgress:
         self._t0 = time.perf_counter()
         if not enabled:
             return
+        # Rich only where a bar is drawn (a terminal): 30 ms of imports a sweep in a script does not need.
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
         self._bar = Progress(
             TextColumn("sweeping"),
             BarColumn(),

@@ -65,7 +65,15 @@ def fingerprint(cfg: SweepConfig) -> str:
     return h.hexdigest()
 
 
+def _preload_arrow(cfg: SweepConfig) -> None:
+    """Arrow takes 0.15 s to import. Plain-text sweeps never need it; for sources that may be read
+    through it, it is imported here, before the pool forks, so that every worker has it already."""
+    if any(source_kind(s) in ("jsonl", "csv", "parquet") for s in cfg.sources):
+        import indexguard.sweep.tables  # noqa: F401
+
+
 def make_executor(cfg: SweepConfig) -> Executor:
+    _preload_arrow(cfg)
     task = skip_chunk if cfg.noop else run_chunk
     chunks = expected_chunks(cfg.sources, cfg.size)  # sizes the batches of chunks sent as one task
     if cfg.dask:

@@ -26,7 +26,6 @@ from indexguard.screen.screener import Screener
 from indexguard.sweep.fields import FieldMap
 from indexguard.sweep.output import encode_jsonl
 from indexguard.sweep.sources import Chunk, file_kind
-from indexguard.sweep.tables import TableRows, flag_table_rows
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
@@ -158,6 +157,8 @@ def _jsonl(chunk: Chunk, screener: Screener) -> tuple[int, list[Entry]]:
 
     table = _arrow_jsonl(data)
     if table is not None and table.num_rows == len(lines):
+        from indexguard.sweep.tables import TableRows, flag_table_rows  # Arrow: only where a table is read
+
         rows = TableRows(table, chunk.fields, null_id_is_error=chunk.fields.pairs is None)
         slow = flag_table_rows(rows, screener) or []
         return len(lines) - len(slow), [entry(i) for i in slow]
@@ -308,7 +309,7 @@ def _txt_entry(raw: bytes, lineno: int, name: str, *, checked: bool = False) -> 
 # --- CSV and Parquet ---------------------------------------------------------------------------------
 
 def _csv(chunk: Chunk, screener: Screener) -> tuple[int, list[Entry]]:
-    from indexguard.sweep.tables import csv_row, read_csv_chunk
+    from indexguard.sweep.tables import TableRows, csv_row, flag_table_rows, read_csv_chunk
 
     data = _read_range(chunk)
     name = os.path.basename(chunk.source)
@@ -330,6 +331,8 @@ def _csv_entry(row: dict[str, Any] | str, chunk: Chunk, i: int, name: str) -> En
 
 def _parquet(chunk: Chunk, screener: Screener) -> tuple[int, list[Entry]]:
     import pyarrow.parquet as pq
+
+    from indexguard.sweep.tables import TableRows, flag_table_rows
 
     name = os.path.basename(chunk.source)
     table = pq.ParquetFile(chunk.path).read_row_group(chunk.start, use_threads=False)
