@@ -491,6 +491,39 @@ def long_sweeps(corpus: Path, times: int, workers: list[int], dask_workers: int 
     return out
 
 
+def cli_sweeps(corpus: Path, workers: list[int], repeat: int) -> dict[str, Any]:
+    """`indexguard sweep` as an operator runs it, timed from the shell: a new Python process each run
+    (imports, reading the lists, the sweep, exiting), with the lists compiled (`--no-list-cache`) and
+    with them loaded from a compiled-list cache that holds them already."""
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "INDEXGUARD_LIST_CACHE": str(Path(tmp) / "cache")}
+
+        def once(source: str, n: int, cached: bool) -> float:
+            cmd = [sys.executable, "-m", "indexguard.cli", "sweep", str(corpus / source), "--terms",
+                   str(corpus / "terms.txt"), "--workers", str(n), "-o", str(Path(tmp) / "flagged.jsonl"),
+                   "--no-progress", *([] if cached else ["--no-list-cache"])]
+            t0 = time.perf_counter()
+            subprocess.run(cmd, env=env, check=True, capture_output=True)
+            return time.perf_counter() - t0
+
+        once("titles.txt", 1, True)  # fills the cache
+        for source in ("titles.txt", "titles.jsonl"):
+            walls: dict[str, list[float]] = {}
+            for _ in range(repeat):
+                for cached in (False, True):
+                    for n in workers:
+                        walls.setdefault(f"{n} processes{CACHED if cached else ''}", []).append(once(source, n, cached))
+            med = {mode: round(sorted(w)[(len(w) - 1) // 2], 3) for mode, w in walls.items()}
+            out[source] = {"seconds_median": med,
+                           "seconds_all": {m: [round(x, 3) for x in w] for m, w in walls.items()}}
+            if 1 in workers:  # against one process that got its lists the same way
+                out[source]["scaling"] = {
+                    mode: round(med["1 processes" + (CACHED if mode.endswith(CACHED) else "")] / sec, 2)
+                    for mode, sec in med.items()}
+    return out
+
+
 def _medians(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per source and mode, the run of median wall time (the lower middle one of an even count), with
     the fastest and slowest wall times of its mode beside it."""
@@ -528,10 +561,14 @@ def main() -> None:
     ap.add_argument("--long", type=int, default=0, metavar="K",
                     help="only: 1 and 2 (--workers) processes over the corpus K times over")
     ap.add_argument("--repeat", type=int, default=1, help="runs of each mode, interleaved; figures use the median")
+    ap.add_argument("--cli", action="store_true",
+                    help="only: `indexguard sweep` from the shell, a new process per run, wall time")
     ap.add_argument("-o", "--output", type=Path)
     a = ap.parse_args()
     workers = [int(x) for x in a.workers.split(",")]
-    if a.long:
+    if a.cli:
+        out = cli_sweeps(a.corpus, workers, a.repeat)
+    elif a.long:
         out = long_sweeps(a.corpus, a.long, workers, a.dask)
     else:
         out = measure(a.corpus, workers, a.dask, regex=not a.no_regex, save=a.output, repeat=a.repeat)

@@ -9,7 +9,8 @@
 # `dask scheduler` + 16 `dask worker` processes on loopback (txt and JSONL), coordinator-only,
 # raw Hyperscan vs the in-process bulk path, and the one-regex-entry cost (on 200k JSONL rows). Every
 # process count runs twice: lists compiled, and lists loaded from the compiled-list cache.
-# Writes $OUT/sweep_16core.json, $OUT/bench.log and $OUT/machine.txt. About 3-5 minutes on 16 cores;
+# Then `indexguard sweep` from the shell, 1 and 16 processes (bench_sweep.py --cli, cut at CLI_TIMEOUT, 90 s).
+# Writes $OUT/sweep_16core.json, $OUT/sweep_16core_cli.json, $OUT/bench.log and $OUT/machine.txt. About 4-6 minutes on 16 cores;
 # the benchmark step is cut at BENCH_TIMEOUT (330 s) and the JSON then holds the runs finished so far.
 set -euo pipefail
 WHEELS=${1:-device-wheels}
@@ -46,6 +47,9 @@ stamp "benchmark"
 # Bounded so that the summary below still prints; the JSON holds every run finished by then.
 timeout "${BENCH_TIMEOUT:-330}" "$PY" bench/bench_sweep.py "$CORPUS" --workers "${WORKERS:-1,2,4,8,16}" --dask "${DASK:-16}" \
     -o "$OUT/sweep_16core.json" >>"$OUT/bench.log" 2>&1 || stamp "benchmark stopped early (exit $?)"
+stamp "the same from the shell: indexguard sweep, a new process per run"
+timeout "${CLI_TIMEOUT:-90}" "$PY" bench/bench_sweep.py "$CORPUS" --cli --workers "${CLI_WORKERS:-1,16}" \
+    -o "$OUT/sweep_16core_cli.json" >>"$OUT/bench.log" 2>&1 || stamp "CLI runs stopped early (exit $?)"
 uptime >> "$OUT/machine.txt" 2>&1 || true
 stamp "done"
 "$PY" - "$OUT/sweep_16core.json" <<'PY'
