@@ -134,11 +134,11 @@ def sweep(source: Path, bundle: ListBundle, work: Path, *, workers: int = 1, das
     }
 
 
-def machine_ceiling(txt: Path, terms: Path, reps: int = 3) -> dict[str, Any]:
-    """What this machine gives two processes that share nothing: the bulk path over the same titles in
-    one process, then in two forked processes at once, each doing all of it (no coordinator, no
-    chunks, no start-up). Two cores rarely give twice the work of one (shared caches and memory
-    bandwidth, a hypervisor's scheduling): a sweep's 1 -> 2 scaling cannot exceed this ratio."""
+def machine_ceiling(txt: Path, terms: Path, reps: int = 3, n: int = 2) -> dict[str, Any]:
+    """What this machine gives `n` processes that share nothing: the bulk path over the same titles in
+    one process, then in `n` forked processes at once, each doing all of it (no coordinator, no
+    chunks, no start-up). n cores rarely give n times the work of one (shared caches and memory
+    bandwidth, a hypervisor's scheduling): a sweep's 1 -> n scaling cannot exceed this ratio."""
     import multiprocessing as mp
 
     from indexguard.screen.screener import Screener
@@ -159,14 +159,15 @@ def machine_ceiling(txt: Path, terms: Path, reps: int = 3) -> dict[str, Any]:
     for _ in range(reps):
         alone.append(bulk())
         t0 = time.perf_counter()
-        procs = [ctx.Process(target=bulk) for _ in range(2)]
+        procs = [ctx.Process(target=bulk) for _ in range(n)]
         for proc in procs:
             proc.start()
         for proc in procs:
             proc.join()
         both.append(time.perf_counter() - t0)
-    ratios = sorted(2 * a / b for a, b in zip(alone, both, strict=True))
-    return {"one_process_s": [round(a, 3) for a in alone], "two_processes_at_once_s": [round(b, 3) for b in both],
+    ratios = sorted(n * a / b for a, b in zip(alone, both, strict=True))
+    return {"processes": n, "one_process_s": [round(a, 3) for a in alone],
+            "n_processes_at_once_s": [round(b, 3) for b in both],
             "throughput_ratio_median": round(ratios[len(ratios) // 2], 2),
             "throughput_ratios": [round(r, 2) for r in ratios]}
 
@@ -388,6 +389,9 @@ def measure(corpus: Path, workers: list[int], dask_workers: int, *, regex: bool 
         step(None)
         out["planner"] = step(planner(corpus))
         out["machine_ceiling_1_to_2"] = step(machine_ceiling(corpus / "titles.txt", terms))
+        if max(workers) > 2:
+            out[f"machine_ceiling_1_to_{max(workers)}"] = step(machine_ceiling(corpus / "titles.txt", terms,
+                                                                               n=max(workers)))
         out["raw_hyperscan_vs_bulk"] = step(raw_vs_bulk(corpus / "titles.txt", terms))
         step(None)
         if dask_workers:

@@ -59,7 +59,7 @@ print("partial results" if d.get("partial") else "complete")
 for r in d["runs"] + d.get("coordinator_only", {}).get("runs", d.get("coordinator_only_runs", [])):
     print(f'{r["source"]:13} {r["mode"]:34} {r["seconds"]:8.2f} s {r["titles_per_s"] or 0:>12,} /s  per core {r["titles_per_s_per_core"]:>11,}  ready<= {r["worker_ready_after_s_max"]} s  {r["flagged_sha256"]}')
 for k in ("coordinator_only", "raw_hyperscan_vs_bulk", "regex", "per_process", "scaling", "scaling_after_startup",
-          "list_cache_load", "machine_ceiling_1_to_2", "identical_output"):
+          "list_cache_load", "machine_ceiling_1_to_2", "machine_ceiling_1_to_16", "identical_output"):
     v = d.get(k)
     if isinstance(v, dict):
         v = {a: b for a, b in v.items() if a != "runs"}
