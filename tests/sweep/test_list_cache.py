@@ -188,3 +188,11 @@ def test_a_read_only_cache_still_serves_its_entries(corpus: Any, tmp_path: Path,
 
     monkeypatch.setattr(lc.os, "utime", refuse)
     assert _sweep(corpus, terms, tmp_path / "b.jsonl", d)["run"]["list_cache"]["state"] == "hit"
+
+
+def test_lists_that_do_not_serialize_are_compiled_each_time(corpus: Any, tmp_path: Path) -> None:
+    d = tmp_path / "cache"
+    WORKER_CACHE.clear()
+    use = ListCache(d).prime(ListBundle((ListText.read(_big_list(corpus, tmp_path)),), backend="ahocorasick"))
+    assert use.state == "unusable" and "ahocorasick" in use.detail
+    assert not _entries(d)

@@ -126,10 +126,12 @@ class ListCache:
                 return CacheUse("hit", time.perf_counter() - t0)
         WORKER_CACHE.get(bundle)
         compiled = compile_bundle(bundle)
-        if compiled is not None:
-            WORKER_CACHE.serialized[bundle.fingerprint] = compiled
-            self._write(key, path, compiled)
-            self._evict()
+        if compiled is None:
+            return CacheUse("unusable", time.perf_counter() - t0,
+                            "these compiled lists do not serialize (the ahocorasick backend)")
+        WORKER_CACHE.serialized[bundle.fingerprint] = compiled
+        self._write(key, path, compiled)
+        self._evict()
         return CacheUse("stored", time.perf_counter() - t0, detail)
 
     def _unsafe(self) -> str:
