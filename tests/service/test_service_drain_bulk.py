@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 from ig_service_helpers import Env
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from indexguard.cases import service as cases
 from indexguard.store import audit
-from indexguard.store.models import AuditEntry, Case, CaseEvent, CaseSignal, ItemState
+from indexguard.store.models import AuditEntry, Case, CaseEvent, CaseSignal, ItemState, RecordQueueEntry
 
 
 def _signals(prefix: str) -> list[cases.Signal]:
@@ -85,6 +85,10 @@ def test_bulk_opening_writes_what_one_by_one_writes(env: Env) -> None:
 def test_bulk_opening_falls_back_when_someone_opened_the_case_meanwhile(env: Env) -> None:
     sigs = _signals("c-")
     with env.svc.sessions() as s, s.begin():
+        # As drain_queue does (its claim is a DELETE), write first: on SQLite a transaction that reads
+        # first cannot write any more once one of the service's background threads has committed
+        # ("database is locked" at once, whatever the busy timeout).
+        s.execute(delete(RecordQueueEntry).where(RecordQueueEntry.id < 0))
         # another writer opens "new-1" between our look-up and our insert: simulated by the bulk
         # insert meeting the unique constraint, which sends the whole batch one by one
         real = cases._open_many
