@@ -124,11 +124,12 @@ class ScreenerCache:
         self._size = size
         self._items: dict[str, Screener] = {}
         self.ready: dict[str, tuple[float, float]] = {}
-        # Serialized forms a coordinator already has (loaded from the compiled-list cache), so that
-        # shipping the lists to workers does not pickle them again.
+        # Serialized forms a coordinator already has (compile_bundle's, or loaded from the compiled-list
+        # cache), so that shipping the lists to workers does not pickle them again.
         self.serialized: dict[str, bytes] = {}
 
-    def get(self, bundle: ListBundle, compiled: bytes | None = None) -> Screener:
+    def get(self, bundle: ListBundle, compiled: bytes | None = None, *, keep_serialized: bool = False) -> Screener:
+        """`keep_serialized`: also keep `compiled` (a coordinator's; workers drop theirs once loaded)."""
         key = bundle.fingerprint
         found = self._items.get(key)
         if found is None:
@@ -141,6 +142,8 @@ class ScreenerCache:
                 self._items.pop(oldest)
             self._items[key] = found
             self.ready[key] = (time.time(), time.perf_counter() - t0)
+            if keep_serialized and compiled is not None:
+                self.serialized[key] = compiled
         return found
 
     def holds(self, bundle: ListBundle) -> bool:
@@ -168,12 +171,13 @@ def compile_bundle(bundle: ListBundle) -> bytes | None:
     """The Screener for `bundle`, compiled here once and serialized for the workers (Hyperscan
     databases included); None when something in it does not serialize (workers then compile)."""
     screener = screener_for(bundle)
-    if bundle.fingerprint in WORKER_CACHE.serialized:
-        return WORKER_CACHE.serialized[bundle.fingerprint]
-    try:
-        return pickle.dumps(screener, protocol=pickle.HIGHEST_PROTOCOL)
-    except (TypeError, AttributeError, pickle.PicklingError):
-        return None
+    found = WORKER_CACHE.serialized.get(bundle.fingerprint)
+    if found is None:
+        try:
+            found = WORKER_CACHE.serialized[bundle.fingerprint] = pickle.dumps(screener, pickle.HIGHEST_PROTOCOL)
+        except (TypeError, AttributeError, pickle.PicklingError):
+            return None
+    return found
 
 
 # One cache per process: worker processes and Dask workers import this module once and keep it.

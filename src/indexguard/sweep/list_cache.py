@@ -26,7 +26,7 @@ import platform
 import stat
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -97,7 +97,7 @@ class ListCache:
     directory: Path
     keep: int = KEEP
     min_text_bytes: int = MIN_TEXT_BYTES
-    stamp: str = field(default_factory=code_stamp)
+    stamp: str | None = None  # code_stamp() when None: read only for lists the cache may keep
 
     def prime(self, bundle: ListBundle) -> CacheUse:
         """Make this process hold the bundle's compiled Screener (WORKER_CACHE): loaded from the cache
@@ -116,20 +116,16 @@ class ListCache:
         detail = ""
         if path.exists():
             try:
-                opened = self._open(key, path)
-                WORKER_CACHE.get(bundle, opened)
+                WORKER_CACHE.get(bundle, self._open(key, path), keep_serialized=True)
             except Exception as e:  # any entry that does not load (whatever the reason) is compiled afresh
                 detail = f"an entry did not load ({type(e).__name__}); compiled afresh"
             else:
-                WORKER_CACHE.serialized[bundle.fingerprint] = opened  # what Dask workers are sent
                 _touch(path)
                 return CacheUse("hit", time.perf_counter() - t0)
-        WORKER_CACHE.get(bundle)
         compiled = compile_bundle(bundle)
         if compiled is None:
             return CacheUse("unusable", time.perf_counter() - t0,
                             "these compiled lists do not serialize (the ahocorasick backend)")
-        WORKER_CACHE.serialized[bundle.fingerprint] = compiled
         self._write(key, path, compiled)
         self._evict()
         return CacheUse("stored", time.perf_counter() - t0, detail)
@@ -150,7 +146,7 @@ class ListCache:
         return ""
 
     def _key(self, bundle: ListBundle) -> tuple[bytes, Path]:
-        material = f"{bundle.fingerprint}\0{self.stamp}".encode()
+        material = f"{bundle.fingerprint}\0{self.stamp or code_stamp()}".encode()
 
         def derive(label: bytes) -> bytes:
             return HKDF(algorithm=hashes.SHA256(), length=32, salt=_SALT, info=label).derive(material)
