@@ -11,7 +11,7 @@ Figures (all in one run, on the same corpus):
   itself (the coordinator compiles once and ships the compiled lists);
 - coordinator only: the sweep with screening replaced by a no-op; target >= 30M titles/s;
 - raw Hyperscan over the un-normalised titles (one core) vs the in-process bulk path on the same
-  bytes (flag_line_starts, line count and blank lines, full decisions for the flagged lines), CPU time,
+  bytes (bulk_lines, line count and blank lines, full decisions for the flagged lines), CPU time,
   interleaved best of 3, with each stage of the bulk path on its own; target within 5x;
 - the load average at the start of every run and before/after the whole measurement;
 - regex cost: the same sweep with one regex entry added to the list; target <= 1.5x.
@@ -215,9 +215,10 @@ def _cpu() -> float:
 def raw_vs_bulk(txt: Path, terms: Path, reps: int = 3) -> dict[str, Any]:
     """Raw Hyperscan (literal terms, un-normalised bytes) and the in-process bulk path over the same
     8 MiB pieces of titles.txt, one core, CPU time (best of `reps`, the two interleaved). The bulk path
-    is what a sweep's plain-text reader does per chunk: flag_line_starts (which places its flagged lines
-    itself), one numpy pass for the line count, the flagged lines' numbers and the blank lines, then the
-    full decision (Screener.screen) of each flagged line. Also each stage of it on its own, CPU seconds."""
+    is what a sweep's plain-text reader does per chunk: bulk_lines (which places its flagged lines itself
+    and notes the lines that begin with whitespace), one numpy pass for the line count and the flagged
+    lines' numbers, the blank lines among those noted, then the full decision (Screener.screen) of each
+    flagged line. Also each stage of it on its own, CPU seconds."""
     import hyperscan
 
     from indexguard.match import term_backends as tb
@@ -255,9 +256,10 @@ def raw_vs_bulk(txt: Path, terms: Path, reps: int = 3) -> dict[str, Any]:
         # What the sweep's plain-text reader does per chunk (sweep/screening.py _txt_ascii).
         flagged = blocked = 0
         for p in pieces:
-            starts = screener.flag_line_starts(p)
-            assert starts is not None
-            lines = scan_lines(p, starts, blanks=True)
+            flags = screener.bulk_lines(p)
+            assert flags is not None
+            starts = flags.starts
+            lines = scan_lines(p, starts, heads=flags.heads)
             for i, s in zip(lines.numbers, starts, strict=True):
                 if s in lines.blank:
                     continue
@@ -283,12 +285,13 @@ def raw_vs_bulk(txt: Path, terms: Path, reps: int = 3) -> dict[str, Any]:
     be: Any = screener.terms.backend
     spaced = [p.translate(tb.SPACED_BYTES) for p in pieces]
     found = [be.line_candidates(p) for p in pieces]
-    starts = [screener.flag_line_starts(p) or [] for p in pieces]
+    flags = [screener.bulk_lines(p) for p in pieces]
+    starts = [f.starts if f else [] for f in flags]
     items = [Item(id=str(i), title=p[s : line_end(p, s)].decode()) for p, st in zip(pieces, starts, strict=True)
              for i, s in zip(scan_lines(p, st).numbers, st, strict=True)]
     stages = {
-        "line count, flagged lines' numbers, blank lines (scan_lines: one numpy pass, as the sweep)":
-            best(lambda: [scan_lines(p, st, blanks=True) for p, st in zip(pieces, starts, strict=True)])[0],
+        "line count, flagged lines' numbers, blank lines (scan_lines: one numpy pass, heads given, as the sweep)":
+            best(lambda: [scan_lines(p, f.starts, heads=f.heads) for p, f in zip(pieces, flags, strict=True) if f])[0],
         "raw scan: multi-character leet, markup, held letters, leet symbols":
             best(lambda: [be._scan_ids(p, "multi") for p in pieces])[0],
         "spaced view: one bytes.translate": best(lambda: [p.translate(tb.SPACED_BYTES) for p in pieces])[0],
@@ -296,8 +299,8 @@ def raw_vs_bulk(txt: Path, terms: Path, reps: int = 3) -> dict[str, Any]:
             best(lambda: [be._scan_ids(v) for v in spaced])[0],
         "stage one in all (line_candidates: the above, hit -> line start, routed lines' compact view)":
             best(lambda: [be.line_candidates(p) for p in pieces])[0],
-        "flag_line_starts in all (stage one + stage two verify per candidate)":
-            best(lambda: [screener.flag_line_starts(p) for p in pieces])[0],
+        "bulk_lines in all (stage one + stage two verify per candidate)":
+            best(lambda: [screener.bulk_lines(p) for p in pieces])[0],
         "full decisions of the flagged lines (Screener.screen, per item)":
             best(lambda: [screener.screen(it) for it in items])[0],
     }

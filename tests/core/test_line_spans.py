@@ -33,6 +33,10 @@ def test_scan_lines_counts_numbers_and_finds_blank_lines(buf: bytes, block: int,
     assert got.numbers == [starts.index(s) for s in asked]
     assert got.blank == {s for s, line in zip(starts, lines, strict=True) if not line.strip()}
     assert scan_lines(buf, asked, block=block).blank == frozenset()
+    # Given the lines that begin with whitespace (and any other lines: only those can be blank), the
+    # same answer without the pass that looks for them.
+    heads = {s for s in starts if buf[s : s + 1].isspace()} | set(asked)
+    assert scan_lines(buf, asked, heads=heads, block=block) == got
     newlines = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == 10)
     assert line_numbers(buf, asked) == line_numbers(buf, asked, newlines) == got.numbers
     for s, line in zip(starts, lines, strict=True):

@@ -63,6 +63,25 @@ def test_bulk_path_never_clears_a_text_the_full_path_flags(titles: list[str], wi
     buf = "\n".join(titles).encode()
     starts = [0] + [i + 1 for i, c in enumerate(buf) if c == 10]
     assert m.flag_line_starts(buf) == [starts[i] for i in flagged]
+    assert _bulk_heads(m, buf) == {s for s in starts if buf[s : s + 1].isspace()}
+
+
+def _bulk_heads(m: TermMatcher, buf: bytes) -> frozenset[int]:
+    flags = m.bulk_lines(buf)
+    assert flags is not None
+    return flags.heads
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["", " ", "\t", "\r", "\x0b", "\x0c", "\x1c", "\x00", " kato", "kato", "x y"]),
+                max_size=12).map("\n".join), st.sampled_from(sorted(["default", "two"])))
+def test_bulk_lines_note_every_line_that_begins_with_whitespace(buf_text: str, shape: str) -> None:
+    # Only these lines can be blank: a sweep looks for blank lines there and nowhere else. "two" has no
+    # spaced view (a two-letter token): its compact view's raw scan notes them.
+    m = MATCHERS[False] if shape == "default" else SHAPE_MATCHERS["two"]
+    buf = buf_text.encode()
+    starts = [0] + [i + 1 for i, c in enumerate(buf) if c == 10] if buf else []
+    assert _bulk_heads(m, buf) == {s for s in starts if buf[s : s + 1].isspace()}
 
 
 # Term lists whose shortest token differs: the spaced view routes spelled-out letters to the compact

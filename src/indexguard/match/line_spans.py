@@ -8,7 +8,7 @@ counted only for the lines that come out flagged, in one pass that also counts t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,15 +38,23 @@ def line_end(buf: bytes, start: int) -> int:
     return len(buf) if end < 0 else end
 
 
-def scan_lines(buf: bytes, starts: Sequence[int] = (), *, blanks: bool = False, block: int = _BLOCK) -> LineScan:
+def scan_lines(
+    buf: bytes, starts: Sequence[int] = (), *, blanks: bool = False, heads: Collection[int] | None = None,
+    block: int = _BLOCK,
+) -> LineScan:
     """One pass of vector compares over `buf`, `block` bytes at a time: its line count, the numbers of the
     lines starting at `starts` (ascending offsets of line starts), and with `blanks` the blank lines
-    (only lines whose first byte is <= 0x20 are looked at one by one)."""
+    (only lines whose first byte is <= 0x20 are looked at one by one). `heads`, when the caller has them
+    (the bulk path's raw scan finds them for free): the starts of every line that begins with
+    whitespace, the only lines that can be blank; the blank lines are then looked for only there."""
+    if heads is not None:
+        found = scan_lines(buf, starts, block=block)
+        return LineScan(found.count, found.numbers, _blank(buf, heads))
     arr = np.frombuffer(buf, dtype=np.uint8)
     size = len(arr)
     newline = np.empty(min(size, block), dtype=bool)
     low = np.empty(min(size, block), dtype=bool)
-    total, k, numbers, heads = 0, 0, [], []
+    total, k, numbers, low_heads = 0, 0, [], []
     for at in range(0, size, block):
         seg = arr[at : at + block]
         nl = newline[: len(seg)]
@@ -64,14 +72,18 @@ def scan_lines(buf: bytes, starts: Sequence[int] = (), *, blanks: bool = False, 
             np.less_equal(nxt, 32, out=head)
             np.logical_and(head, nl[: len(nxt)], out=head)
             if head.any():
-                heads += (np.flatnonzero(head) + at + 1).tolist()
+                low_heads += (np.flatnonzero(head) + at + 1).tolist()
         total += int(np.count_nonzero(nl))
     numbers += [total] * (len(starts) - k)
     count = total + (0 if not buf or buf.endswith(b"\n") else 1)
     if blanks and buf and arr[0] <= 32:
-        heads.insert(0, 0)
-    blank = frozenset(s for s in heads if not buf[s : line_end(buf, s)].strip())
-    return LineScan(count, numbers, blank)
+        low_heads.insert(0, 0)
+    return LineScan(count, numbers, _blank(buf, low_heads))
+
+
+def _blank(buf: bytes, heads: Collection[int]) -> frozenset[int]:
+    """Of the lines starting at `heads`, those holding only whitespace."""
+    return frozenset(s for s in heads if not buf[s : line_end(buf, s)].strip())
 
 
 def line_numbers(buf: bytes, starts: Sequence[int], newlines: Any = None) -> list[int]:

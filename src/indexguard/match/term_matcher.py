@@ -42,6 +42,14 @@ class EntryRef:
 
 
 @dataclass(frozen=True, slots=True)
+class LineFlags:
+    """What the bulk path says of a newline-separated buffer, each line known by its start offset."""
+
+    starts: list[int]  # the lines that may match, ascending
+    heads: frozenset[int]  # every line that begins with whitespace (only these can be blank)
+
+
+@dataclass(frozen=True, slots=True)
 class FieldMatches:
     """Matches in one text, allowlisted ones already removed. Spans are in the original text."""
 
@@ -149,6 +157,11 @@ class TermMatcher:
         """flag_lines, each line given by the offset where it starts (ascending): a caller that counts
         its lines anyway numbers them in the same pass (line_spans.scan_lines). Stage two runs here on
         each located candidate, so only lines with a verified term (or multi-character leet) come out."""
+        flags = self.bulk_lines(buf)
+        return None if flags is None else flags.starts
+
+    def bulk_lines(self, buf: bytes) -> LineFlags | None:
+        """flag_line_starts, and the lines that begin with whitespace, which the same scan finds."""
         find = getattr(self.backend, "line_candidates", None)
         rx = self._regex_filter
         if find is None or not buf.isascii() or (self._regex and (rx is None or not rx.usable)):
@@ -158,7 +171,7 @@ class TermMatcher:
         if self._regex and rx is not None:
             lines |= rx.lines(buf)
         lines |= self._verified(buf, found.hits, lines)
-        return sorted(lines)
+        return LineFlags(sorted(lines), frozenset(found.heads))
 
     def _verified(self, buf: bytes, hits: list[LineHit], skip: set[int]) -> set[int]:
         """Starts of the lines (not in `skip`) where stage two confirms some candidate of a listed term."""

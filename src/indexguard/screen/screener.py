@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from indexguard.errors import IndexguardError
 from indexguard.lists.terms import TermList
 from indexguard.match.hit import Hit
-from indexguard.match.term_matcher import TermMatcher
+from indexguard.match.term_matcher import LineFlags, TermMatcher
 from indexguard.screen.decision import Decision, Reason, strongest
 from indexguard.screen.extract import Extracted, extract
 from indexguard.screen.item import Item
@@ -148,6 +148,10 @@ class Screener:
     def flag_line_starts(self, buf: bytes) -> list[int] | None:
         """flag_lines, each line given by the offset where it starts (see TermMatcher.flag_line_starts)."""
         return None if self.url_matchers else self.terms.flag_line_starts(buf)
+
+    def bulk_lines(self, buf: bytes) -> LineFlags | None:
+        """flag_line_starts, and the lines that begin with whitespace (see TermMatcher.bulk_lines)."""
+        return None if self.url_matchers else self.terms.bulk_lines(buf)
 
     def needs_full_path(self, texts: Sequence[str]) -> list[int]:
         """Like flag_lines for a list of plain texts; every index when URL lists are loaded."""

@@ -287,12 +287,14 @@ def _txt(chunk: Chunk, screener: Screener) -> tuple[int, list[Entry]]:
 
 
 def _txt_ascii(chunk: Chunk, screener: Screener, data: bytes, name: str) -> tuple[int, list[Entry]] | None:
-    """The common case with no Python loop per line: the bulk path places its flagged lines itself, one
-    numpy pass counts the lines, numbers the flagged ones and finds the blank ones."""
-    starts = screener.flag_line_starts(data)
-    if starts is None:
+    """The common case with no Python loop per line: the bulk path places its flagged lines itself and
+    notes the lines that begin with whitespace (the only ones that can be blank), one numpy pass counts
+    the lines and numbers the flagged ones."""
+    flags = screener.bulk_lines(data)
+    if flags is None:
         return None
-    lines = scan_lines(data, starts, blanks=True)
+    starts = flags.starts
+    lines = scan_lines(data, starts, heads=flags.heads)
     entries = [_txt_entry(data[s : line_end(data, s)], chunk.first_row + i, name, checked=True)
                for i, s in zip(lines.numbers, starts, strict=True) if s not in lines.blank]
     return lines.count - len(lines.blank) - len(entries), entries
