@@ -30,6 +30,9 @@ from indexguard.text.markup import glued
 from indexguard.text.views import ViewBuilder
 
 REGEX_TIMEOUT_S = 0.05
+# Bytes that may continue a word in some view (letters, digits read as leet, leet symbols): a listed
+# term's letters with none of them on either side stand as a word of their own.
+_WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@!$+|")
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,9 +186,17 @@ class TermMatcher:
                 continue
             known, units = letters[hit.pid], hit.units
             if known is not None and units[-1] - units[0] + 1 == len(units):
-                raw = buf[hit.start + units[0] : hit.start + units[-1] + 1]
-                if raw.isalpha() and raw.lower() not in known:
-                    continue  # letters only, no leet: verify refuses it at its first check (a near miss)
+                first, last = hit.start + units[0], hit.start + units[-1] + 1
+                raw = buf[first:last]
+                if raw.isalpha():
+                    if raw.lower() not in known:
+                        continue  # no leet, other letters: verify refuses it at its first check (a near miss)
+                    if (first == hit.start or buf[first - 1] not in _WORD_BYTES) and (
+                            last == hit.end or buf[last] not in _WORD_BYTES):
+                        # A listed term's letters as a word of their own: verify would confirm it (the
+                        # line is flagged either way; the per-item path decides it).
+                        out.add(hit.start)
+                        continue
             f = folded.get(hit.start)
             if f is None:
                 f = folded[hit.start] = self.canon.fold(buf[hit.start : hit.end].decode())
