@@ -34,3 +34,44 @@ def test_a_screening_process_stops_faulting_its_chunk_buffers_back_in() -> None:
     assert default > 40 * 1024  # 40 rounds of 8 MB: at least a page fault per 4 KiB page, every round
     assert kept < default / 5, (kept, default)
 
+
+
+def test_the_collector_is_paused_while_lists_load_and_restored_after() -> None:
+    import gc
+
+    from indexguard.sweep.heap import collector_paused
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), collector_paused():
+        assert not gc.isenabled()
+        raise RuntimeError("a load that fails")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # a caller that had it off keeps it off
+    finally:
+        gc.enable()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forks")
+def test_forked_workers_inherit_the_lists_out_of_the_collectors_reach() -> None:
+    import gc
+    import multiprocessing as mp
+
+    from indexguard.sweep.heap import frozen_for_fork
+
+    held = [[i] for i in range(50_000)]  # long-lived objects, as compiled lists are
+    ctx = mp.get_context("fork")
+    before = gc.get_freeze_count()
+    with frozen_for_fork():
+        reader, writer = ctx.Pipe(duplex=False)
+        child = ctx.Process(target=lambda: writer.send(gc.get_freeze_count()))
+        child.start()
+    try:
+        frozen_in_child = reader.recv()
+    finally:
+        child.join(30)
+    assert frozen_in_child >= len(held)  # a collection in the worker never walks (or copies) them
+    assert gc.get_freeze_count() == before  # the parent collects as it did

@@ -19,6 +19,7 @@ from indexguard.lists.terms import TermList, parse_term_list
 from indexguard.lists.url_list import parse_url_list
 from indexguard.screen.assemble import assemble
 from indexguard.screen.screener import Screener
+from indexguard.sweep.heap import collector_paused
 from indexguard.text.canonicalize import Canonicalizer
 
 Fmt = Literal["txt", "csv"]
@@ -134,7 +135,8 @@ class ScreenerCache:
         found = self._items.get(key)
         if found is None:
             t0 = time.perf_counter()
-            found = _load(compiled) if compiled is not None else bundle.build()
+            with collector_paused():
+                found = _load(compiled) if compiled is not None else bundle.build()
             while len(self._items) >= self._size:
                 oldest = next(iter(self._items))
                 self.ready.pop(oldest, None)

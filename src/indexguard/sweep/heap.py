@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import gc
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
@@ -34,3 +37,30 @@ def keep_freed_memory() -> bool:
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
     return bool(mallopt(M_MMAP_THRESHOLD, MMAP_BYTES)) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_BYTES))
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while compiled lists are built or loaded. They are some
+    170,000 long-lived objects (10,000 terms); with the collector on, every 700 new objects start a
+    collection that walks all the young ones again: half of a 0.06 s load, 0.04-0.15 s of a compile."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
+@contextmanager
+def frozen_for_fork() -> Iterator[None]:
+    """Around forking workers that inherit the compiled lists: everything this process holds is moved
+    out of the collector's reach (gc.freeze) first, so that a collection in a worker neither walks those
+    objects again nor writes to their headers, which would copy every page they sit on into each worker.
+    The parent's own collector is as before afterwards."""
+    gc.freeze()  # O(1); no gc.collect() first, which would walk them all once more (tens of ms)
+    try:
+        yield
+    finally:
+        gc.unfreeze()

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from indexguard.sweep.batches import Batcher, Fetch, batch_size
 from indexguard.sweep.bundle import WORKER_CACHE, ListBundle, compile_bundle, screener_for
-from indexguard.sweep.heap import keep_freed_memory
+from indexguard.sweep.heap import frozen_for_fork, keep_freed_memory
 from indexguard.sweep.screening import ChunkResult, screen_chunk
 from indexguard.sweep.sources import Chunk
 
@@ -180,4 +180,5 @@ def _forked_pool(workers: int, bundle: ListBundle) -> Any:
         # Python 3.12+ warns about fork whenever the process has more than one OS thread; the only
         # others here are native ones (see can_fork), which are safe across fork.
         warnings.filterwarnings("ignore", message=r".*is multi-threaded, use of fork\(\)", category=DeprecationWarning)
-        return ctx.Pool(workers, initializer=_init_worker, initargs=(bundle, None))
+        with frozen_for_fork():
+            return ctx.Pool(workers, initializer=_init_worker, initargs=(bundle, None))
