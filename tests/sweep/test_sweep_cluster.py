@@ -22,11 +22,14 @@ def _sweep(source: Path, corpus: Any, out: Path, **kw: Any) -> tuple[bytes, dict
 
 
 def test_scheduler_and_worker_processes_flag_what_one_process_flags(corpus: Any, tmp_path: Path) -> None:
-    from indexguard.sweep.dask_run import loopback_cluster
+    from indexguard.sweep.dask_run import DaskExecutor, loopback_cluster
 
     expected = {s: _sweep(s, corpus, tmp_path / f"one-{s.suffix[1:]}.jsonl", workers=1)
                 for s in (corpus.jsonl, corpus.txt)}
     with loopback_cluster(2) as address:
+        first = DaskExecutor(address, corpus.bundle(), False)
+        first.close()
+        assert first.lists_sent  # fresh workers: the compiled lists travel to each
         for source, (flagged, summary) in expected.items():
             got, s = _sweep(source, corpus, tmp_path / f"dask-{source.suffix[1:]}.jsonl", dask=address)
             assert flagged.count(b"\n") > 100
@@ -37,6 +40,10 @@ def test_scheduler_and_worker_processes_flag_what_one_process_flags(corpus: Any,
             assert len(workers) == 2  # both worker processes screened chunks
             assert s["run"]["mode"] == f"dask {address}"
             assert "notes" not in s["run"]  # workers started the documented way: no profiler
+        # Every worker holds these lists now: a later sweep does not send them again.
+        again = DaskExecutor(address, corpus.bundle(), False)
+        again.close()
+        assert not again.lists_sent
 
 
 def test_a_cluster_whose_workers_profile_is_named_in_the_summary(corpus: Any, tmp_path: Path) -> None:

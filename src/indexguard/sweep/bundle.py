@@ -149,7 +149,10 @@ class ScreenerCache:
         return found
 
     def holds(self, bundle: ListBundle) -> bool:
-        return bundle.fingerprint in self._items
+        return self.holds_key(bundle.fingerprint)
+
+    def holds_key(self, fingerprint: str) -> bool:
+        return fingerprint in self._items
 
     def inherited(self, bundle: ListBundle) -> None:
         """This process was forked holding the Screener: it became usable here now, at no cost."""

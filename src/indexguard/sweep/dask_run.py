@@ -53,8 +53,14 @@ class DaskExecutor:
             except (OSError, TimeoutError) as e:
                 raise IndexguardError(f"--dask {address}: cannot reach the scheduler: {e}") from None
         self.workers = max(1, len(self._client.scheduler_info().get("workers", {})))
-        self.notes = _profiler_notes(self._client.run(_profiler_on))
-        compiled = compile_bundle(bundle)
+        state: dict[str, tuple[bool, bool]] = self._client.run(_worker_state, bundle.fingerprint)
+        self.notes = _profiler_notes({w: profiling for w, (profiling, _) in state.items()})
+        # Workers keep the lists of their last sweeps (bundle.WORKER_CACHE): when every one holds these,
+        # the 4 MB of compiled lists need not travel to each again. A worker that joins later without
+        # them compiles them from the bundle.
+        held = bool(state) and all(holds for _, holds in state.values())
+        compiled = None if held else compile_bundle(bundle)
+        self.lists_sent = compiled is not None
         self.started = time.time()
         # hash=False: a random key, where Dask would otherwise hash the 4 MB of compiled lists (50 ms).
         self._bundle = self._client.scatter(bundle, broadcast=True, hash=False)
@@ -86,10 +92,13 @@ class DaskExecutor:
             self._cluster.close()
 
 
-def _profiler_on() -> bool:
+def _worker_state(fingerprint: str) -> tuple[bool, bool]:
+    """On a worker: whether Dask's profiler runs there, and whether it holds the lists `fingerprint`."""
     import dask
 
-    return bool(dask.config.get("distributed.worker.profile.enabled", True))
+    from indexguard.sweep.bundle import WORKER_CACHE
+
+    return bool(dask.config.get("distributed.worker.profile.enabled", True)), WORKER_CACHE.holds_key(fingerprint)
 
 
 def _profiler_notes(profiling: dict[str, bool]) -> list[str]:
