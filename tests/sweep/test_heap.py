@@ -64,6 +64,7 @@ def test_forked_workers_inherit_the_lists_out_of_the_collectors_reach() -> None:
 
     held = [[i] for i in range(50_000)]  # long-lived objects, as compiled lists are
     ctx = mp.get_context("fork")
+    gc.unfreeze()  # as in a sweep process (a test before this one may have frozen objects)
     before = gc.get_freeze_count()
     with frozen_for_fork():
         reader, writer = ctx.Pipe(duplex=False)
@@ -75,3 +76,18 @@ def test_forked_workers_inherit_the_lists_out_of_the_collectors_reach() -> None:
         child.join(30)
     assert frozen_in_child >= len(held)  # a collection in the worker never walks (or copies) them
     assert gc.get_freeze_count() == before  # the parent collects as it did
+
+
+def test_a_process_that_froze_objects_itself_keeps_them_frozen() -> None:
+    import gc
+
+    from indexguard.sweep.heap import frozen_for_fork
+
+    gc.freeze()  # what a service does after start-up
+    try:
+        frozen = gc.get_freeze_count()
+        with frozen_for_fork():
+            pass
+        assert gc.get_freeze_count() >= frozen
+    finally:
+        gc.unfreeze()

@@ -58,9 +58,12 @@ def frozen_for_fork() -> Iterator[None]:
     """Around forking workers that inherit the compiled lists: everything this process holds is moved
     out of the collector's reach (gc.freeze) first, so that a collection in a worker neither walks those
     objects again nor writes to their headers, which would copy every page they sit on into each worker.
-    The parent's own collector is as before afterwards."""
+    The parent's own collector is as before afterwards, unless the process had frozen objects itself
+    (a service does, after start-up): its policy then covers these too, and nothing is unfrozen."""
+    ours = gc.get_freeze_count() == 0
     gc.freeze()  # O(1); no gc.collect() first, which would walk them all once more (tens of ms)
     try:
         yield
     finally:
-        gc.unfreeze()
+        if ours:
+            gc.unfreeze()
