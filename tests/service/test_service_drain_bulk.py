@@ -158,6 +158,46 @@ def test_one_worker_holds_the_drain_lease_and_another_takes_over(db_url: str) ->
             e.dispose()
 
 
+def test_a_lease_released_by_many_threads_at_once_is_let_go_once(db_url: str) -> None:
+    from indexguard.store import db
+    from indexguard.store.gate import Lease
+
+    engine = db.open_engine(db_url, create=True)
+    try:
+        for _ in range(20):
+            lease = Lease(engine, "drain")
+            assert lease.take()
+            assert _release_at_once(lease, 8) == [] and not lease.held
+            other = Lease(engine, "drain")
+            assert other.take()  # let go: another holder can take it
+            other.release()
+    finally:
+        engine.dispose()
+
+
+def _release_at_once(lease: Any, threads: int) -> list[BaseException]:
+    """`lease.release()` from `threads` threads let go at the same moment; what they raised (a second
+    close of the same descriptor raises EBADF)."""
+    import threading
+
+    errors: list[BaseException] = []
+    start = threading.Barrier(threads)
+
+    def release() -> None:
+        start.wait()
+        try:
+            lease.release()
+        except BaseException as e:
+            errors.append(e)
+
+    running = [threading.Thread(target=release) for _ in range(threads)]
+    for t in running:
+        t.start()
+    for t in running:
+        t.join(10)
+    return errors
+
+
 def test_the_write_gate_lets_one_writer_in_at_a_time(tmp_path: Path) -> None:
     import threading
     import time

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -61,6 +62,10 @@ class Lease:
         self._key = pg_key
         self._fd: int | None = None
         self._conn: Any = None
+        # release() may run in two threads at once (two drainers of one writer that was started twice):
+        # each handle is taken out under this lock, so it is closed once. A second os.close of the same
+        # number could close a file another thread has opened under it since.
+        self._releasing = threading.Lock()
 
     @property
     def held(self) -> bool:
@@ -107,11 +112,12 @@ class Lease:
             return False
 
     def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-        if self._conn is not None:
+        with self._releasing:
+            fd, self._fd = self._fd, None
             conn, self._conn = self._conn, None
+        if fd is not None:
+            os.close(fd)
+        if conn is not None:
             try:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
                 conn.commit()
