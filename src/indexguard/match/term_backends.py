@@ -260,7 +260,7 @@ class HyperscanBackend:
                 heads.add(end - 1)  # the hit is a newline and the whitespace after it
             else:
                 (certain if pid < _RAW_CERTAIN else routed).add(line_start(buf, end - 1))
-        if buf and buf[0] in WHITESPACE:
+        if buf and buf[0] in _WHITESPACE:
             heads.add(0)
 
     def _route(self, buf: bytes, starts: list[int], out: LineCandidates) -> None:
@@ -393,8 +393,8 @@ def _raw_db(hs: Any) -> Any:
 # What bytes.strip() removes: only a line that begins with one of these can be blank. Two-byte literals
 # starting with a newline cost the raw scan nothing measurable, where a pass of its own over the buffer
 # cost a sweep 4 % of its time.
-WHITESPACE = b"\t\n\x0b\x0c\r "
-_HEAD_LITERALS = tuple(b"\n" + bytes([c]) for c in WHITESPACE)
+_WHITESPACE = b"\t\n\x0b\x0c\r "
+_HEAD_LITERALS = tuple(b"\n" + bytes([c]) for c in _WHITESPACE)
 _RAW_CERTAIN = len(MULTI) + len(MARKUP_LITERALS) + len(BBCODE_LITERALS) + len(REPEAT_LITERALS)
 _RAW_HEADS = _RAW_CERTAIN + len(_SYMBOL_BYTES)
 

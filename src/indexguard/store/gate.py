@@ -62,9 +62,9 @@ class Lease:
         self._key = pg_key
         self._fd: int | None = None
         self._conn: Any = None
-        # release() may run in two threads at once (two drainers of one writer that was started twice):
-        # each handle is taken out under this lock, so it is closed once. A second os.close of the same
-        # number could close a file another thread has opened under it since.
+        # release() may run in two threads at once (the full suite once saw the lock file closed twice:
+        # EBADF): each handle is taken out under this lock, so it is closed once. A second os.close of
+        # the same number could close a file another thread has opened under it since.
         self._releasing = threading.Lock()
 
     @property
