@@ -126,7 +126,7 @@ def test_kill_9_in_a_burst_loses_no_answered_listing(tmp_path: Path) -> None:
     assert len(answered) >= 150
     factory = db.session_factory(db.make_engine(url))
     with factory() as s:
-        states = dict(s.execute(select(ItemState.item_id, ItemState.action)).tuples().all())
+        states = {item: action for item, action in s.execute(select(ItemState.item_id, ItemState.action))}
     lost = [(i, a) for i, a in answered if states.get(i) != a]
     assert lost == [], f"{len(lost)} answered listings missing after kill -9"
     # the cases of the blocked ones were queued durably: a drainer finishes them after the crash
