@@ -151,7 +151,7 @@ def machine_ceiling(txt: Path, terms: Path, reps: int = 3, n: int = 2) -> dict[s
     def bulk() -> float:
         t0 = time.perf_counter()
         for p in pieces:
-            screener.flag_line_starts(p)
+            screener.bulk_lines(p)
         return time.perf_counter() - t0
 
     alone, both = [], []

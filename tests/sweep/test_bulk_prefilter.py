@@ -62,8 +62,14 @@ def test_bulk_path_never_clears_a_text_the_full_path_flags(titles: list[str], wi
     # The same lines given by where they start (what the sweep's plain-text reader asks for).
     buf = "\n".join(titles).encode()
     starts = [0] + [i + 1 for i, c in enumerate(buf) if c == 10]
-    assert m.flag_line_starts(buf) == [starts[i] for i in flagged]
+    assert _bulk_starts(m, buf) == [starts[i] for i in flagged]
     assert _bulk_heads(m, buf) == {s for s in starts if buf[s : s + 1].isspace()}
+
+
+def _bulk_starts(m: TermMatcher, buf: bytes) -> list[int]:
+    flags = m.bulk_lines(buf)
+    assert flags is not None
+    return flags.starts
 
 
 def _bulk_heads(m: TermMatcher, buf: bytes) -> frozenset[int]:
@@ -229,3 +235,17 @@ def test_plain_text_sweep_decides_every_nonblank_line_like_screen(tmp_path: Path
     # Blank as the sweep has always read it: ASCII whitespace only (bytes.strip; \x1c is not blank).
     assert summary["items"] == sum(1 for line in lines if line.encode().strip())
     assert read_flagged(out) == expected
+
+
+def test_plain_lines_are_flagged_exactly_when_the_full_path_matches_them() -> None:
+    # Stage two's shortcut flags a listed term's exact letters standing alone without verifying them;
+    # a letter or digit beside them, or a term inside a word, still goes through verify.
+    m = MATCHERS[False]
+    titles = ["kato", "the kato 1080p", "KATO.pack", "x_kato_y", "(kato)", "mykato", "katox", "kato12", "12kato",
+              "akatob", "sepatra", "xsepa", "odilox", "bakomi", "abakomi", "vuzo rilke", "vuzorilkes", "1080p x264"]
+    flagged = m.flag_lines("\n".join(titles).encode())
+    assert flagged is not None
+    expected = [i for i, t in enumerate(titles) if m.match(t).matches]
+    assert flagged == expected
+    assert {titles[i] for i in expected} >= {"kato", "the kato 1080p", "KATO.pack", "x_kato_y", "(kato)"}
+    assert not {"mykato", "katox", "akatob", "xsepa"} & {titles[i] for i in flagged}

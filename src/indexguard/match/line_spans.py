@@ -24,7 +24,7 @@ _BLOCK = 1 << 20
 class LineScan:
     count: int  # lines in the buffer, a last one without its newline included
     numbers: list[int]  # 0-based numbers of the lines starting at the offsets asked for
-    blank: frozenset[int]  # where the lines holding only whitespace start (when asked for)
+    blank: frozenset[int]  # where the lines holding only whitespace start (of those asked about)
 
 
 def line_start(buf: bytes, pos: int) -> int:
@@ -39,22 +39,16 @@ def line_end(buf: bytes, start: int) -> int:
 
 
 def scan_lines(
-    buf: bytes, starts: Sequence[int] = (), *, blanks: bool = False, heads: Collection[int] | None = None,
-    block: int = _BLOCK,
+    buf: bytes, starts: Sequence[int] = (), *, heads: Collection[int] = (), block: int = _BLOCK
 ) -> LineScan:
-    """One pass of vector compares over `buf`, `block` bytes at a time: its line count, the numbers of the
-    lines starting at `starts` (ascending offsets of line starts), and with `blanks` the blank lines
-    (only lines whose first byte is <= 0x20 are looked at one by one). `heads`, when the caller has them
-    (the bulk path's raw scan finds them for free): the starts of every line that begins with
-    whitespace, the only lines that can be blank; the blank lines are then looked for only there."""
-    if heads is not None:
-        found = scan_lines(buf, starts, block=block)
-        return LineScan(found.count, found.numbers, _blank(buf, heads))
+    """One pass of vector compares over `buf`, `block` bytes at a time: its line count and the numbers
+    of the lines starting at `starts` (ascending offsets of line starts). `heads`: the starts of lines
+    that may be blank (the bulk path's raw scan finds every line that begins with whitespace, the only
+    lines that can be); those holding only whitespace come back as `blank`."""
     arr = np.frombuffer(buf, dtype=np.uint8)
     size = len(arr)
     newline = np.empty(min(size, block), dtype=bool)
-    low = np.empty(min(size, block), dtype=bool)
-    total, k, numbers, low_heads = 0, 0, [], []
+    total, k, numbers = 0, 0, []
     for at in range(0, size, block):
         seg = arr[at : at + block]
         nl = newline[: len(seg)]
@@ -66,19 +60,10 @@ def scan_lines(
             done = starts[k] - at
             numbers.append(counted)
             k += 1
-        if blanks:
-            nxt = arr[at + 1 : at + 1 + len(seg)]  # the byte after each byte of the block
-            head = low[: len(nxt)]
-            np.less_equal(nxt, 32, out=head)
-            np.logical_and(head, nl[: len(nxt)], out=head)
-            if head.any():
-                low_heads += (np.flatnonzero(head) + at + 1).tolist()
         total += int(np.count_nonzero(nl))
     numbers += [total] * (len(starts) - k)
     count = total + (0 if not buf or buf.endswith(b"\n") else 1)
-    if blanks and buf and arr[0] <= 32:
-        low_heads.insert(0, 0)
-    return LineScan(count, numbers, _blank(buf, low_heads))
+    return LineScan(count, numbers, _blank(buf, heads))
 
 
 def _blank(buf: bytes, heads: Collection[int]) -> frozenset[int]:

@@ -8,6 +8,7 @@ order, transliteration); a view's matches carry spans in the stored text.
 from __future__ import annotations
 
 import bisect
+import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,13 +27,14 @@ from indexguard.match.term_backends import (
 )
 from indexguard.match.term_verify import TermMatch, verify
 from indexguard.text.canonicalize import Canonicalizer, Folded
+from indexguard.text.leet import LEET_SYMBOLS
 from indexguard.text.markup import glued
 from indexguard.text.views import ViewBuilder
 
 REGEX_TIMEOUT_S = 0.05
 # Bytes that may continue a word in some view (letters, digits read as leet, leet symbols): a listed
 # term's letters with none of them on either side stand as a word of their own.
-_WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@!$+|")
+_WORD_BYTES = frozenset((string.ascii_letters + string.digits + "".join(LEET_SYMBOLS)).encode())
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,18 +155,14 @@ class TermMatcher:
         """For an ASCII newline-separated buffer: the numbers of the lines that may match, or None when
         this backend has no bulk path (the caller then screens every line). `newlines`: the offsets of
         b"\n" in `buf` (a numpy array), when the caller has them anyway."""
-        starts = self.flag_line_starts(buf)
-        return None if starts is None else line_numbers(buf, starts, newlines)
-
-    def flag_line_starts(self, buf: bytes) -> list[int] | None:
-        """flag_lines, each line given by the offset where it starts (ascending): a caller that counts
-        its lines anyway numbers them in the same pass (line_spans.scan_lines). Stage two runs here on
-        each located candidate, so only lines with a verified term (or multi-character leet) come out."""
         flags = self.bulk_lines(buf)
-        return None if flags is None else flags.starts
+        return None if flags is None else line_numbers(buf, flags.starts, newlines)
 
     def bulk_lines(self, buf: bytes) -> LineFlags | None:
-        """flag_line_starts, and the lines that begin with whitespace, which the same scan finds."""
+        """flag_lines, each line given by the offset where it starts (ascending): a caller that counts
+        its lines anyway numbers them in the same pass (line_spans.scan_lines). Stage two runs here on
+        each located candidate, so only lines with a verified term (or multi-character leet) come out.
+        The same scan notes the lines that begin with whitespace (the only ones that can be blank)."""
         find = getattr(self.backend, "line_candidates", None)
         rx = self._regex_filter
         if find is None or not buf.isascii() or (self._regex and (rx is None or not rx.usable)):

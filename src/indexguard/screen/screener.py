@@ -145,12 +145,9 @@ class Screener:
         line needs `screen`."""
         return None if self.url_matchers else self.terms.flag_lines(buf, newlines)
 
-    def flag_line_starts(self, buf: bytes) -> list[int] | None:
-        """flag_lines, each line given by the offset where it starts (see TermMatcher.flag_line_starts)."""
-        return None if self.url_matchers else self.terms.flag_line_starts(buf)
-
     def bulk_lines(self, buf: bytes) -> LineFlags | None:
-        """flag_line_starts, and the lines that begin with whitespace (see TermMatcher.bulk_lines)."""
+        """flag_lines, each line given by the offset where it starts, and the lines that begin with
+        whitespace (see TermMatcher.bulk_lines)."""
         return None if self.url_matchers else self.terms.bulk_lines(buf)
 
     def needs_full_path(self, texts: Sequence[str]) -> list[int]:

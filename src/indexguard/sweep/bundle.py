@@ -148,10 +148,8 @@ class ScreenerCache:
                 self.serialized[key] = compiled
         return found
 
-    def holds(self, bundle: ListBundle) -> bool:
-        return self.holds_key(bundle.fingerprint)
-
-    def holds_key(self, fingerprint: str) -> bool:
+    def holds(self, fingerprint: str) -> bool:
+        """Whether the Screener of the bundle with this fingerprint is loaded here."""
         return fingerprint in self._items
 
     def inherited(self, bundle: ListBundle) -> None:

@@ -98,7 +98,7 @@ def _worker_state(fingerprint: str) -> tuple[bool, bool]:
 
     from indexguard.sweep.bundle import WORKER_CACHE
 
-    return bool(dask.config.get("distributed.worker.profile.enabled", True)), WORKER_CACHE.holds_key(fingerprint)
+    return bool(dask.config.get("distributed.worker.profile.enabled", True)), WORKER_CACHE.holds(fingerprint)
 
 
 def _profiler_notes(profiling: dict[str, bool]) -> list[str]:

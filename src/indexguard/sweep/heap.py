@@ -1,4 +1,5 @@
-"""Screening processes keep the heap memory a chunk frees, for the next chunk.
+"""How screening processes hold their memory: the heap memory a chunk frees is kept for the next
+chunk, and the compiled lists' objects are kept out of the cyclic collector's way (below).
 
 A chunk allocates a few buffers of about its own size (the bytes read, the lower-cased views, NumPy
 masks and offsets) and frees them when it is done. glibc hands freed memory at the top of the heap

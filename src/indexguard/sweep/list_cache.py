@@ -103,7 +103,7 @@ class ListCache:
         """Make this process hold the bundle's compiled Screener (WORKER_CACHE): loaded from the cache
         when an entry opens, else compiled here and stored."""
         t0 = time.perf_counter()
-        if WORKER_CACHE.holds(bundle):
+        if WORKER_CACHE.holds(bundle.fingerprint):
             return CacheUse("held", 0.0, "this process held the compiled lists already")
         if sum(len(lt.text) for lt in bundle.lists) < self.min_text_bytes:
             WORKER_CACHE.get(bundle)

@@ -80,7 +80,7 @@ _WORKER_LISTS: dict[str, tuple[ListBundle, bytes | None]] = {}
 
 def _init_worker(bundle: ListBundle, compiled: bytes | None) -> None:
     _WORKER_LISTS["lists"] = (bundle, compiled)
-    if compiled is None and WORKER_CACHE.holds(bundle):
+    if compiled is None and WORKER_CACHE.holds(bundle.fingerprint):
         WORKER_CACHE.inherited(bundle)  # forked after the coordinator compiled: usable from now on
     screener_for(bundle, compiled)
 
